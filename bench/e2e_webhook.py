@@ -1,0 +1,91 @@
+"""End to end: a customer's Telegram update POSTed to the bot's webhook -> stored -> event ->
+the operator's panel socket. Updates arrive at a steady rate; the figure is per update."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from tests.botapi.running import WEBHOOK_SECRET, start_desk_bot
+from tests.botapi.server import TelegramServer
+from tests.web.harness import login, make_operator, start_panel
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000
+
+
+async def open_ticket(telegram: TelegramServer, user: Any) -> None:
+    mark = telegram.mark()
+    await telegram.send(user, "/human")
+    topics = await telegram.wait_for_call("sendMessage", lambda c: bool(c.buttons), since=mark)
+    await telegram.press(user, topics, topics.button("Something else")["callback_data"])
+    await telegram.wait_for_call("sendMessage", lambda c: "is open" in c.text, since=mark, timeout=10)
+
+
+async def run_e2e(url: str, data_dir: Path, *, rate: float, seconds: float, customers: int = 10) -> None:
+    telegram = TelegramServer()
+    await telegram.start()
+    bot = await start_desk_bot(telegram, url, data_dir / "bot", mode="webhook", customer_rate_per_minute=100_000)
+    panel = await start_panel(url, data_dir / "panel", ws_resume_grace=0.05)
+    try:
+        users = [telegram.user(f"Customer{n}") for n in range(customers)]
+        for user in users:
+            await open_ticket(telegram, user)
+        await make_operator(panel.desk.sessions, "e2e@example.com")
+        operator = panel.client()
+        await login(panel, operator, "e2e@example.com")
+        ws = await operator.ws_connect(panel.url("/ws"), headers={"Origin": panel.origin})
+        await ws.receive_json()
+        await asyncio.sleep(0.2)
+        sent_at: dict[str, float] = {}
+        latencies: list[float] = []
+        webhook_answers: list[float] = []
+        total = int(rate * seconds)
+        done = asyncio.Event()
+
+        async def read() -> None:
+            while len(latencies) < total:
+                frame = await ws.receive_json()
+                if frame.get("type") == "message.created" and frame["data"]["body"] in sent_at:
+                    latencies.append(time.perf_counter() - sent_at.pop(frame["data"]["body"]))
+            done.set()
+
+        reader = asyncio.ensure_future(read())
+        headers = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET, "Content-Type": "application/json"}
+        assert bot.webhook_url is not None
+        async with aiohttp.ClientSession() as http:
+
+            async def post(n: int) -> None:
+                user = users[n % len(users)]
+                text = f"bench message {n}"
+                update = {"update_id": 10_000_000 + n, "message": telegram._user_message(user, text)}
+                sent_at[text] = posted = time.perf_counter()
+                async with http.post(bot.webhook_url, json=update, headers=headers) as response:
+                    assert response.status == 200, await response.text()
+                webhook_answers.append(time.perf_counter() - posted)
+
+            started = time.perf_counter()
+            posts = []
+            for n in range(total):
+                delay = started + n / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                posts.append(asyncio.ensure_future(post(n)))
+            await asyncio.gather(*posts)
+            await asyncio.wait_for(done.wait(), 60)
+        reader.cancel()
+        await ws.close()
+        print(f"end to end, webhook update -> operator socket, {rate:g} updates/s for {seconds:g} s "
+              f"({len(latencies)} updates): p50 {pct(latencies, 0.5):.1f} ms  p99 {pct(latencies, 0.99):.1f} ms  "
+              f"max {max(latencies) * 1000:.1f} ms; the webhook's own answer (update stored and handled): "
+              f"p50 {pct(webhook_answers, 0.5):.1f} ms  p99 {pct(webhook_answers, 0.99):.1f} ms")
+    finally:
+        await panel.close()
+        await bot.stop()
+        await telegram.stop()

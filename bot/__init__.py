@@ -1,0 +1,1 @@
+"""aiogram 3 front: routers, handlers, middlewares, the Telegram channel. Imports core, never web."""

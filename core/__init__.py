@@ -1,0 +1,1 @@
+"""Desk core: domain model, services, persistence, events, outbox, schedulers. No adapters here."""

@@ -1,0 +1,1 @@
+"""Panel accounts: login with throttling, server-side sessions, API tokens, account links, permissions."""

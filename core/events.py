@@ -1,0 +1,179 @@
+"""Event bus: rows written in the caller's transaction, NOTIFY on commit, replay by id.
+
+Events are collected on the session and written in `before_commit`, under a transaction-level
+advisory lock. The lock makes id order equal commit order, so a reader that has seen id N can
+never later find an id below N appear: "everything after K" is exact, with one process or twenty.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import event as sa_event
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
+
+from core.event_reader import EventRecord
+from core.models import Event
+
+CHANNEL = "desk_events"
+_PUBLISH_LOCK = 7_201_001
+_PENDING = "desk_pending_events"
+_MARKS = "desk_event_savepoints"
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    type: str
+    data: dict[str, Any]
+    audience: str = "staff"
+    ticket_id: int | None = None
+    store_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is looking: decides which events they may see."""
+
+    role: str
+    operator_id: int | None = None
+    store_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in ("admin", "operator")
+
+
+def publish(
+    session: AsyncSession,
+    type_: str,
+    data: dict[str, Any],
+    *,
+    audience: str = "staff",
+    ticket_id: int | None = None,
+    store_id: int | None = None,
+) -> None:
+    """Queue an event on this transaction; it is written and announced only if the transaction commits.
+
+    With no transaction yet, one begins here (as the first statement would), so a rollback or close
+    before any SQL still discards the event: call it inside the transaction, never before `begin()`."""
+    sync = session.sync_session
+    if sync.get_transaction() is None:
+        sync.begin()
+    pending: list[PendingEvent] = sync.info.setdefault(_PENDING, [])
+    pending.append(PendingEvent(type_, data, audience, ticket_id, store_id))
+
+
+# Lock, insert and notify in one round trip. The lock comes first: every inserted row's id (its
+# `nextval`) is computed from a joined row of `lock`, so no id is drawn before the lock is held.
+_WRITE = text(
+    """
+    WITH lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(:key) AS held),
+    written AS (
+        INSERT INTO event (type, data, audience, ticket_id, store_id)
+        SELECT r.type, r.data, r.audience, r.ticket_id, r.store_id
+        FROM lock, ROWS FROM (jsonb_to_recordset(CAST(:rows AS jsonb))
+                              AS (type text, data jsonb, audience text, ticket_id bigint, store_id bigint))
+                   WITH ORDINALITY AS r(type, data, audience, ticket_id, store_id, position)
+        ORDER BY r.position
+        RETURNING id)
+    SELECT pg_notify(:channel, max(id)::text) FROM written
+    """
+)
+
+
+def _flush_pending(session: Session) -> None:
+    pending: list[PendingEvent] = session.info.pop(_PENDING, [])
+    if not pending:
+        return
+    rows = [
+        {
+            "type": item.type,
+            "data": item.data,
+            "audience": item.audience,
+            "ticket_id": item.ticket_id,
+            "store_id": item.store_id,
+        }
+        for item in pending
+    ]
+    session.execute(_WRITE, {"key": _PUBLISH_LOCK, "rows": dumps(rows), "channel": CHANNEL})
+
+
+def _drop_pending(session: Session, transaction: SessionTransaction) -> None:
+    """The outermost transaction ended without committing (rollback, close): its events never happened."""
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
+        session.info.pop(_MARKS, None)  # savepoint marks live until the outermost transaction ends
+
+
+def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        session.info.setdefault(_MARKS, {})[transaction] = len(session.info.get(_PENDING, []))
+
+
+def _undo_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    """A rolled-back savepoint takes back the events published inside it."""
+    if transaction.nested:
+        mark = session.info.get(_MARKS, {}).pop(transaction, None)
+        if mark is not None and _PENDING in session.info:
+            del session.info[_PENDING][mark:]
+
+
+def install() -> None:
+    """Hook the flush into every ORM session's commit. Idempotent."""
+    if not sa_event.contains(Session, "before_commit", _flush_pending):
+        sa_event.listen(Session, "before_commit", _flush_pending)
+        sa_event.listen(Session, "after_transaction_end", _drop_pending)
+        sa_event.listen(Session, "after_transaction_create", _mark_savepoint)
+        sa_event.listen(Session, "after_soft_rollback", _undo_savepoint)
+
+
+install()
+
+
+def visible_to(principal: Principal) -> Any:
+    """The WHERE clause for the events a principal may see."""
+    if principal.role == "admin":
+        return Event.audience.in_(("staff", "admin", "store"))
+    if principal.role == "operator":
+        return Event.audience.in_(("staff", "store"))
+    if principal.store_ids:
+        return (Event.audience == "store") & Event.store_id.in_(sorted(principal.store_ids))
+    return Event.id.is_(None)
+
+
+async def events_after(
+    session: AsyncSession, after: int, principal: Principal | None = None, limit: int = 1000
+) -> Sequence[Event]:
+    query = select(Event).where(Event.id > after).order_by(Event.id).limit(limit)
+    if principal is not None:
+        query = query.where(visible_to(principal))
+    return (await session.scalars(query)).all()
+
+
+async def last_event_id(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.coalesce(func.max(Event.id), 0))) or 0)
+
+
+def event_dict(event: Event | EventRecord) -> dict[str, Any]:
+    return {"id": event.id, "type": event.type, "data": event.data}
+
+
+def may_see(principal: Principal, audience: str, store_id: int | None) -> bool:
+    """The same rule as `visible_to`, for an event already in memory."""
+    if principal.role == "admin":
+        return audience in ("staff", "admin", "store")
+    if principal.role == "operator":
+        return audience in ("staff", "store")
+    return audience == "store" and store_id is not None and store_id in principal.store_ids
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+__all__ = ["Principal", "events_after", "last_event_id", "may_see", "publish", "visible_to"]

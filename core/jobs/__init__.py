@@ -1,0 +1,1 @@
+"""Periodic housekeeping jobs (auto-close, rating requests, pruning) and their registration."""

@@ -1,0 +1,1 @@
+"""Knowledge base: articles, search (full text + trigram), feedback, import/export."""

@@ -1,0 +1,1 @@
+"""The email channel: IMAP intake into tickets, SMTP replies in the same thread (no adapters here)."""

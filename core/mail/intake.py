@@ -1,0 +1,156 @@
+"""One parsed mail into the desk, in the caller's transaction: dedupe by Message-ID per mailbox,
+thread onto the sender's own ticket or open a new one, store the message, maybe acknowledge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.i18n import Translator
+from core.mail import ids
+from core.mail.ack import queue_acknowledgement
+from core.mail.parse import ParsedMail
+from core.models import Contact, MailMessage, Ticket
+from core.services import conversations
+from core.services.contacts import contact_for_email
+from core.services.conversations import Inbound, NewAttachment
+from core.services.reopening import ticket_for_customer_reply
+
+QUEUE = "email"
+
+
+class Unusable(Exception):
+    """The mail cannot become a ticket message; it goes to quarantine with this reason code."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class IntakeOptions:
+    mailbox: str
+    own_addresses: frozenset[str]
+    reopen_window_hours: float
+    acknowledge: bool
+    default_language: str
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    outcome: str  # created | appended | duplicate
+    ticket_id: int | None = None
+    message_id: int | None = None
+    acknowledged: bool = False
+
+
+async def claim_message_id(
+    session: AsyncSession, mailbox: str, rfc_id: str, uid: int | None, sender: str
+) -> int | None:
+    """Record the Message-ID for this mailbox; None when it was already recorded (a duplicate)."""
+    stmt = (
+        insert(MailMessage)
+        .values(mailbox=mailbox, rfc_message_id=rfc_id, uid=uid, sender=sender[:320])
+        .on_conflict_do_nothing(constraint="uq_mail_message_mailbox_rfc_id")
+        .returning(MailMessage.id)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def ingest_mail(
+    session: AsyncSession,
+    translator: Translator,
+    mail: ParsedMail,
+    files: tuple[NewAttachment, ...],
+    options: IntakeOptions,
+    uid: int | None = None,
+) -> IntakeResult:
+    index_id = await claim_message_id(session, options.mailbox, mail.message_id, uid, mail.address)
+    if index_id is None:
+        return IntakeResult("duplicate")
+    if not mail.address:
+        raise Unusable("no_sender", "no usable From, Sender or Return-Path address")
+    if mail.address in options.own_addresses:
+        raise Unusable("own_address", f"mail from our own address {mail.address}")
+    language = mail.language or options.default_language
+    contact = await contact_for_email(session, mail.address, mail.name, language)
+    ticket = await _thread(session, mail, contact, options)
+    created = ticket is None
+    if ticket is None:
+        ticket, _ = await conversations.open_ticket(
+            session, contact=contact, channel="email", queue_slug=QUEUE, subject=mail.subject or "(no subject)"
+        )
+    message = await conversations.customer_wrote(session, ticket, _inbound(mail, files, options.mailbox))
+    if message is None:  # the same Message-ID under another index row cannot happen; keep it honest
+        return IntakeResult("duplicate", ticket.id)
+    await session.execute(
+        update(MailMessage).where(MailMessage.id == index_id).values(ticket_id=ticket.id, desk_message_id=message.id)
+    )
+    acknowledged = False
+    if created and options.acknowledge and mail.auto is None:
+        acknowledged = await queue_acknowledgement(
+            session, translator, ticket=ticket, contact=contact, language=language, answering=mail.message_id
+        )
+    return IntakeResult("created" if created else "appended", ticket.id, message.id, acknowledged)
+
+
+async def _thread(session: AsyncSession, mail: ParsedMail, contact: Contact, options: IntakeOptions) -> Ticket | None:
+    """The sender's own email ticket this mail answers, or None (then a new ticket is opened).
+    A match on someone else's ticket never leaks into it."""
+    ticket_id = await _ticket_by_headers(session, options.mailbox, mail.thread_ids)
+    if ticket_id is None:
+        ticket_id = ids.ticket_in_subject(mail.subject)
+    if ticket_id is None:
+        return None
+    ticket = await session.get(Ticket, ticket_id, with_for_update=True)
+    if ticket is None or ticket.channel != "email" or ticket.contact_id != contact.id:
+        return None
+    return await ticket_for_customer_reply(session, ticket, options.reopen_window_hours)
+
+
+async def _ticket_by_headers(session: AsyncSession, mailbox: str, thread_ids: list[str]) -> int | None:
+    if not thread_ids:
+        return None
+    rows = (
+        await session.execute(
+            select(MailMessage.rfc_message_id, MailMessage.ticket_id).where(
+                MailMessage.mailbox == mailbox,
+                MailMessage.rfc_message_id.in_(thread_ids[:50]),
+                MailMessage.ticket_id.is_not(None),
+            )
+        )
+    ).all()
+    known: dict[str, int | None] = dict(rows)
+    for rfc_id in thread_ids:
+        ticket_id = known.get(rfc_id) or ids.ticket_of_our_id(rfc_id)
+        if ticket_id:
+            return int(ticket_id)
+    return None
+
+
+def _inbound(mail: ParsedMail, files: tuple[NewAttachment, ...], mailbox: str) -> Inbound:
+    body = mail.text
+    if len(body) > conversations.MAX_BODY:
+        body = body[: conversations.MAX_BODY - 200].rstrip() + "\n\n[…]"
+    meta = {
+        "email": {
+            "message_id": mail.message_id,
+            "from": mail.address,
+            "subject": mail.subject,
+            "html_only": mail.html_only,
+            "auto": mail.auto,
+            "problems": mail.problems,
+        }
+    }
+    return Inbound(
+        body=body,
+        kind="file" if files and not body else "text",
+        external_key=ids.external_key(mailbox, mail.message_id),
+        external_id=mail.message_id[:512],
+        meta=meta,
+        attachments=files,
+    )

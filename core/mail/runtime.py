@@ -1,0 +1,78 @@
+"""Builds the email channel's parts from settings for the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.utils import parseaddr
+
+from core.context import Desk
+from core.mail.imap import ImapConfig
+from core.mail.intake import IntakeOptions
+from core.mail.poller import COMPONENT, MailPoller
+from core.mail.smtp import EmailChannel, SmtpConfig
+from core.settings import Settings
+
+
+@dataclass
+class MailParts:
+    channel: EmailChannel | None
+    poller: MailPoller | None
+
+
+def smtp_config(settings: Settings) -> SmtpConfig:
+    assert settings.smtp_host
+    return SmtpConfig(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        sender=settings.smtp_from or settings.smtp_user or "",
+        user=settings.smtp_user,
+        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        security=settings.smtp_security,
+        reply_to=settings.smtp_reply_to,
+        timeout=settings.smtp_timeout_seconds,
+    )
+
+
+def imap_config(settings: Settings) -> ImapConfig:
+    assert settings.imap_host and settings.imap_user and settings.imap_password
+    return ImapConfig(
+        host=settings.imap_host,
+        port=settings.imap_port,
+        user=settings.imap_user,
+        password=settings.imap_password.get_secret_value(),
+        security=settings.imap_security,
+        folder=settings.imap_folder,
+    )
+
+
+def own_addresses(settings: Settings) -> frozenset[str]:
+    found = {parseaddr(value or "")[1].lower() for value in (settings.smtp_from, settings.smtp_reply_to)}
+    if settings.imap_user and "@" in settings.imap_user:
+        found.add(settings.imap_user.lower())
+    return frozenset(address for address in found if "@" in address)
+
+
+def build_poller(desk: Desk) -> MailPoller:
+    settings = desk.settings
+    imap = imap_config(settings)
+    options = IntakeOptions(
+        mailbox=imap.mailbox,
+        own_addresses=own_addresses(settings),
+        reopen_window_hours=settings.reopen_window_hours,
+        acknowledge=settings.mail_ack and settings.mail_out_enabled,
+        default_language=settings.mail_default_language,
+    )
+    return MailPoller(
+        sessions=desk.sessions, dsn=desk.dsn, storage=desk.storage, translator=desk.translator, imap=imap,
+        options=options, poll_seconds=settings.imap_poll_seconds, max_bytes=settings.mail_max_bytes,
+        retry_max=settings.imap_retry_max_seconds, status=desk.components,
+    )
+
+
+def build_mail(desk: Desk) -> MailParts:
+    settings = desk.settings
+    channel = EmailChannel(desk.sessions, desk.storage, smtp_config(settings)) if settings.mail_out_enabled else None
+    poller = build_poller(desk) if settings.mail_in_enabled else None
+    if poller is None:
+        desk.components[COMPONENT] = "off"
+    return MailParts(channel, poller)

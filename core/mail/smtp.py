@@ -1,0 +1,155 @@
+"""The outbox channel `email`: kinds `reply` (a stored operator message, in the ticket's thread) and
+`text` (a ready notice: acknowledgement, alert). SMTP 4xx and network faults retry; 5xx fail for good
+with the server's reply."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import aiosmtplib
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.mail import ids
+from core.mail.compose import Outgoing, compose
+from core.mail.parse import MailFile
+from core.models import Attachment, Contact, MailMessage, Message, Ticket
+from core.outbox import Delivery, PermanentFailure, RetryLater
+from core.storage import AttachmentStore
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    sender: str
+    user: str | None = None
+    password: str | None = None
+    security: str = "ssl"
+    reply_to: str | None = None
+    timeout: float = 30.0
+
+    @property
+    def domain(self) -> str:
+        return ids.domain_of(self.sender)
+
+
+class EmailChannel:
+    name = "email"
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], storage: AttachmentStore,
+                 config: SmtpConfig) -> None:
+        self.sessions = sessions
+        self.storage = storage
+        self.config = config
+
+    async def deliver(self, delivery: Delivery) -> dict[str, Any]:
+        if delivery.kind == "reply":
+            outgoing = await self._reply(delivery)
+        elif delivery.kind == "text":
+            outgoing = self._notice(delivery)
+        else:
+            raise PermanentFailure(f"email channel cannot send kind {delivery.kind!r}")
+        await self.send(compose(outgoing, self.config.sender, self.config.reply_to or self.config.sender))
+        return {"external_id": outgoing.message_id}
+
+    async def _reply(self, delivery: Delivery) -> Outgoing:
+        async with self.sessions() as session:
+            message = await session.get(Message, int(delivery.payload["message_id"]))
+            ticket = await session.get(Ticket, int(delivery.payload["ticket_id"]))
+            if message is None or ticket is None or message.ticket_id != ticket.id:
+                raise PermanentFailure("the message or its ticket no longer exists")
+            contact = await session.get(Contact, ticket.contact_id)
+            if contact is None or not contact.email:
+                raise PermanentFailure("the ticket's contact has no email address")
+            thread = await _thread_ids(session, ticket.id, message.id, self.config.domain)
+            attachments = (await session.scalars(select(Attachment).where(Attachment.message_id == message.id)
+                                                 .order_by(Attachment.id))).all()
+        files = await asyncio.to_thread(self._files, list(attachments))
+        inbound = [rfc_id for rfc_id, is_inbound in thread if is_inbound]
+        return Outgoing(
+            to=contact.email,
+            subject=ids.reply_subject(ticket.id, ticket.subject),
+            text=message.body,
+            message_id=ids.reply_id(message.id, ticket.id, self.config.domain),
+            in_reply_to=inbound[-1] if inbound else None,
+            references=[rfc_id for rfc_id, _ in thread],
+            files=files,
+        )
+
+    def _notice(self, delivery: Delivery) -> Outgoing:
+        payload = delivery.payload
+        to, subject, text = payload.get("to"), payload.get("subject"), payload.get("text")
+        if not (isinstance(to, str) and "@" in to and isinstance(subject, str) and isinstance(text, str)):
+            raise PermanentFailure("a text mail needs `to`, `subject` and `text`")
+        answering = payload.get("in_reply_to")
+        ticket_id = payload.get("ticket_id")
+        return Outgoing(
+            to=to,
+            subject=subject,
+            text=text,
+            message_id=ids.notice_id(delivery.id, int(ticket_id) if ticket_id else None, self.config.domain),
+            in_reply_to=answering if isinstance(answering, str) else None,
+            references=[answering] if isinstance(answering, str) else [],
+            auto_submitted=bool(payload.get("auto_submitted")),
+        )
+
+    def _files(self, attachments: list[Attachment]) -> list[MailFile]:
+        files = []
+        for item in attachments:
+            if item.storage_key is None:
+                continue
+            try:
+                data = self.storage.read(item.storage_key)
+            except OSError as exc:
+                raise PermanentFailure(f"attachment {item.file_name} is missing from the store") from exc
+            files.append(MailFile(item.file_name, item.content_type, data))
+        return files
+
+    async def send(self, message: Any) -> None:
+        cfg = self.config
+        try:
+            await aiosmtplib.send(
+                message,
+                hostname=cfg.host,
+                port=cfg.port,
+                username=cfg.user or None,
+                password=cfg.password or None,
+                use_tls=cfg.security == "ssl",
+                start_tls=cfg.security == "starttls",
+                timeout=cfg.timeout,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            reply = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
+            if all(400 <= r.code < 500 for r in exc.recipients):
+                raise RetryLater(reply) from exc
+            raise PermanentFailure(reply) from exc
+        except aiosmtplib.SMTPAuthenticationError as exc:  # our configuration, not the customer's mail
+            raise RetryLater(f"SMTP login failed: {exc.code} {exc.message}") from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            reply = f"{exc.code} {exc.message}"
+            if 500 <= exc.code < 600:
+                raise PermanentFailure(reply) from exc
+            raise RetryLater(reply) from exc
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            raise RetryLater(f"{type(exc).__name__}: {exc}") from exc
+
+
+async def _thread_ids(
+    session: AsyncSession, ticket_id: int, before_message: int, domain: str
+) -> list[tuple[str, bool]]:
+    """The ticket's mails in order: (Message-ID, inbound?) for the customer's and our earlier replies."""
+    inbound = (await session.execute(
+        select(MailMessage.desk_message_id, MailMessage.rfc_message_id)
+        .where(MailMessage.ticket_id == ticket_id, MailMessage.desk_message_id.is_not(None),
+               MailMessage.desk_message_id < before_message)
+    )).all()
+    ours = (await session.scalars(
+        select(Message.id).where(Message.ticket_id == ticket_id, Message.author_kind == "operator",
+                                 Message.delivery_state == "sent", Message.id < before_message)
+    )).all()
+    merged = [(int(mid or 0), rfc, True) for mid, rfc in inbound]
+    merged += [(mid, ids.reply_id(mid, ticket_id, domain), False) for mid in ours]
+    return [(rfc, is_inbound) for _mid, rfc, is_inbound in sorted(merged)]

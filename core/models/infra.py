@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, CheckConstraint, Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.domain import OUTBOX_STATES
+from core.models.base import Base, id_column, in_check, now_column
+
+
+class Event(Base):
+    """A published state change. Ids grow in commit order (see core.events)."""
+
+    __tablename__ = "event"
+    __table_args__ = (Index("ix_event_created_at", "created_at"),)
+
+    id: Mapped[int] = id_column()
+    type: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]]
+    audience: Mapped[str] = mapped_column(String(16), default="staff", server_default="staff")
+    ticket_id: Mapped[int | None] = mapped_column(BigInteger)
+    store_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = now_column()
+
+
+class OutboxItem(Base):
+    """One delivery to do. `order_key` keeps deliveries to one recipient in order."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint(in_check("state", OUTBOX_STATES), name="state"),
+        Index(
+            "ix_outbox_due",
+            "next_attempt_at",
+            postgresql_where=text("state IN ('pending', 'sending')"),
+        ),
+        Index(
+            "ix_outbox_order_live",
+            "order_key",
+            "id",
+            postgresql_where=text("state IN ('pending', 'sending')"),
+        ),
+    )
+
+    id: Mapped[int] = id_column()
+    channel: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(48))
+    payload: Mapped[dict[str, Any]]
+    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
+    order_key: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime] = now_column()
+    locked_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None]
+    message_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    created_at: Mapped[datetime] = now_column()
+    done_at: Mapped[datetime | None]
+
+
+class ProcessedUpdate(Base):
+    """Telegram update ids already committed; a redelivered update is skipped."""
+
+    __tablename__ = "processed_update"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    created_at: Mapped[datetime] = now_column()
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_object", "object_type", "object_id"),)
+
+    id: Mapped[int] = id_column()
+    actor_kind: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[int | None] = mapped_column(BigInteger)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'::jsonb"))
+    created_at: Mapped[datetime] = now_column()

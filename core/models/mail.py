@@ -1,0 +1,57 @@
+"""Mailbox intake state: where the poller stopped, which Message-IDs it stored, what it set aside."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.models.base import Base, id_column, now_column
+
+
+class MailboxState(Base):
+    """UIDVALIDITY and the highest UID committed for one mailbox (user@host/folder)."""
+
+    __tablename__ = "mailbox_state"
+
+    mailbox: Mapped[str] = mapped_column(String(255), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    updated_at: Mapped[datetime] = now_column()
+
+
+class MailMessage(Base):
+    """A Message-ID seen in a mailbox: the exactly-once key of intake and the thread index."""
+
+    __tablename__ = "mail_message"
+    __table_args__ = (UniqueConstraint("mailbox", "rfc_message_id", name="uq_mail_message_mailbox_rfc_id"),)
+
+    id: Mapped[int] = id_column()
+    mailbox: Mapped[str] = mapped_column(String(255))
+    rfc_message_id: Mapped[str] = mapped_column(String(1000))
+    uid: Mapped[int | None] = mapped_column(BigInteger)
+    sender: Mapped[str] = mapped_column(String(320), default="", server_default="")
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id", ondelete="SET NULL"), index=True)
+    desk_message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = now_column()
+
+
+class MailQuarantine(Base):
+    """A mail that could not become a ticket message, kept with the reason for an admin to see."""
+
+    __tablename__ = "mail_quarantine"
+    __table_args__ = (Index("ix_mail_quarantine_mailbox_id", "mailbox", "id"),)
+
+    id: Mapped[int] = id_column()
+    mailbox: Mapped[str] = mapped_column(String(255))
+    uid: Mapped[int | None] = mapped_column(BigInteger)
+    uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
+    rfc_message_id: Mapped[str | None] = mapped_column(String(1000))
+    sender: Mapped[str] = mapped_column(String(320), default="", server_default="")
+    subject: Mapped[str] = mapped_column(String(512), default="", server_default="")
+    reason: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text, default="", server_default="")
+    size: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    raw_storage_key: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = now_column()

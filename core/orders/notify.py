@@ -1,0 +1,66 @@
+"""Who hears about an order change, queued in the caller's transaction: every member of the store
+(their alert, sent or edited in place) and the customer (a notice in their language)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import events, outbox
+from core.i18n import Translator
+from core.models import Order
+from core.orders import repo
+from core.orders.payloads import order_payload
+from core.orders.render import alert_buttons, alert_text, customer_notice
+
+ALERT_KIND = "order_alert"
+
+
+async def alert_members(session: AsyncSession, translator: Translator, order: Order, *, tag: str) -> int:
+    """One outbox row per member; `tag` names the fact (a status), so a retry never queues twice.
+    Rows for one chat leave in order, so the newest text is the one left on screen."""
+    items = await repo.items_of(session, order.id)
+    last_actor = await repo.last_actor_name(session, order.id)
+    queued = 0
+    for member in await repo.members_with_telegram(session, order.store_id):
+        assert member.telegram_user_id is not None
+        payload: dict[str, Any] = {
+            "order_id": order.id,
+            "member_id": member.id,
+            "chat_id": member.telegram_user_id,
+            "text": alert_text(translator, member.language, order, items, last_actor),
+            "buttons": alert_buttons(translator, member.language, order),
+        }
+        queued += await outbox.enqueue(
+            session,
+            channel="telegram",
+            kind=ALERT_KIND,
+            payload=payload,
+            idempotency_key=f"order:{order.id}:{tag}:member:{member.id}",
+            order_key=f"tg:{member.telegram_user_id}",
+        )
+    return queued
+
+
+async def notify_customer(session: AsyncSession, translator: Translator, order: Order, *, by_customer: bool) -> bool:
+    contact = await repo.contact_of(session, order)
+    if contact is None or contact.telegram_user_id is None or contact.blocked:
+        return False
+    text = customer_notice(translator, order, by_customer=by_customer)
+    if text is None:
+        return False
+    return await outbox.enqueue(
+        session,
+        channel="telegram",
+        kind="text",
+        payload={"chat_id": contact.telegram_user_id, "text": text},
+        idempotency_key=f"order:{order.id}:status:{order.status}:customer",
+        order_key=f"tg:{contact.telegram_user_id}",
+    )
+
+
+async def publish(session: AsyncSession, order: Order, type_: str) -> None:
+    """order.created / order.updated, seen by staff and by the members of the order's store."""
+    items = await repo.items_of(session, order.id)
+    events.publish(session, type_, order_payload(order, items), audience="store", store_id=order.store_id)

@@ -1,0 +1,100 @@
+"""Stores, products, the store's API token and its reminder settings."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.errors import InvalidInput, NotFound
+from core.models import Product, Store
+from core.security import new_token, token_digest
+from core.services import audit
+
+MAX_REMINDER_MINUTES = 24 * 60
+
+
+async def create_store(
+    session: AsyncSession, *, name: str, currency: str = "RUB", actor_id: int | None = None
+) -> Store:
+    name = name.strip()
+    if not name or len(name) > 128:
+        raise InvalidInput("store name", field="name")
+    if len(currency) != 3 or not currency.isalpha():
+        raise InvalidInput("currency", field="currency")
+    store = Store(name=name, currency=currency.upper())
+    session.add(store)
+    await session.flush()
+    audit.record(session, actor_kind="operator" if actor_id else "system", actor_id=actor_id,
+                 action="store.created", object_type="store", object_id=store.id)
+    return store
+
+
+async def get_store(session: AsyncSession, store_id: int) -> Store:
+    store = await session.get(Store, store_id)
+    if store is None:
+        raise NotFound("store", store_id=store_id)
+    return store
+
+
+async def add_product(
+    session: AsyncSession,
+    *,
+    store_id: int,
+    name: str,
+    price_minor: int,
+    description: str = "",
+    photo: str | None = None,
+    available: bool = True,
+) -> Product:
+    store = await get_store(session, store_id)
+    if not name.strip() or len(name) > 128:
+        raise InvalidInput("product name", field="name")
+    if price_minor < 0:
+        raise InvalidInput("price", field="price_minor")
+    position = await session.scalar(select(Product.id).where(Product.store_id == store.id).order_by(Product.id.desc()))
+    product = Product(store_id=store.id, name=name.strip(), description=description, price_minor=price_minor,
+                      currency=store.currency, photo=photo, available=available, position=(position or 0) + 1)
+    session.add(product)
+    await session.flush()
+    return product
+
+
+async def catalogue(session: AsyncSession, store_id: int) -> list[Product]:
+    """What a customer may order now, in display order."""
+    query = select(Product).where(Product.store_id == store_id, Product.available.is_(True))
+    return list(await session.scalars(query.order_by(Product.position, Product.id)))
+
+
+async def open_stores(session: AsyncSession) -> list[Store]:
+    return list(await session.scalars(select(Store).where(Store.is_active.is_(True)).order_by(Store.name, Store.id)))
+
+
+async def issue_api_token(session: AsyncSession, store_id: int, *, actor_id: int | None = None) -> str:
+    """A new token for the store's website; the old one stops working. Shown once, kept as a digest."""
+    store = await get_store(session, store_id)
+    token = "st_" + new_token(24)
+    store.api_token_digest = token_digest(token)
+    audit.record(session, actor_kind="operator" if actor_id else "system", actor_id=actor_id,
+                 action="store.api_token", object_type="store", object_id=store.id)
+    await session.flush()
+    return token
+
+
+async def store_for_api_token(session: AsyncSession, token: str) -> Store | None:
+    if not token:
+        return None
+    store = await session.scalar(select(Store).where(Store.api_token_digest == token_digest(token)))
+    return store if store is not None and store.is_active else None
+
+
+async def set_reminders(session: AsyncSession, store_id: int, *, remind_after: int, escalate_after: int) -> Store:
+    """N minutes pending → remind the staff; M minutes → escalate to operators (M > N)."""
+    store = await get_store(session, store_id)
+    if not 1 <= remind_after <= MAX_REMINDER_MINUTES:
+        raise InvalidInput("remind_after", field="remind_after_minutes")
+    if not remind_after < escalate_after <= MAX_REMINDER_MINUTES:
+        raise InvalidInput("escalate_after", field="escalate_after_minutes")
+    store.remind_after_minutes = remind_after
+    store.escalate_after_minutes = escalate_after
+    await session.flush()
+    return store

@@ -1,0 +1,307 @@
+"""Outbound work as a queue in the database (DESIGN principle 3).
+
+A row is claimed with a lease (`state='sending'`, `locked_until`) taken under FOR UPDATE SKIP LOCKED,
+so any number of workers share the queue and a worker that dies only delays its rows until the lease
+ends. Only the oldest live row of each `order_key` is claimable: one recipient's messages leave in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core import outbox_sql as sql
+from core.models import OutboxItem
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "desk_outbox"
+
+
+class RetryLater(Exception):
+    """A transient failure; `retry_after` (seconds) overrides the backoff, as Telegram's 429 asks."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class PermanentFailure(Exception):
+    """Retrying cannot help (bad address, message refused)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class RecipientGone(PermanentFailure):
+    """The recipient refuses us for good (a Telegram user who blocked the bot)."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a channel gets: ids and a JSON payload, never ORM objects."""
+
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    message_id: int | None
+
+
+class Channel(Protocol):
+    name: str
+
+    async def deliver(self, delivery: Delivery) -> dict[str, Any]:
+        """Send it; return what to remember (e.g. the remote message id). Raise RetryLater,
+        PermanentFailure or RecipientGone; any other exception counts as transient."""
+
+
+OutcomeHook = Callable[[AsyncSession, Delivery, str, dict[str, Any] | None, str | None], Awaitable[None]]
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    channel: str,
+    kind: str,
+    payload: dict[str, Any],
+    idempotency_key: str,
+    order_key: str,
+    message_id: int | None = None,
+    not_before: datetime | None = None,
+) -> bool:
+    """Add a delivery in the caller's transaction. Returns False when the key was already queued."""
+    values: dict[str, Any] = {
+        "channel": channel,
+        "kind": kind,
+        "payload": payload,
+        "idempotency_key": idempotency_key,
+        "order_key": order_key,
+        "message_id": message_id,
+    }
+    if not_before is not None:
+        values["next_attempt_at"] = not_before
+    stmt = insert(OutboxItem).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    result = await session.execute(stmt.returning(OutboxItem.id))
+    if result.scalar_one_or_none() is None:
+        return False
+    await session.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": channel})
+    return True
+
+
+async def enqueue_many(session: AsyncSession, items: Sequence[Mapping[str, Any]]) -> int:
+    """Several deliveries in one statement (each with enqueue's keyword fields); returns how many
+    were new. For jobs that alert many recipients at once."""
+    if not items:
+        return 0
+    # executemany form: one compiled (and cached) statement whatever the number of rows
+    stmt = insert(OutboxItem).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(OutboxItem.channel)
+    channels = list((await session.execute(stmt, [dict(item) for item in items])).scalars())
+    for channel in sorted(set(channels)):
+        await session.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": channel})
+    return len(channels)
+
+
+@dataclass
+class Backoff:
+    base: float = 1.0
+    cap: float = 600.0
+    max_attempts: int = 12
+
+    def delay(self, attempts: int) -> float:
+        """Exponential with full jitter: spreads retries of many rows after one outage."""
+        ceiling = min(self.cap, self.base * 2 ** max(attempts - 1, 0))
+        return random.uniform(ceiling / 2, ceiling)
+
+
+@dataclass
+class OutboxWorker:
+    """Claims due rows, hands them to their channel, records the outcome. Wakes on NOTIFY;
+    a slow timer only covers scheduled retries and expired leases."""
+
+    session_factory: async_sessionmaker[AsyncSession]
+    channels: Mapping[str, Channel]
+    backoff: Backoff = field(default_factory=Backoff)
+    on_outcome: list[OutcomeHook] = field(default_factory=list)
+    batch: int = 100
+    lease_seconds: float = 120.0
+    idle_seconds: float = 5.0
+    concurrency: int = 8
+    delivered: int = 0
+    failed: int = 0
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _stopping: bool = False
+
+    def wake(self, _payload: str = "") -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        self._wake.set()
+        while not self._stopping:
+            try:
+                claimed = await self.run_once()
+            except Exception:
+                log.exception("outbox pass failed")
+                claimed = 0
+                await asyncio.sleep(1.0)
+            if claimed:
+                continue
+            wait = await self._seconds_until_due()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait)
+            self._wake.clear()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        """One pass: claim due rows, deliver them concurrently, record every outcome in one transaction."""
+        async with self.session_factory() as session, session.begin():
+            rows = (
+                await session.execute(
+                    sql.CLAIM, {"channels": list(self.channels), "limit": self.batch, "lease": self.lease_seconds}
+                )
+            ).all()
+        if not rows:
+            return 0
+        semaphore = asyncio.Semaphore(self.concurrency)
+        recorder = GroupRecorder(self._record)
+
+        async def one(channel: str, delivery: Delivery) -> None:
+            async with semaphore:
+                outcome = await self._attempt(self.channels[channel], delivery)
+            await recorder.record(outcome)
+
+        await asyncio.gather(
+            *(one(r.channel, Delivery(r.id, r.kind, r.payload, r.attempts, r.message_id)) for r in rows)
+        )
+        return len(rows)
+
+    async def _attempt(self, channel: Channel, delivery: Delivery) -> Outcome:
+        try:
+            result = await channel.deliver(delivery)
+        except PermanentFailure as exc:
+            return Outcome(delivery, "gone" if isinstance(exc, RecipientGone) else "failed", error=exc.reason)
+        except RetryLater as exc:
+            return self._retry(delivery, exc.reason, exc.retry_after)
+        except Exception as exc:  # a channel bug or a network fault: transient
+            log.warning("delivery raised", extra={"outbox_id": delivery.id, "error": repr(exc)})
+            return self._retry(delivery, f"{type(exc).__name__}: {exc}", None)
+        return Outcome(delivery, "sent", result=result)
+
+    def _retry(self, delivery: Delivery, reason: str, retry_after: float | None) -> Outcome:
+        if delivery.attempts >= self.backoff.max_attempts:
+            return Outcome(delivery, "failed", error=f"gave up after {delivery.attempts} attempts: {reason}")
+        delay = retry_after if retry_after is not None else self.backoff.delay(delivery.attempts)
+        return Outcome(delivery, "retry", error=reason, delay=delay)
+
+    async def _record(self, outcomes: list[Outcome]) -> None:
+        async with self.session_factory() as session, session.begin():
+            recorded = set(
+                (await session.execute(sql.RECORD, {"rows": _dumps([o.row() for o in outcomes])})).scalars()
+            )
+            for outcome in outcomes:
+                if outcome.kind != "retry" and outcome.delivery.id in recorded:
+                    await self._run_hooks(session, outcome)
+        for outcome in outcomes:
+            self._count(outcome, outcome.delivery.id in recorded)
+
+    async def _run_hooks(self, session: AsyncSession, outcome: Outcome) -> None:
+        """Each hook in a savepoint: one hook's failure must not undo the other rows' outcomes."""
+        for hook in self.on_outcome:
+            try:
+                async with session.begin_nested():
+                    await hook(session, outcome.delivery, outcome.kind, outcome.result, outcome.error)
+            except Exception:
+                log.exception("outbox outcome hook failed", extra={"outbox_id": outcome.delivery.id})
+
+    def _count(self, outcome: Outcome, recorded: bool) -> None:
+        extra = {"outbox_id": outcome.delivery.id, "error": outcome.error}
+        if not recorded:
+            log.warning("outcome not recorded: the lease ended and the row was taken again", extra=extra)
+        elif outcome.kind == "sent":
+            self.delivered += 1
+        elif outcome.kind == "retry":
+            log.info("delivery will retry", extra={**extra, "in_seconds": round(outcome.delay, 2)})
+        else:
+            self.failed += 1
+            log.warning("delivery failed for good", extra=extra)
+
+    async def _seconds_until_due(self) -> float:
+        async with self.session_factory() as session:
+            due = await session.scalar(sql.NEXT_DUE, {"channels": list(self.channels)})
+        if due is None:
+            return self.idle_seconds
+        seconds = (due - datetime.now(UTC)).total_seconds()
+        return max(0.01, min(seconds, self.idle_seconds))
+
+
+class GroupRecorder:
+    """Records each outcome as soon as its delivery ends (a slow delivery never holds back the others);
+    outcomes that end while a write is running go together in the next write, like a group commit."""
+
+    def __init__(self, write: Callable[[list[Outcome]], Awaitable[None]]) -> None:
+        self._write = write
+        self._pending: list[Outcome] = []
+        self._lock = asyncio.Lock()
+
+    async def record(self, outcome: Outcome) -> None:
+        self._pending.append(outcome)
+        async with self._lock:
+            if not any(item is outcome for item in self._pending):
+                return  # an earlier write took it along
+            batch, self._pending = self._pending, []
+            await self._write(batch)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one delivery: sent, retry (after `delay`), failed, or gone (recipient refuses us)."""
+
+    delivery: Delivery
+    kind: str
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    delay: float = 0.0
+
+    def row(self) -> dict[str, Any]:
+        state = {"retry": "pending", "gone": "failed"}.get(self.kind, self.kind)
+        return {"id": self.delivery.id, "attempts": self.delivery.attempts, "state": state,
+                "result": self.result, "error": self.error, "delay": self.delay}
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+async def backlog(session: AsyncSession) -> dict[str, int]:
+    rows = (await session.execute(select(OutboxItem.state, func.count()).group_by(OutboxItem.state))).all()
+    counts = dict.fromkeys(("pending", "sending", "sent", "failed"), 0)
+    counts.update({state: int(count) for state, count in rows})
+    return counts
+
+
+async def requeue(session: AsyncSession, outbox_id: int) -> None:
+    """Give a finished (failed) row a fresh start: pending now, attempts reset. Same row, same
+    idempotency key, so the delivery can never be queued twice."""
+    await session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.id == outbox_id)
+        .values(state="pending", attempts=0, next_attempt_at=func.now(), locked_until=None, last_error=None,
+                done_at=None, result=None)
+    )
+    await session.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": "requeue"})

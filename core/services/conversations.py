@@ -1,0 +1,337 @@
+"""The dialog use cases shared by every front: open a ticket, a customer writes, an operator replies,
+an operator notes. Each writes its rows, publishes its events and queues its deliveries in the
+caller's transaction; the caller commits once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import events, outbox
+from core.errors import InvalidInput, NotFound, TicketClosed
+from core.models import Attachment, Contact, Message, Note, Operator, Queue, Ticket
+from core.services import tickets as ticket_service
+from core.sla import hooks as sla
+
+MAX_BODY = 20_000
+
+
+@dataclass(frozen=True)
+class NewAttachment:
+    """A file already saved in the attachment store (or a note why it could not be)."""
+
+    file_name: str
+    content_type: str
+    size: int
+    sha256: str | None = None
+    storage_key: str | None = None
+    telegram_file_id: str | None = None
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A customer message as a channel parsed it."""
+
+    body: str
+    kind: str = "text"
+    external_key: str | None = None
+    external_id: str | None = None
+    reply_to_external_key: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    attachments: tuple[NewAttachment, ...] = ()
+
+
+def message_payload(message: Message, attachments: list[Attachment] | None = None) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "ticket_id": message.ticket_id,
+        "author_kind": message.author_kind,
+        "operator_id": message.operator_id,
+        "body": message.body,
+        "kind": message.kind,
+        "meta": message.meta,
+        "reply_to_id": message.reply_to_id,
+        "delivery_state": message.delivery_state,
+        "delivery_error": message.delivery_error,
+        "edited_at": message.edited_at.isoformat() if message.edited_at else None,
+        "created_at": message.created_at.isoformat() if message.created_at else None,
+        "attachments": [attachment_payload(a) for a in attachments or []],
+    }
+
+
+def attachment_payload(attachment: Attachment) -> dict[str, Any]:
+    return {
+        "id": attachment.id,
+        "file_name": attachment.file_name,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "available": attachment.storage_key is not None,
+        "problem": attachment.problem,
+    }
+
+
+async def queue_by_slug(session: AsyncSession, slug: str) -> Queue:
+    queue = await session.scalar(select(Queue).where(Queue.slug == slug))
+    if queue is None:
+        raise NotFound("queue", slug=slug)
+    return queue
+
+
+async def live_telegram_ticket(session: AsyncSession, contact_id: int) -> Ticket | None:
+    return await session.scalar(
+        select(Ticket).where(
+            Ticket.contact_id == contact_id, Ticket.channel == "telegram", Ticket.status != "closed"
+        )
+    )
+
+
+async def open_ticket(
+    session: AsyncSession,
+    *,
+    contact: Contact,
+    channel: str,
+    queue_slug: str,
+    subject: str,
+    priority: str = "medium",
+) -> tuple[Ticket, bool]:
+    """Open a ticket. For Telegram, an existing live ticket is returned instead (created=False):
+    a partial unique index makes this hold even for two processes at once."""
+    queue = await queue_by_slug(session, queue_slug)
+    values = {
+        "contact_id": contact.id,
+        "channel": channel,
+        "queue_id": queue.id,
+        "subject": subject[:512],
+        "priority": priority,
+    }
+    stmt = insert(Ticket).values(**values)
+    if channel == "telegram":
+        # The predicate is literal SQL: with bound parameters PostgreSQL cannot match the partial index
+        # once a prepared statement switches to its generic plan (from the 6th run on a connection).
+        stmt = stmt.on_conflict_do_nothing(
+            index_elements=["contact_id"], index_where=text("status <> 'closed' AND channel = 'telegram'")
+        )
+    ticket_id = (await session.execute(stmt.returning(Ticket.id))).scalar_one_or_none()
+    if ticket_id is None:
+        existing = await live_telegram_ticket(session, contact.id)
+        assert existing is not None
+        return existing, False
+    ticket = await session.get(Ticket, ticket_id)
+    assert ticket is not None
+    await sla.ticket_opened(session, ticket)
+    await session.flush()
+    await session.refresh(ticket)
+    events.publish(session, "ticket.created", ticket_service.ticket_payload(ticket), ticket_id=ticket.id)
+    return ticket, True
+
+
+async def _attach(session: AsyncSession, message: Message, files: tuple[NewAttachment, ...]) -> list[Attachment]:
+    rows = [
+        Attachment(
+            message_id=message.id,
+            file_name=item.file_name[:255],
+            content_type=item.content_type[:127],
+            size=item.size,
+            sha256=item.sha256,
+            storage_key=item.storage_key,
+            telegram_file_id=item.telegram_file_id,
+            problem=item.problem,
+        )
+        for item in files
+    ]
+    session.add_all(rows)
+    await session.flush()
+    return rows
+
+
+async def customer_wrote(session: AsyncSession, ticket: Ticket, inbound: Inbound) -> Message | None:
+    """Store a customer message on a ticket. Returns None when its external key was already stored."""
+    if len(inbound.body) > MAX_BODY:
+        raise InvalidInput("message too long", field="body", max_length=MAX_BODY)
+    reply_to_id = None
+    if inbound.reply_to_external_key:
+        reply_to_id = await session.scalar(
+            select(Message.id).where(Message.external_key == inbound.reply_to_external_key)
+        )
+    stmt = (
+        insert(Message)
+        .values(
+            ticket_id=ticket.id,
+            author_kind="customer",
+            body=inbound.body,
+            kind=inbound.kind,
+            meta=inbound.meta,
+            external_key=inbound.external_key,
+            external_id=inbound.external_id,
+            reply_to_id=reply_to_id,
+        )
+        .on_conflict_do_nothing(index_elements=["external_key"])
+        .returning(Message.id)
+    )
+    message_id = (await session.execute(stmt)).scalar_one_or_none()
+    if message_id is None:
+        return None
+    message = await session.get(Message, message_id)
+    assert message is not None
+    attachments = await _attach(session, message, inbound.attachments)
+    ticket.unread_count = Ticket.unread_count + 1
+    ticket.last_customer_message_at = func.now()
+    ticket.updated_at = func.now()
+    await sla.customer_wrote(session, ticket)
+    await session.flush()
+    await session.refresh(ticket)
+    await session.refresh(message)
+    events.publish(session, "message.created", message_payload(message, attachments), ticket_id=ticket.id)
+    events.publish(session, "ticket.updated", ticket_service.ticket_payload(ticket), ticket_id=ticket.id)
+    return message
+
+
+async def edit_customer_message(session: AsyncSession, external_key: str, body: str) -> Message | None:
+    """A customer edited a message: the stored one changes, its earlier text is kept in history."""
+    message = await session.scalar(select(Message).where(Message.external_key == external_key).with_for_update())
+    if message is None or message.body == body:
+        return message
+    history = list(message.edit_history)
+    history.append({"body": message.body, "replaced_at": _now_iso()})
+    message.edit_history = history
+    message.body = body
+    message.edited_at = func.now()
+    await session.flush()
+    await session.refresh(message)
+    events.publish(session, "message.updated", message_payload(message), ticket_id=message.ticket_id)
+    return message
+
+
+def _now_iso() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat()
+
+
+async def operator_replied(
+    session: AsyncSession,
+    *,
+    ticket_id: int,
+    operator: Operator,
+    body: str,
+    attachments: tuple[NewAttachment, ...] = (),
+    reply_to_id: int | None = None,
+    client_key: str | None = None,
+) -> Message:
+    """An operator's public reply: stored, published, and queued for the ticket's channel.
+    `client_key` (a key the panel generates per send) makes a double click send once."""
+    body = body.strip()
+    if not body and not attachments:
+        raise InvalidInput("empty reply", field="body")
+    if len(body) > MAX_BODY:
+        raise InvalidInput("message too long", field="body", max_length=MAX_BODY)
+    ticket = await ticket_service.get_ticket_for_update(session, ticket_id)
+    external_key = f"reply:{operator.id}:{client_key}" if client_key else None
+    if external_key:
+        existing = await session.scalar(select(Message).where(Message.external_key == external_key))
+        if existing is not None:
+            return existing
+    if ticket.status == "closed":
+        raise TicketClosed("ticket is closed", ticket_id=ticket.id)
+    if reply_to_id is not None:
+        parent = await session.get(Message, reply_to_id)
+        if parent is None or parent.ticket_id != ticket.id:
+            raise InvalidInput("reply_to_id is not a message of this ticket", field="reply_to_id")
+    message = Message(
+        ticket_id=ticket.id,
+        author_kind="operator",
+        operator_id=operator.id,
+        body=body,
+        kind="text" if not attachments else "file",
+        reply_to_id=reply_to_id,
+        delivery_state="queued",
+        external_key=external_key,
+    )
+    session.add(message)
+    await session.flush()
+    files = await _attach(session, message, attachments)
+    await outbox.enqueue(
+        session,
+        channel=ticket.channel,
+        kind="reply",
+        payload={"ticket_id": ticket.id, "message_id": message.id, "contact_id": ticket.contact_id},
+        idempotency_key=f"message:{message.id}",
+        order_key=f"contact:{ticket.contact_id}",
+        message_id=message.id,
+    )
+    ticket.unread_count = 0
+    ticket.updated_at = func.now()
+    if ticket.status == "open":
+        ticket.status = "in_progress"
+    await sla.operator_replied(session, ticket)
+    await session.flush()
+    await session.refresh(ticket)
+    await session.refresh(message)
+    events.publish(session, "message.created", message_payload(message, files), ticket_id=ticket.id)
+    events.publish(session, "ticket.updated", ticket_service.ticket_payload(ticket), ticket_id=ticket.id)
+    return message
+
+
+async def system_message(session: AsyncSession, ticket: Ticket, body: str, *, author_kind: str = "system") -> Message:
+    """A bot or system line in the dialog (a KB answer shown, a rating received); not delivered."""
+    message = Message(ticket_id=ticket.id, author_kind=author_kind, body=body)
+    session.add(message)
+    await session.flush()
+    await session.refresh(message)
+    events.publish(session, "message.created", message_payload(message), ticket_id=ticket.id)
+    return message
+
+
+async def add_note(session: AsyncSession, *, ticket_id: int, operator: Operator, body: str) -> Note:
+    body = body.strip()
+    if not body:
+        raise InvalidInput("empty note", field="body")
+    if len(body) > MAX_BODY:
+        raise InvalidInput("note too long", field="body", max_length=MAX_BODY)
+    ticket = await session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise NotFound("ticket", ticket_id=ticket_id)
+    note = Note(ticket_id=ticket.id, operator_id=operator.id, body=body)
+    session.add(note)
+    await session.flush()
+    await session.refresh(note)
+    events.publish(
+        session,
+        "note.created",
+        {"id": note.id, "ticket_id": ticket.id, "operator_id": operator.id, "body": body,
+         "created_at": note.created_at.isoformat()},
+        ticket_id=ticket.id,
+    )
+    return note
+
+
+async def record_delivery(
+    session: AsyncSession, delivery: outbox.Delivery, outcome: str, result: dict[str, Any] | None, error: str | None
+) -> None:
+    """Outbox outcome hook: the message's delivery state follows its outbox row, and a recipient
+    who blocked us is marked so nothing more is queued for them."""
+    if delivery.message_id is None:
+        return
+    message = await session.get(Message, delivery.message_id, with_for_update=True)
+    if message is None:
+        return
+    message.delivery_state = "sent" if outcome == "sent" else "failed"
+    message.delivery_error = error
+    if result and result.get("external_id") is not None:
+        message.external_id = str(result["external_id"])
+        if result.get("external_key"):
+            message.external_key = str(result["external_key"])
+    if outcome == "gone":
+        contact_id = delivery.payload.get("contact_id")
+        contact = await session.get(Contact, contact_id) if contact_id else None
+        if contact is not None and not contact.blocked:
+            contact.blocked = True
+            contact.blocked_at = func.now()
+    await session.flush()
+    await session.refresh(message)
+    events.publish(session, "message.updated", message_payload(message), ticket_id=message.ticket_id)

@@ -1,0 +1,59 @@
+"""Operator-facing delivery actions: retry a failed reply, forward "typing..." to the customer."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import events, outbox
+from core.errors import Conflict, NotFound
+from core.models import Contact, Message, OutboxItem, Ticket
+from core.services import audit
+from core.services.conversations import message_payload
+
+TYPING_EVERY_SECONDS = 4  # Telegram shows "typing" for about five seconds
+
+
+async def retry_delivery(session: AsyncSession, message_id: int, *, actor_id: int) -> Message:
+    """Put a failed reply back in the outbox (same row, attempts reset), so it is sent once more."""
+    message = await session.get(Message, message_id, with_for_update=True)
+    if message is None:
+        raise NotFound("message", message_id=message_id)
+    if message.delivery_state != "failed":
+        raise Conflict("only a failed delivery can be retried", state=message.delivery_state)
+    item = await session.scalar(
+        select(OutboxItem).where(OutboxItem.message_id == message.id).order_by(OutboxItem.id.desc()).limit(1)
+    )
+    if item is None:
+        raise Conflict("nothing queued for this message")
+    await outbox.requeue(session, item.id)
+    message.delivery_state = "queued"
+    message.delivery_error = None
+    await session.flush()
+    await session.refresh(message)
+    audit.record(session, actor_kind="operator", actor_id=actor_id, action="message.retry", object_type="message",
+                 object_id=message.id)
+    events.publish(session, "message.updated", message_payload(message), ticket_id=message.ticket_id)
+    return message
+
+
+async def operator_typing(session: AsyncSession, ticket: Ticket, *, now: float | None = None) -> bool:
+    """Queue a `chat_action` for a Telegram ticket's customer, at most once per few seconds per ticket.
+    Returns whether one was queued. Nothing for other channels or a customer who blocked the bot."""
+    if ticket.channel != "telegram" or ticket.status == "closed":
+        return False
+    contact = await session.get(Contact, ticket.contact_id)
+    if contact is None or contact.telegram_user_id is None or contact.blocked:
+        return False
+    slot = int((now if now is not None else time.time()) // TYPING_EVERY_SECONDS)
+    return await outbox.enqueue(
+        session,
+        channel="telegram",
+        kind="chat_action",
+        payload={"chat_id": contact.telegram_user_id, "action": "typing"},
+        idempotency_key=f"typing:{ticket.id}:{slot}",
+        # its own lane: a typing hint must never wait behind (or hold up) the customer's replies
+        order_key=f"typing:tg:{contact.telegram_user_id}",
+    )

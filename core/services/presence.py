@@ -1,0 +1,62 @@
+"""Who has the panel open (a heartbeat the panel writes), and who to alert in Telegram otherwise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.domain import STAFF_ROLES
+from core.models import Operator, OperatorPresence
+
+ONLINE_WITHIN = timedelta(seconds=90)
+
+
+async def touch_presence(session: AsyncSession, operator_id: int) -> None:
+    """The panel calls this on every heartbeat (e.g. each WebSocket ping) of an open panel."""
+    stmt = insert(OperatorPresence).values(operator_id=operator_id)
+    await session.execute(stmt.on_conflict_do_update(index_elements=["operator_id"],
+                                                     set_={"last_seen_at": func.now()}))
+
+
+async def leave_presence(session: AsyncSession, operator_id: int) -> None:
+    """The panel closed (last socket gone): the operator is offline at once, not after the window."""
+    await session.execute(delete(OperatorPresence).where(OperatorPresence.operator_id == operator_id))
+
+
+async def operators_online(session: AsyncSession, within: timedelta = ONLINE_WITHIN) -> list[int]:
+    rows = await session.scalars(
+        select(OperatorPresence.operator_id)
+        .join(Operator, Operator.id == OperatorPresence.operator_id)
+        .where(OperatorPresence.last_seen_at > func.now() - within, Operator.is_active,
+               Operator.role.in_(STAFF_ROLES))
+    )
+    return list(rows)
+
+
+@dataclass(frozen=True)
+class AlertRecipient:
+    operator_id: int
+    telegram_user_id: int
+    language: str
+
+
+async def offline_alert_recipients(session: AsyncSession, within: timedelta = ONLINE_WITHIN) -> list[AlertRecipient]:
+    """Nobody online: every active operator or admin who linked Telegram. Someone online: nobody.
+    One statement: it runs for every customer message."""
+    online = (
+        select(OperatorPresence.operator_id)
+        .join(Operator, Operator.id == OperatorPresence.operator_id)
+        .where(OperatorPresence.last_seen_at > func.now() - within, Operator.is_active,
+               Operator.role.in_(STAFF_ROLES))
+        .exists()
+    )
+    rows = (await session.execute(
+        select(Operator.id, Operator.telegram_user_id, Operator.language).where(
+            Operator.is_active, Operator.role.in_(STAFF_ROLES), Operator.telegram_user_id.is_not(None), ~online)
+        .order_by(Operator.id)
+    )).all()
+    return [AlertRecipient(r.id, int(r.telegram_user_id), r.language) for r in rows]

@@ -1,0 +1,73 @@
+"""Customer -> desk relay on top of `customer_wrote`: album items join one stored message; a
+handoff opens (or finds) the customer's one live ticket."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import events
+from core.errors import InvalidInput
+from core.models import Attachment, Contact, Message, Ticket
+from core.services.conversations import (
+    Inbound,
+    customer_wrote,
+    message_payload,
+    open_ticket,
+    queue_by_slug,
+)
+
+
+async def relay_inbound(session: AsyncSession, ticket: Ticket, inbound: Inbound) -> Message | None:
+    """Store a customer message. An album arrives as several messages sharing one key: the first
+    creates the stored message, the others add their files (and a caption if it had none)."""
+    message = await customer_wrote(session, ticket, inbound)
+    if message is not None or not inbound.meta.get("media_group_id") or not inbound.external_key:
+        return message
+    return await _add_album_item(session, inbound)
+
+
+async def _add_album_item(session: AsyncSession, inbound: Inbound) -> Message | None:
+    message = await session.scalar(
+        select(Message).where(Message.external_key == inbound.external_key).with_for_update()
+    )
+    if message is None:
+        return None
+    ids = list(message.meta.get("telegram_message_ids", []))
+    new_ids = [i for i in inbound.meta.get("telegram_message_ids", []) if i not in ids]
+    if not new_ids:
+        return None  # this item is already in the album
+    message.meta = {**message.meta, "telegram_message_ids": ids + new_ids}
+    if inbound.body and not message.body:
+        message.body = inbound.body
+    message.kind = "album"
+    session.add_all(
+        Attachment(message_id=message.id, file_name=item.file_name[:255], content_type=item.content_type[:127],
+                   size=item.size, sha256=item.sha256, storage_key=item.storage_key,
+                   telegram_file_id=item.telegram_file_id, problem=item.problem)
+        for item in inbound.attachments
+    )
+    await session.flush()
+    await session.refresh(message)
+    files = (await session.scalars(select(Attachment).where(Attachment.message_id == message.id)
+                                   .order_by(Attachment.id))).all()
+    events.publish(session, "message.updated", message_payload(message, list(files)), ticket_id=message.ticket_id)
+    return message
+
+
+async def hand_off(session: AsyncSession, contact: Contact, queue_slug: str, subject: str) -> tuple[Ticket, bool]:
+    """The customer asked for a human and picked a topic: their live ticket (never a second one)."""
+    queue = await queue_by_slug(session, queue_slug)
+    if not queue.customer_visible:
+        raise InvalidInput("not a customer topic", field="queue", queue=queue_slug)
+    ticket, created = await open_ticket(session, contact=contact, channel="telegram", queue_slug=queue_slug,
+                                        subject=subject or queue.name)
+    if created:
+        ticket.updated_at = func.now()
+    return ticket, created
+
+
+async def recent_tickets(session: AsyncSession, contact_id: int, limit: int = 5) -> list[Ticket]:
+    return list((await session.scalars(
+        select(Ticket).where(Ticket.contact_id == contact_id).order_by(Ticket.id.desc()).limit(limit)
+    )).all())

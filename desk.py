@@ -1,0 +1,363 @@
+"""Composition root and the `desk` command: wires settings, database, bot, web and workers."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from cli import support as support_cli
+from core.context import Desk
+from core.db import asyncpg_dsn, create_engine, create_session_factory
+from core.embedded_pg import EmbeddedPostgres
+from core.i18n import load_translator
+from core.listener import EventStream, PgListener
+from core.logs import setup_logging
+from core.outbox import Channel, OutboxWorker
+from core.scheduler import LeaderScheduler
+from core.settings import Settings, SettingsError, load_settings
+from core.storage import AttachmentStore
+
+log = logging.getLogger("desk")
+ROLES = ("web", "bot", "worker")
+
+
+class Database(contextlib.AbstractAsyncContextManager["Database"]):
+    """DATABASE_URL, or the embedded PostgreSQL in $DESK_DATA_DIR/pg, started and stopped here."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.url = settings.database_url or ""
+        self._embedded: EmbeddedPostgres | None = None
+
+    async def __aenter__(self) -> Database:
+        if not self.url:
+            self._embedded = EmbeddedPostgres(self.settings.desk_data_dir.resolve() / "pg")
+            self.url = await self._embedded.astart()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._embedded is not None:
+            await self._embedded.astop()
+
+
+def build_desk(settings: Settings, url: str) -> Desk:
+    engine = create_engine(url)
+    sessions = create_session_factory(engine)
+    dsn = asyncpg_dsn(url)
+    listener = PgListener(dsn)
+    return Desk(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        dsn=dsn,
+        translator=load_translator(),
+        storage=AttachmentStore(settings.attachments_dir, settings.attachment_max_bytes),
+        listener=listener,
+        stream=EventStream(sessions, listener),
+        scheduler=LeaderScheduler(dsn),
+    )
+
+
+def create_outbox_worker(desk: Desk, channels: dict[str, Channel]) -> OutboxWorker:
+    """The outbox worker with every outcome hook (a message's delivery state follows its row)."""
+    from core.services.conversations import record_delivery
+    from core.services.support import mark_recipient_gone
+
+    return OutboxWorker(desk.sessions, channels, on_outcome=[record_delivery, mark_recipient_gone])
+
+
+def register_jobs(desk: Desk) -> None:
+    """Every periodic job of the deployment; only the scheduler leader runs them."""
+    from core.jobs.registry import register_sla_jobs
+
+    register_sla_jobs(desk)
+
+    from core.orders.reminders import reminder_job
+
+    desk.scheduler.add("order_reminders", reminder_job(desk.sessions, desk.translator), 30.0)
+
+
+async def serve(settings: Settings, roles: set[str], migrate: bool, ready: Callable[[], None] | None = None) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with Database(settings) as database:
+        if migrate:
+            from core.migrate import upgrade
+
+            await upgrade(database.url)
+        desk = build_desk(settings, database.url)
+        async with contextlib.AsyncExitStack() as stack:
+            stack.push_async_callback(desk.engine.dispose)
+            await _start(desk, roles, stack)
+            log.info("desk started", extra={"roles": sorted(roles), "url": f"http://{settings.web_host}:{settings.web_port}"})
+            if ready:
+                ready()
+            await stop.wait()
+            log.info("desk stopping")
+    log.info("desk stopped")
+
+
+async def _start(desk: Desk, roles: set[str], stack: contextlib.AsyncExitStack) -> None:
+    tasks: list[asyncio.Task[None]] = []
+
+    async def cancel_tasks() -> None:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    stack.push_async_callback(cancel_tasks)
+    spawn: Callable[[Awaitable[None]], None] = lambda coro: tasks.append(asyncio.ensure_future(coro))  # noqa: E731
+    stack.push_async_callback(desk.listener.stop)
+    await desk.stream.start_from_now()
+    spawn(desk.listener.run())
+    spawn(desk.stream.run())
+    bot_parts = await _start_bot(desk, roles, stack, spawn)
+    if "worker" in roles:
+        channels: dict[str, Channel] = {}
+        if bot_parts is not None:
+            channels.update(bot_parts.channels)
+        mail = _start_mail(desk, stack, spawn)
+        if mail.channel is not None:
+            channels[mail.channel.name] = mail.channel
+        worker = create_outbox_worker(desk, channels)
+        desk.outbox = worker
+        desk.listener.on("desk_outbox", worker.wake)
+        stack.push_async_callback(_drain_worker, worker, asyncio.ensure_future(worker.run()))
+        register_jobs(desk)
+        stack.push_async_callback(desk.scheduler.stop)
+        spawn(desk.scheduler.run())
+    if bot_parts is not None:
+        stack.push_async_callback(bot_parts.stop_receiving)  # on shutdown: first stop taking updates
+    if "web" in roles or (bot_parts is not None and bot_parts.needs_web):
+        await _start_web(desk, roles, stack, bot_parts)
+
+
+async def _drain_worker(worker: OutboxWorker, task: asyncio.Task[None], timeout: float = 10.0) -> None:
+    """Let the pass in flight finish; a delivery still hanging after the timeout is retried by any
+    worker once its lease ends, so cancelling it loses nothing."""
+    worker.stop()
+    try:
+        await asyncio.wait_for(asyncio.shield(task), timeout)
+    except TimeoutError:
+        log.warning("outbox worker did not finish its pass in time; its rows return after their lease")
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _start_bot(desk: Desk, roles: set[str], stack: contextlib.AsyncExitStack, spawn):  # type: ignore[no-untyped-def]
+    if "bot" not in roles and "worker" not in roles:
+        return None
+    if not desk.settings.bot_enabled:
+        desk.components["bot"] = "off"
+        log.info("bot is off: TELEGRAM_BOT_TOKEN is not set")
+        return None
+    from bot.runtime import BotRuntime
+
+    runtime = BotRuntime.create(desk, receive="bot" in roles)
+    stack.push_async_callback(runtime.close)
+    await runtime.start(spawn)
+    return runtime
+
+
+def _start_mail(desk: Desk, stack: contextlib.AsyncExitStack, spawn):  # type: ignore[no-untyped-def]
+    """The email channel for the outbox and, with IMAP configured, the mailbox poller (one per
+    mailbox across processes: it holds an advisory lock)."""
+    from core.mail.runtime import build_mail
+
+    mail = build_mail(desk)
+    if mail.poller is not None:
+        stack.callback(mail.poller.stop)
+        spawn(mail.poller.run())
+    return mail
+
+
+async def _start_web(desk: Desk, roles: set[str], stack: contextlib.AsyncExitStack, bot_parts) -> None:  # type: ignore[no-untyped-def]
+    from aiohttp import web
+
+    from web.app import create_app
+
+    app = create_app(desk) if "web" in roles else web.Application()
+    if bot_parts is not None:
+        bot_parts.attach_webhook(app)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    stack.push_async_callback(runner.cleanup)
+    site = web.TCPSite(runner, desk.settings.web_host, desk.settings.web_port, shutdown_timeout=5.0)
+    await site.start()
+    desk.components["web"] = "ok"
+
+
+async def create_admin(settings: Settings, email: str, password: str, name: str | None) -> None:
+    from core.migrate import upgrade
+    from core.services.operators import create_operator
+
+    async with Database(settings) as database:
+        await upgrade(database.url)
+        engine = create_engine(database.url, pool_size=1)
+        try:
+            async with create_session_factory(engine)() as session, session.begin():
+                operator = await create_operator(session, email=email, password=password, role="admin",
+                                                 display_name=name)
+            print(f"admin {operator.email} created (id {operator.id})")
+        finally:
+            await engine.dispose()
+
+
+async def store_command(settings: Settings, args: argparse.Namespace) -> None:
+    from core.migrate import upgrade
+    from core.orders.commands import run_store_command
+
+    async with Database(settings) as database:
+        await upgrade(database.url)
+        engine = create_engine(database.url, pool_size=1)
+        try:
+            username = settings.telegram_bot_username or await _bot_username(settings)
+            async with create_session_factory(engine)() as session, session.begin():
+                print(await run_store_command(session, args, username))
+        finally:
+            await engine.dispose()
+
+
+async def _bot_username(settings: Settings) -> str | None:
+    if not settings.bot_enabled or settings.telegram_bot_token is None:
+        return None
+    from bot.factory import create_bot
+
+    bot = create_bot(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base)
+    try:
+        return (await bot.get_me()).username
+    finally:
+        await bot.session.close()
+
+
+async def migrate_only(settings: Settings) -> None:
+    from core.migrate import upgrade
+
+    async with Database(settings) as database:
+        await upgrade(database.url)
+    print("database is up to date")
+
+
+async def with_sessions(settings: Settings, action: Callable[..., Awaitable[str]], *args: object) -> None:
+    """Run one core command on a migrated database and print what it returns."""
+    from core.migrate import upgrade
+
+    async with Database(settings) as database:
+        await upgrade(database.url)
+        engine = create_engine(database.url, pool_size=1)
+        try:
+            print(await action(create_session_factory(engine), *args), end="")
+        finally:
+            await engine.dispose()
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        first = getpass.getpass("Password: ")
+        if first != getpass.getpass("Repeat password: "):
+            raise SystemExit("passwords do not match")
+        return first
+    return sys.stdin.readline().rstrip("\n")
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="desk", description="Desk: Telegram-first support and order desk.")
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = commands.add_parser("run", help="run the desk (web panel, bot, workers) until Ctrl-C")
+    run.add_argument("--only", default="", help="comma-separated roles to run: web,bot,worker (default: all)")
+    run.add_argument("--no-migrate", action="store_true", help="do not apply pending migrations first")
+    commands.add_parser("migrate", help="apply pending database migrations")
+    admin = commands.add_parser("admin", help="manage admin accounts")
+    admin_commands = admin.add_subparsers(dest="admin_command", required=True, metavar="ACTION")
+    create = admin_commands.add_parser("create", help="create an admin (password from a prompt or stdin)")
+    create.add_argument("--email", required=True)
+    create.add_argument("--name", default=None, help="display name")
+    support_cli.add_commands(commands)
+    add_sla_commands(commands)
+    from core.orders.commands import add_store_commands
+
+    add_store_commands(commands)
+    return root
+
+
+def add_sla_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from core.domain import PRIORITIES
+
+    sla = commands.add_parser("sla", help="SLA policies (first response and resolution per priority)")
+    sla_commands = sla.add_subparsers(dest="sla_command", required=True, metavar="ACTION")
+    sla_commands.add_parser("show", help="print the policy of every priority")
+    sla_set = sla_commands.add_parser("set", help="set a priority's deadlines (e.g. 15m, 4h, 1d)")
+    sla_set.add_argument("--priority", required=True, choices=PRIORITIES)
+    sla_set.add_argument("--first-response", default=None, help="15m, 4h, 1d, 1h30m")
+    sla_set.add_argument("--resolution", default=None, help="15m, 4h, 1d, 1h30m")
+    report = commands.add_parser("report", help="print reports")
+    report_commands = report.add_subparsers(dest="report_command", required=True, metavar="REPORT")
+    sla_report = report_commands.add_parser("sla", help="SLA attainment and times per priority and queue")
+    sla_report.add_argument("--days", type=int, default=30, help="tickets opened in the last N days (default 30)")
+
+
+def run_sla_command(settings: Settings, args: argparse.Namespace) -> None:
+    from core.sla import commands
+
+    if args.command == "report":
+        asyncio.run(with_sessions(settings, commands.report, args.days))
+    elif args.sla_command == "show":
+        asyncio.run(with_sessions(settings, commands.show_policies))
+    else:
+        asyncio.run(with_sessions(settings, commands.set_policy, args.priority, args.first_response, args.resolution))
+
+
+def parse_roles(value: str) -> set[str]:
+    roles = {part.strip() for part in value.split(",") if part.strip()} or set(ROLES)
+    unknown = roles - set(ROLES)
+    if unknown:
+        raise SystemExit(f"desk: unknown role(s) for --only: {', '.join(sorted(unknown))} (use {','.join(ROLES)})")
+    return roles
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"desk: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(settings.log_level)
+    Path(settings.desk_data_dir).mkdir(parents=True, exist_ok=True)
+    try:
+        if args.command == "run":
+            asyncio.run(serve(settings, parse_roles(args.only), migrate=not args.no_migrate))
+        elif args.command == "migrate":
+            asyncio.run(migrate_only(settings))
+        elif args.command == "admin":
+            asyncio.run(create_admin(settings, args.email, _read_password(), args.name))
+        elif args.command in support_cli.COMMANDS:
+            asyncio.run(support_cli.run(settings, args, Database))
+        elif args.command in ("sla", "report"):
+            run_sla_command(settings, args)
+        elif args.command == "store":
+            asyncio.run(store_command(settings, args))
+    except KeyboardInterrupt:
+        return 0
+    except Exception as exc:
+        from core.errors import DeskError
+
+        if isinstance(exc, DeskError):
+            print(f"desk: {exc} {exc.params or ''}".rstrip(), file=sys.stderr)
+            return 1
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from core.db import asyncpg_dsn, create_engine, create_session_factory
+from core.migrate import upgrade
+from core.models import Base
+from tests.pg import PostgresForTests
+
+os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
+pytest_plugins = ["tests.botapi.plugin"]
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+# Rows the migrations seed; kept when a test's tables are wiped.
+SEEDED_TABLES = {"queue", "alembic_version"}
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresForTests]:
+    server = PostgresForTests()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+async def database_url(pg_server: PostgresForTests) -> str:
+    """A database migrated to head for the whole run; tests wipe their rows after themselves."""
+    name = await pg_server.create_database()
+    url = pg_server.url_for(name)
+    await upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def dsn(database_url: str) -> str:
+    return asyncpg_dsn(database_url)
+
+
+@pytest.fixture
+async def sessions(engine: AsyncEngine) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    yield create_session_factory(engine)
+    await wipe(engine)
+
+
+async def wipe(engine: AsyncEngine) -> None:
+    tables = [t.name for t in Base.metadata.sorted_tables if t.name not in SEEDED_TABLES]
+    quoted = ", ".join(f'"{name}"' for name in tables)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+async def session(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with sessions() as session:
+        yield session
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

@@ -1,0 +1,198 @@
+"""The event bus on real PostgreSQL: rows and NOTIFY only on commit, ids in commit order, visibility."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import event as sa_event
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.util import await_only
+
+from core import events
+from core.events import Principal, events_after, may_see, publish
+from core.listener import PgListener
+from core.models import Event
+from tests.waiting import eventually, running
+
+
+class Boom(Exception):
+    pass
+
+
+async def event_types(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
+    async with sessions() as session:
+        return list((await session.scalars(select(Event.type).order_by(Event.id))).all())
+
+
+async def test_rolled_back_transaction_publishes_nothing_and_commit_notifies(
+    sessions: async_sessionmaker[AsyncSession], dsn: str
+) -> None:
+    listener = PgListener(dsn)
+    notified: list[str] = []
+    listener.on(events.CHANNEL, notified.append)
+    async with running(listener.run()):
+        await listener.wait_connected()
+        with pytest.raises(Boom):
+            async with sessions() as session, session.begin():
+                publish(session, "ticket.created", {"ticket_id": 1})
+                raise Boom
+        async with sessions() as session:
+            publish(session, "ticket.updated", {"ticket_id": 2})
+            await session.rollback()
+            publish(session, "ticket.closed", {"ticket_id": 3})
+            await session.commit()
+        # NOTIFYs arrive in commit order: had a rolled-back event notified, it would come first.
+        await eventually(lambda: len(notified) >= 1)
+    assert await event_types(sessions) == ["ticket.closed"]
+    async with sessions() as session:
+        closed_id = await events.last_event_id(session)
+    assert notified == [str(closed_id)]
+
+
+async def test_event_of_a_closed_uncommitted_session_is_not_published_later(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    session = sessions()
+    await session.begin()
+    publish(session, "ticket.created", {"ticket_id": 1})
+    await session.close()
+    async with session.begin():
+        publish(session, "ticket.updated", {"ticket_id": 1})
+    await session.close()
+    assert await event_types(sessions) == ["ticket.updated"]
+
+
+async def test_one_commit_with_several_events_writes_all_rows_in_order(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions() as session, session.begin():
+        for number in range(5):
+            publish(session, "message.created", {"n": number}, ticket_id=7)
+    async with sessions() as session:
+        rows = await events_after(session, 0)
+    assert [row.data["n"] for row in rows] == [0, 1, 2, 3, 4]
+    assert all(row.ticket_id == 7 for row in rows)
+
+
+async def test_ids_follow_commit_order_when_an_earlier_transaction_commits_later(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """T1 has written its event row and is paused before COMMIT; T2 commits meanwhile. T2 must wait
+    and get the larger id, so a reader that saw T2's id can never find T1's appear below it."""
+    t1_inside_commit = asyncio.Event()
+    release_t1 = asyncio.Event()
+
+    def pause(_session: object) -> None:  # runs in T1's commit, after core.events wrote the row
+        t1_inside_commit.set()
+        await_only(release_t1.wait())
+
+    async def t1() -> int:
+        async with sessions() as session:
+            sa_event.listen(session.sync_session, "before_commit", pause)
+            publish(session, "ticket.created", {"tx": 1})
+            await session.commit()
+            return await events.last_event_id(session)
+
+    async def t2() -> None:
+        async with sessions() as session, session.begin():
+            publish(session, "ticket.created", {"tx": 2})
+
+    async with running(t1()) as (first,):
+        await asyncio.wait_for(t1_inside_commit.wait(), 5)
+        second = asyncio.ensure_future(t2())
+        await asyncio.sleep(0.3)
+        assert not second.done(), "T2 committed its event while T1's event was still uncommitted"
+        async with sessions() as reader:
+            assert await events_after(reader, 0) == []
+        release_t1.set()
+        await asyncio.wait_for(asyncio.gather(first, second), 5)
+    async with sessions() as session:
+        rows = await events_after(session, 0)
+    assert [row.data["tx"] for row in rows] == [1, 2]
+
+
+async def test_reader_never_misses_an_event_under_concurrent_commits(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Twenty writers commit 10 events each while a reader follows 'events after my last id'."""
+    seen: list[int] = []
+    done = asyncio.Event()
+
+    async def writer(number: int) -> None:
+        for index in range(10):
+            async with sessions() as session, session.begin():
+                publish(session, "message.created", {"writer": number, "index": index})
+            await asyncio.sleep(0)
+
+    async def reader() -> None:
+        last = 0
+        while True:
+            async with sessions() as session:
+                batch = await events_after(session, last)
+            seen.extend(row.id for row in batch)
+            last = batch[-1].id if batch else last
+            if done.is_set() and not batch:
+                return
+
+    async with running(reader()) as (reading,):
+        await asyncio.gather(*(writer(n) for n in range(20)))
+        done.set()
+        await asyncio.wait_for(reading, 10)
+    async with sessions() as session:
+        all_ids = [row.id for row in await events_after(session, 0, limit=10_000)]
+    assert len(all_ids) == 200
+    assert seen == all_ids
+
+
+AUDIENCES = [("staff", None), ("admin", None), ("store", 1), ("store", 2)]
+PRINCIPALS = {
+    "admin": Principal("admin", operator_id=1),
+    "operator": Principal("operator", operator_id=2),
+    "partner of store 1": Principal("partner", operator_id=3, store_ids=frozenset({1})),
+    "partner of stores 1 and 2": Principal("partner", operator_id=4, store_ids=frozenset({1, 2})),
+    "partner of no store": Principal("partner", operator_id=5),
+}
+EXPECTED = {
+    "admin": ["staff", "admin", "store:1", "store:2"],
+    "operator": ["staff", "store:1", "store:2"],
+    "partner of store 1": ["store:1"],
+    "partner of stores 1 and 2": ["store:1", "store:2"],
+    "partner of no store": [],
+}
+
+
+@pytest.mark.parametrize("who", sorted(PRINCIPALS))
+async def test_events_after_shows_each_principal_only_what_it_may_see(
+    sessions: async_sessionmaker[AsyncSession], who: str
+) -> None:
+    async with sessions() as session, session.begin():
+        publish(session, "old.event", {}, audience="staff")
+    async with sessions() as session:
+        after = await events.last_event_id(session)
+    async with sessions() as session, session.begin():
+        for audience, store_id in AUDIENCES:
+            publish(session, "order.created", {}, audience=audience, store_id=store_id)
+    principal = PRINCIPALS[who]
+    async with sessions() as session:
+        rows = await events_after(session, after, principal)
+        every = await events_after(session, after)
+    label = [f"{row.audience}:{row.store_id}" if row.store_id else row.audience for row in rows]
+    assert label == EXPECTED[who]
+    assert [row.id for row in rows] == [row.id for row in every if may_see(principal, row.audience, row.store_id)]
+
+
+async def test_events_of_a_rolled_back_savepoint_are_not_published(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions() as session, session.begin():
+        publish(session, "before.savepoint", {})
+        with pytest.raises(Boom):
+            async with session.begin_nested():
+                publish(session, "inside.failed.savepoint", {})
+                raise Boom
+        async with session.begin_nested():
+            publish(session, "inside.kept.savepoint", {})
+        publish(session, "after.savepoint", {})
+    assert await event_types(sessions) == ["before.savepoint", "inside.kept.savepoint", "after.savepoint"]

@@ -1,0 +1,94 @@
+"""Leader election on a PostgreSQL advisory lock: one scheduler runs the jobs; another takes over."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+from core.scheduler import LeaderScheduler
+from tests.integration.test_listener_reconnect import terminate_backends
+from tests.waiting import eventually, running
+
+Runs = list[tuple[str, float]]
+
+
+def candidate(dsn: str, name: str, runs: Runs) -> LeaderScheduler:
+    scheduler = LeaderScheduler(
+        dsn, retry_seconds=0.2, name=name, application_name=f"desk-scheduler-{name}-{uuid.uuid4().hex[:6]}"
+    )
+
+    async def tick() -> None:
+        runs.append((name, time.monotonic()))
+
+    scheduler.add("tick", tick, 0.1)
+    return scheduler
+
+
+async def elect(first: LeaderScheduler, second: LeaderScheduler, runs: Runs) -> tuple[LeaderScheduler, LeaderScheduler]:
+    await eventually(lambda: first.is_leader or second.is_leader)
+    await eventually(lambda: len(runs) >= 3)
+    assert first.is_leader != second.is_leader, "exactly one leader"
+    leader, follower = (first, second) if first.is_leader else (second, first)
+    assert {name for name, _at in runs} == {leader.name}, "only the leader runs the jobs"
+    return leader, follower
+
+
+async def test_one_leader_runs_the_jobs_and_the_other_takes_over_when_its_connection_dies(dsn: str) -> None:
+    runs: Runs = []
+    a, b = candidate(dsn, "a", runs), candidate(dsn, "b", runs)
+    async with running(a.run(), b.run()):
+        leader, follower = await elect(a, b, runs)
+        assert await terminate_backends(dsn, leader.application_name) == 1
+        await eventually(lambda: follower.is_leader, timeout=5)
+        took_over = time.monotonic()
+        await eventually(lambda: any(name == follower.name for name, _at in runs), timeout=5)
+        await asyncio.sleep(0.5)
+        assert not leader.is_leader
+        assert {name for name, at in runs if at > took_over + 0.05} == {follower.name}
+
+
+async def test_a_stopped_leader_hands_over(dsn: str) -> None:
+    runs: Runs = []
+    a, b = candidate(dsn, "a", runs), candidate(dsn, "b", runs)
+    async with running(a.run(), b.run()) as tasks:
+        leader, follower = await elect(a, b, runs)
+        await leader.stop()
+        await asyncio.wait_for(tasks[0 if leader is a else 1], 5)
+        stopped = time.monotonic()
+        await eventually(lambda: follower.is_leader, timeout=5)
+        await eventually(lambda: any(name == follower.name for name, _at in runs), timeout=5)
+    assert {name for name, at in runs if at > stopped} == {follower.name}
+
+
+async def test_a_failing_job_does_not_stop_the_schedule(dsn: str) -> None:
+    calls: list[float] = []
+    scheduler = LeaderScheduler(dsn, retry_seconds=0.2, application_name=f"desk-scheduler-{uuid.uuid4().hex[:6]}")
+
+    async def broken() -> None:
+        calls.append(time.monotonic())
+        raise RuntimeError("job bug")
+
+    scheduler.add("broken", broken, 0.1)
+    async with running(scheduler.run()):
+        await eventually(lambda: len(calls) >= 3)
+        assert scheduler.is_leader
+
+
+async def test_stop_lets_a_job_run_in_flight_finish_before_the_lock_is_released(dsn: str) -> None:
+    started = asyncio.Event()
+    finished: list[bool] = []
+    scheduler = LeaderScheduler(dsn, retry_seconds=0.2, application_name=f"desk-scheduler-{uuid.uuid4().hex[:6]}")
+
+    async def slow() -> None:
+        started.set()
+        await asyncio.sleep(0.4)
+        finished.append(True)
+
+    scheduler.add("slow", slow, 0.1)
+    async with running(scheduler.run()) as (task,):
+        await asyncio.wait_for(started.wait(), 5)
+        await scheduler.stop()
+        assert finished == [True]
+        assert task.done()
+    assert not scheduler.is_leader

@@ -1,0 +1,1 @@
+"""aiohttp panel, JSON API and WebSocket hub. Imports core, never bot."""

@@ -1,0 +1,1 @@
+"""The JSON API: pydantic models validate requests and generate /api/openapi.json."""

@@ -1,0 +1,151 @@
+"""Routes declared once, with the models that validate them; the OpenAPI document is built from
+the same declarations, so the contract cannot drift from the code."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from core.errors import NotFound
+from web.errors import ValidationFailed
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    access: str = "staff"  # public | any (signed in) | staff | admin
+    query: type[BaseModel] | None = None
+    body: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    multipart: bool = False
+
+
+@dataclass
+class ApiRegistry:
+    routes: list[ApiRoute] = field(default_factory=list)
+
+    def add(self, method: str, path: str, handler: Handler, summary: str, **options: Any) -> None:
+        self.routes.append(ApiRoute(method, path, handler, summary, **options))
+
+    def install(self, app: web.Application) -> None:
+        for route in self.routes:
+            app.router.add_route(route.method, route.path, route.handler)
+
+
+async def parse_body(request: web.Request, model: type[M]) -> M:
+    try:
+        data = await request.json(loads=json.loads)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValidationFailed({"body"}, code="bad_json") from exc
+    if not isinstance(data, dict):
+        raise ValidationFailed({"body"}, code="bad_json")
+    return model.model_validate(data)
+
+
+def parse_query(request: web.Request, model: type[M]) -> M:
+    data: dict[str, Any] = {}
+    for key in request.query:
+        values = request.query.getall(key)
+        data[key] = values if len(values) > 1 or _is_list(model, key) else values[0]
+    return model.model_validate(data)
+
+
+def _is_list(model: type[BaseModel], key: str) -> bool:
+    info = model.model_fields.get(key)
+    return info is not None and "list" in str(info.annotation)
+
+
+def path_id(request: web.Request, name: str = "id") -> int:
+    raw = request.match_info.get(name, "")
+    if not raw.isdigit() or len(raw) > 18:
+        raise NotFound("bad id")
+    return int(raw)
+
+
+def json_ok(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=_dumps)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def openapi_document(registry: ApiRegistry, title: str = "Desk API", version: str = "1") -> dict[str, Any]:
+    components: dict[str, Any] = {}
+    paths: dict[str, Any] = {}
+    for route in registry.routes:
+        operation: dict[str, Any] = {"summary": route.summary, "x-access": route.access,
+                                     "responses": _responses(route, components)}
+        if route.access != "public":
+            operation["security"] = [{"session": []}, {"bearer": []}]
+        params = [{"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+                  for name in _path_params(route.path)]
+        if route.query is not None:
+            schema = _schema(route.query, components)
+            for name, prop in schema.get("properties", {}).items():
+                params.append({"name": name, "in": "query", "required": name in schema.get("required", []),
+                               "schema": prop})
+        if params:
+            operation["parameters"] = params
+        if route.body is not None:
+            media = "multipart/form-data" if route.multipart else "application/json"
+            ref = {"$ref": f"#/components/schemas/{route.body.__name__}"}
+            _schema(route.body, components)
+            content = {"application/json": {"schema": ref}}
+            if route.multipart:
+                content[media] = {"schema": ref}
+            operation["requestBody"] = {"required": True, "content": content}
+        paths.setdefault(route.path, {})[route.method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": "desk_session"},
+                "bearer": {"type": "http", "scheme": "bearer"},
+            },
+        },
+    }
+
+
+def _path_params(path: str) -> list[str]:
+    return [part[1:-1] for part in path.split("/") if part.startswith("{") and part.endswith("}")]
+
+
+def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, definition in schema.pop("$defs", {}).items():
+        components[name] = definition
+    components[model.__name__] = schema
+    return schema
+
+
+def _responses(route: ApiRoute, components: dict[str, Any]) -> dict[str, Any]:
+    ok: dict[str, Any] = {"description": "OK"}
+    if route.response is not None:
+        _schema(route.response, components)
+        ok["content"] = {"application/json": {"schema": {"$ref": f"#/components/schemas/{route.response.__name__}"}}}
+    responses: dict[str, Any] = {str(route.status): ok}
+    if route.body is not None or route.query is not None:
+        responses["422"] = {"description": "Validation failed; `fields` maps each field to its problem."}
+    if route.access != "public":
+        responses["401"] = {"description": "Not signed in."}
+    if route.access in ("staff", "admin"):
+        responses["403"] = {"description": "Signed in, but the role may not do this."}
+    if "{" in route.path:
+        responses["404"] = {"description": "No such object, or not visible to you."}
+    return responses

@@ -1,0 +1,245 @@
+"""Request and response models of the JSON API (they also write /api/openapi.json)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.services.conversations import MAX_BODY
+
+Status = Literal["open", "in_progress", "waiting_customer", "closed"]
+Priority = Literal["low", "medium", "high", "urgent"]
+Channel = Literal["telegram", "email", "web"]
+Role = Literal["admin", "operator", "partner"]
+Language = Literal["en", "ru"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoginIn(Strict):
+    email: str = Field(min_length=3, max_length=320)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class LoginOut(BaseModel):
+    csrf_token: str
+    operator: OperatorOut
+
+
+class PasswordLinkIn(Strict):
+    token: str = Field(min_length=10, max_length=256)
+    password: str = Field(min_length=10, max_length=1024)
+
+
+class OperatorOut(BaseModel):
+    id: int
+    email: str | None = None
+    display_name: str
+    role: Role
+    language: Language
+    is_active: bool
+
+
+class MeOut(OperatorOut):
+    csrf_token: str
+    time_zone: str
+
+
+class MePatch(Strict):
+    language: Language | None = None
+    display_name: str | None = Field(default=None, min_length=1, max_length=128)
+    time_zone: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class SessionOut(BaseModel):
+    id: int
+    current: bool
+    user_agent: str
+    ip: str
+    created_at: str
+    last_seen_at: str
+
+
+class TicketQuery(Strict):
+    status: list[Status] = Field(default_factory=list)
+    queue_id: int | None = Field(default=None, ge=1)
+    assignee: str = Field(default="any", pattern=r"^(any|mine|unassigned|\d{1,18})$")
+    channel: Channel | None = None
+    priority: Priority | None = None
+    q: str = Field(default="", max_length=200)
+    cursor: str | None = Field(default=None, max_length=200)
+    limit: int = Field(default=50, ge=1, le=100)
+
+
+class TicketOut(BaseModel):
+    id: int
+    subject: str
+    status: Status
+    priority: Priority
+    channel: Channel
+    queue_id: int
+    queue_name: str
+    contact_id: int
+    contact_name: str
+    contact_username: str | None
+    assignee_id: int | None
+    assignee_name: str | None
+    unread_count: int
+    frt_due_at: str | None
+    ttr_due_at: str | None
+    created_at: str | None
+    updated_at: str | None
+
+
+class TicketPage(BaseModel):
+    items: list[TicketOut]
+    next_cursor: str | None
+
+
+class TicketPatch(Strict):
+    status: Status | None = None
+    priority: Priority | None = None
+    queue_id: int | None = Field(default=None, ge=1)
+    assignee_id: int | None = Field(default=None, ge=1)
+
+
+class MessagesQuery(Strict):
+    after: int = Field(default=0, ge=0)
+    limit: int = Field(default=200, ge=1, le=500)
+
+
+class AttachmentOut(BaseModel):
+    id: int
+    file_name: str
+    content_type: str
+    size: int
+    available: bool
+    problem: str | None
+
+
+class MessageOut(BaseModel):
+    id: int
+    ticket_id: int
+    author_kind: Literal["customer", "operator", "bot", "system"]
+    operator_id: int | None
+    body: str
+    kind: str
+    delivery_state: Literal["none", "queued", "sent", "failed"]
+    delivery_error: str | None
+    created_at: str | None
+    attachments: list[AttachmentOut]
+
+
+class MessageList(BaseModel):
+    items: list[MessageOut]
+
+
+class ReplyIn(Strict):
+    """JSON, or multipart/form-data with the same fields plus `file` parts."""
+
+    body: str = Field(default="", max_length=MAX_BODY)
+    client_key: str | None = Field(default=None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    reply_to_id: int | None = Field(default=None, ge=1)
+
+
+class NoteIn(Strict):
+    body: str = Field(min_length=1, max_length=MAX_BODY)
+
+
+class NoteOut(BaseModel):
+    id: int
+    ticket_id: int
+    operator_id: int
+    body: str
+    created_at: str
+
+
+class QueueOut(BaseModel):
+    id: int
+    slug: str
+    name: str
+    position: int
+    customer_visible: bool
+
+
+class QueueIn(Strict):
+    slug: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str = Field(min_length=1, max_length=128)
+
+
+class QueuePatch(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=128)
+    customer_visible: bool | None = None
+    position: int | None = Field(default=None, ge=0, le=10_000)
+
+
+class InviteIn(Strict):
+    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    role: Role
+    display_name: str | None = Field(default=None, min_length=1, max_length=128)
+    language: Language = "en"
+
+
+class LinkOut(BaseModel):
+    operator: OperatorOut
+    link: str
+    expires_in_hours: int
+
+
+class OperatorPatch(Strict):
+    is_active: bool | None = None
+    role: Role | None = None
+    display_name: str | None = Field(default=None, min_length=1, max_length=128)
+
+
+class TokenIn(Strict):
+    name: str = Field(min_length=1, max_length=128)
+
+
+class TokenOut(BaseModel):
+    id: int
+    operator_id: int
+    name: str
+    prefix: str
+    created_at: str
+    last_used_at: str | None
+    token: str | None = Field(default=None, description="Shown once, when created.")
+
+
+class TokensQuery(Strict):
+    all: bool = False
+
+
+class SavedReplyIn(Strict):
+    shortcut: str = Field(min_length=1, max_length=48, pattern=r"^/?[a-z0-9][a-z0-9_-]*$")
+    title: str = Field(min_length=1, max_length=128)
+    body: str = Field(min_length=1, max_length=4000)
+    language: Language = "en"
+
+
+class SavedReplyOut(BaseModel):
+    id: int
+    shortcut: str
+    title: str
+    body: str
+    language: Language
+
+
+class DashboardQuery(Strict):
+    days: int = Field(default=7, ge=1, le=90, description="The panel offers 7 and 30.")
+
+
+class WsStatsOut(BaseModel):
+    sockets: dict[str, int]
+    total: int
+    listener_alive: bool
+    last_event_id: int
+    stream_last_id: int
+    outbox: dict[str, int]
+    online_operators: list[dict[str, Any]]
+
+
+LoginOut.model_rebuild()

@@ -1,0 +1,104 @@
+"""Who is asking: the session cookie (browsers) or a personal API token (scripts). One database
+session per request, opened here and handed to the view. Mutating cookie requests need the CSRF
+token and a same-origin Origin."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from core.auth.permissions import principal_for, require_admin, require_staff
+from core.auth.sessions import session_by_token
+from core.auth.tokens import operator_by_api_token
+from core.events import Principal
+from core.models import Operator, WebSession
+from web.errors import ApiError
+from web.i18n import request_language
+from web.keys import ACTOR, DB, DESK, LANG, PANEL
+from web.security import foreign_origin
+
+COOKIE = "desk_session"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Paths that need no session (the login itself, password links, health, static files).
+PUBLIC = ("/api/auth/login", "/api/auth/password", "/api/openapi.json", "/login", "/password", "/healthz",
+          "/metrics", "/static/", "/telegram/")
+
+
+@dataclass(frozen=True)
+class Actor:
+    operator: Operator
+    principal: Principal
+    web_session: WebSession | None  # None: authenticated by an API token
+
+    @property
+    def csrf_token(self) -> str:
+        return self.web_session.csrf_token if self.web_session is not None else ""
+
+
+def actor_of(request: web.Request) -> Actor:
+    actor = request.get(ACTOR)
+    if actor is None:
+        raise ApiError(401, "unauthorized")
+    return actor
+
+
+def staff(request: web.Request) -> Actor:
+    actor = actor_of(request)
+    require_staff(actor.operator)
+    return actor
+
+
+def admin(request: web.Request) -> Actor:
+    actor = actor_of(request)
+    require_admin(actor.operator)
+    return actor
+
+
+async def _resolve(request: web.Request) -> Actor | None:
+    db, config = request[DB], request.app[PANEL]
+    now = config.clock()
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        operator = await operator_by_api_token(db, header.removeprefix("Bearer ").strip(), now)
+        if operator is None:
+            raise ApiError(401, "unauthorized")
+        return Actor(operator, await principal_for(db, operator), None)
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    found = await session_by_token(db, token, now=now, policy=config.sessions)
+    if found is None:
+        return None
+    operator, web_session = found
+    return Actor(operator, await principal_for(db, operator), web_session)
+
+
+def _check_csrf(request: web.Request, actor: Actor | None) -> None:
+    if request.method in SAFE_METHODS:
+        return
+    if foreign_origin(request):
+        raise ApiError(403, "origin")
+    if actor is None or actor.web_session is None:
+        return  # token requests are not sent by browsers on their own; anonymous ones fail later
+    sent = request.headers.get("X-CSRF-Token", "")
+    if not hmac.compare_digest(sent.encode(), actor.csrf_token.encode()):
+        raise ApiError(403, "csrf")
+
+
+@web.middleware
+async def authenticate(request: web.Request, handler: Any) -> web.StreamResponse:
+    if request.path.startswith("/static/") or request.path == "/ws":
+        return await handler(request)
+    async with request.app[DESK].sessions() as db:
+        request[DB] = db
+        actor = await _resolve(request)
+        await db.commit()  # a sliding-expiry touch; the view starts a fresh transaction
+        request[ACTOR] = actor
+        request[LANG] = request_language(request)
+        _check_csrf(request, actor)
+        if actor is None and request.path.startswith("/api/") and not request.path.startswith(PUBLIC):
+            raise ApiError(401, "unauthorized")
+        return await handler(request)

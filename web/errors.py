@@ -1,0 +1,109 @@
+"""Every failure of an API request becomes JSON with a stable code and a translated message;
+401/403/404 say nothing about what exists."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from core.auth.errors import LoginThrottled
+from core.errors import DeskError, NotAllowed, NotFound, TooLarge
+from web.i18n import error_text, field_text
+
+log = logging.getLogger(__name__)
+
+STATUS = {
+    "not_found": 404,
+    "not_allowed": 403,
+    "invalid_input": 422,
+    "transition_not_allowed": 409,
+    "ticket_closed": 409,
+    "conflict": 409,
+    "too_large": 413,
+    "unsupported_type": 415,
+    "invalid_credentials": 401,
+    "login_throttled": 429,
+    "link_invalid": 400,
+}
+
+
+class ApiError(Exception):
+    """A refusal decided in web/ (auth, CSRF, origin, body syntax)."""
+
+    def __init__(self, status: int, code: str, fields: dict[str, str] | None = None, **params: object) -> None:
+        super().__init__(code)
+        self.status, self.code, self.fields, self.params = status, code, fields, params
+
+
+class ValidationFailed(Exception):
+    """A 422 decided in web/ (explicit nulls, too many files): each field gets the text of `code`."""
+
+    def __init__(self, fields: set[str], code: str = "invalid_input", **params: object) -> None:
+        super().__init__(code)
+        self.fields, self.code, self.params = fields, code, params
+
+
+def error_response(request: web.Request, status: int, code: str, fields: dict[str, str] | None = None,
+                   headers: dict[str, str] | None = None, **params: object) -> web.Response:
+    body: dict[str, Any] = {"error": code, "message": error_text(request, code, **params)}
+    if fields:
+        body["fields"] = fields
+    return web.json_response(body, status=status, headers=headers)
+
+
+def validation_fields(request: web.Request, exc: ValidationError) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for error in exc.errors():
+        name = ".".join(str(part) for part in error.get("loc", ())) or "body"
+        fields.setdefault(name, field_text(request, str(error.get("type", "invalid"))))
+    return fields
+
+
+def desk_error_response(request: web.Request, exc: DeskError) -> web.Response:
+    if isinstance(exc, NotFound):
+        return error_response(request, 404, "not_found")
+    if isinstance(exc, NotAllowed):
+        return error_response(request, 403, "forbidden")
+    if isinstance(exc, LoginThrottled):
+        seconds = max(1, round(exc.retry_after))
+        code = "login_locked" if exc.locked else "login_throttled"
+        return error_response(request, 429, code, headers={"Retry-After": str(seconds)}, seconds=seconds,
+                              minutes=max(1, round(seconds / 60)))
+    status = STATUS.get(exc.code, 400)
+    field = exc.params.get("field")
+    params = {key: value for key, value in exc.params.items() if isinstance(value, (str, int, float))}
+    if isinstance(exc, TooLarge):
+        params["limit_mb"] = round(int(exc.params.get("limit", 0)) / 1024 / 1024, 1)
+    fields = {str(field): error_text(request, exc.code, **params)} if field else None
+    if status == 422:
+        return error_response(request, 422, "validation", fields=fields or {"body": error_text(request, exc.code)})
+    return error_response(request, status, exc.code, fields=fields, **params)
+
+
+@web.middleware
+async def api_errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    if not request.path.startswith("/api/"):
+        return await handler(request)
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return error_response(request, exc.status, exc.code, exc.fields, **exc.params)
+    except ValidationError as exc:
+        return error_response(request, 422, "validation", fields=validation_fields(request, exc))
+    except ValidationFailed as exc:
+        text = error_text(request, exc.code, **exc.params)
+        return error_response(request, 422, "validation", fields=dict.fromkeys(sorted(exc.fields), text))
+    except DeskError as exc:
+        return desk_error_response(request, exc)
+    except web.HTTPException as exc:
+        if exc.status == 404:
+            return error_response(request, 404, "not_found")
+        if exc.status == 405:
+            return error_response(request, 405, "not_allowed")
+        raise
+    except Exception:
+        log.exception("api request failed", extra={"path": request.path, "method": request.method})
+        return error_response(request, 500, "error")

@@ -1,0 +1,213 @@
+"""Orders JSON API: intake from a store's website (its API token + Idempotency-Key) and reading
+and moving orders, scoped by who asks (an order outside the caller's scope is a 404)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.domain import normalize_language
+from core.errors import DeskError, InvalidInput, NotAllowed, NotFound, TransitionNotAllowed
+from core.i18n import N_
+from core.orders import queries
+from core.orders.actors import Actor
+from core.orders.errors import AlreadyChanged, IdempotencyMismatch, OrderInvalid
+from core.orders.intake import body_digest, intake_order, website_actor
+from core.orders.payloads import order_payload
+from core.orders.repo import items_of
+from core.orders.statuses import STATUS_LABELS
+from core.orders.stores import store_for_api_token
+from core.orders.transitions import change_status
+from core.orders.validation import ERROR_MESSAGES
+from web.keys import DESK
+from web.order_input import draft_from_json
+
+log = logging.getLogger(__name__)
+
+# request, session -> who asks (None: nobody we know). The panel adds its session/operator resolver.
+ActorResolver = Callable[[web.Request, AsyncSession], Awaitable[Actor | None]]
+ORDER_ACTORS = web.AppKey("order_actor_resolvers", list)
+
+MESSAGES = {
+    "unauthorized": N_("Sign in or send a valid API token."),
+    "not_found": N_("There is no such order."),
+    "bad_json": N_("The request body must be a JSON object."),
+    "order_invalid": N_("Some fields need attention."),
+    "transition_not_allowed": N_("This status change is not allowed for the order now."),
+    "order_already_changed": N_("The order was already changed by {by}; it is now {status}."),
+    "idempotency_mismatch": N_("This Idempotency-Key was already used for a different order."),
+    "invalid_input": N_("This value is not accepted."),
+    "forbidden": N_("You may not do this."),
+}
+
+
+def _language(request: web.Request) -> str:
+    return normalize_language(request.headers.get("Accept-Language", "").split(",")[0].strip())
+
+
+def _error(request: web.Request, http_status: int, code: str, fields: dict[str, str] | None = None,
+           **params: object) -> web.Response:
+    translator, language = request.app[DESK].translator, _language(request)
+    body: dict[str, Any] = {"error": code, "message": translator.gettext(language, MESSAGES[code], **params)}
+    if fields:
+        body["fields"] = {
+            name: translator.gettext(language, ERROR_MESSAGES.get(problem, MESSAGES["invalid_input"]))
+            for name, problem in fields.items()
+        }
+        body["codes"] = fields
+    return web.json_response(body, status=http_status)
+
+
+def _desk_error(request: web.Request, exc: DeskError) -> web.Response:
+    if isinstance(exc, OrderInvalid):
+        return _error(request, 422, "order_invalid", exc.errors)
+    if isinstance(exc, NotFound):
+        return _error(request, 404, "not_found")
+    if isinstance(exc, AlreadyChanged):
+        label = request.app[DESK].translator.gettext(_language(request), STATUS_LABELS[exc.status])
+        return _error(request, 409, "order_already_changed", status=label, by=exc.by or "—")
+    if isinstance(exc, TransitionNotAllowed):
+        return _error(request, 409, "transition_not_allowed")
+    if isinstance(exc, IdempotencyMismatch):
+        return _error(request, 409, "idempotency_mismatch")
+    if isinstance(exc, NotAllowed):
+        return _error(request, 403, "forbidden")
+    if isinstance(exc, InvalidInput):
+        field = str(exc.params.get("field", "body"))
+        return _error(request, 422, "invalid_input", {field: "invalid_input"})
+    raise exc
+
+
+def _bearer(request: web.Request) -> str:
+    header = request.headers.get("Authorization", "")
+    return header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+
+
+async def store_token_actor(request: web.Request, session: AsyncSession) -> Actor | None:
+    """A store's website: its API token scopes it to that store."""
+    store = await store_for_api_token(session, _bearer(request))
+    return website_actor(store) if store is not None else None
+
+
+async def _actor(request: web.Request, session: AsyncSession) -> Actor | None:
+    for resolve in request.app[ORDER_ACTORS]:
+        if (actor := await resolve(request, session)) is not None:
+            return actor
+    return None
+
+
+async def _json(request: web.Request) -> dict[str, Any] | None:
+    try:
+        body = await request.json(loads=json.loads)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+async def create_order(request: web.Request) -> web.Response:
+    desk = request.app[DESK]
+    try:
+        async with desk.sessions() as session, session.begin():
+            store = await store_for_api_token(session, _bearer(request))
+            if store is None:
+                return _error(request, 401, "unauthorized")
+            body = await _json(request)
+            if body is None:
+                return _error(request, 422, "bad_json", {"body": "bad_type"})
+            key = request.headers.get("Idempotency-Key", "").strip()
+            if not key:
+                return _error(request, 422, "order_invalid", {"Idempotency-Key": "required"})
+            order, created = await intake_order(session, desk.translator, store, key, body_digest(body),
+                                                draft_from_json(store.id, body))
+            payload = order_payload(order, await items_of(session, order.id))
+    except DeskError as exc:  # rolled back, the Idempotency-Key with it: a corrected retry may use it
+        return _desk_error(request, exc)
+    log.info("order intake", extra={"order": order.id, "store": store.id, "replayed": not created})
+    return web.json_response(payload, status=201 if created else 200,
+                             headers={} if created else {"Idempotent-Replayed": "true"})
+
+
+def _int_query(request: web.Request, name: str) -> int | None:
+    value = request.query.get(name)
+    if value is None or value == "":
+        return None
+    if not value.isdigit():
+        raise InvalidInput(name, field=name)
+    return int(value)
+
+
+async def list_orders(request: web.Request) -> web.Response:
+    async with request.app[DESK].sessions() as session:
+        actor = await _actor(request, session)
+        if actor is None:
+            return _error(request, 401, "unauthorized")
+        try:
+            limit = _int_query(request, "limit") or 50
+            orders = await queries.list_orders(
+                session, actor, status=request.query.get("status") or None,
+                store_id=_int_query(request, "store_id"), before_id=_int_query(request, "before"), limit=limit,
+            )
+        except DeskError as exc:
+            return _desk_error(request, exc)
+    next_before = orders[-1]["id"] if len(orders) == min(limit, queries.MAX_PAGE) else None
+    return web.json_response({"orders": orders, "next_before": next_before})
+
+
+async def get_board(request: web.Request) -> web.Response:
+    async with request.app[DESK].sessions() as session:
+        actor = await _actor(request, session)
+        if actor is None:
+            return _error(request, 401, "unauthorized")
+        return web.json_response({"columns": await queries.board(session, actor)})
+
+
+def _order_id(request: web.Request) -> int:
+    value = request.match_info["id"]
+    if not value.isdigit():
+        raise NotFound("order")
+    return int(value)
+
+
+async def get_order(request: web.Request) -> web.Response:
+    async with request.app[DESK].sessions() as session:
+        actor = await _actor(request, session)
+        if actor is None:
+            return _error(request, 401, "unauthorized")
+        try:
+            return web.json_response(await queries.order_details(session, actor, _order_id(request)))
+        except DeskError as exc:
+            return _desk_error(request, exc)
+
+
+async def patch_order(request: web.Request) -> web.Response:
+    desk = request.app[DESK]
+    try:
+        async with desk.sessions() as session, session.begin():
+            actor = await _actor(request, session)
+            if actor is None:
+                return _error(request, 401, "unauthorized")
+            body = await _json(request)
+            if body is None or not isinstance(body.get("status"), str) or not isinstance(body.get("reason") or "", str):
+                return _error(request, 422, "order_invalid", {"status": "required"})
+            expected = body.get("expected")
+            order = await change_status(session, desk.translator, order_id=_order_id(request),
+                                        new_status=body["status"], actor=actor, reason=body.get("reason"),
+                                        expected=expected if isinstance(expected, str) else None)
+            payload = order_payload(order, await items_of(session, order.id))
+    except DeskError as exc:  # the transaction rolled back: nothing changed
+        return _desk_error(request, exc)
+    return web.json_response(payload)
+
+
+def setup_routes(app: web.Application, resolvers: list[ActorResolver] | None = None) -> None:
+    app[ORDER_ACTORS] = [store_token_actor, *(resolvers or [])]
+    app.router.add_post("/api/orders", create_order)
+    app.router.add_get("/api/orders", list_orders)
+    app.router.add_get("/api/orders/board", get_board)
+    app.router.add_get("/api/orders/{id}", get_order)
+    app.router.add_patch("/api/orders/{id}", patch_order)

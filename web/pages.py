@@ -1,0 +1,158 @@
+"""Server-rendered pages: a shell per screen; the ES module fills and updates them through the API
+and the socket. Every text goes through autoescaping; data for the script rides in JSON blocks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from core.auth.permissions import is_staff, visible_ticket
+from core.domain import CHANNELS, LANGUAGES, PRIORITIES, TICKET_STATUSES
+from core.errors import NotFound
+from core.events import last_event_id
+from core.i18n import N_
+from core.services import catalog, inbox
+from core.services.dashboard import dashboard
+from web.auth import Actor
+from web.charts import bar_chart, ratio_ring
+from web.keys import ACTOR, DB, DESK, LANG, PANEL
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+LABELS = {
+    "open": N_("Open"),
+    "in_progress": N_("In progress"),
+    "waiting_customer": N_("Waiting for customer"),
+    "closed": N_("Closed"),
+    "low": N_("Low"),
+    "medium": N_("Medium"),
+    "high": N_("High"),
+    "urgent": N_("Urgent"),
+    "telegram": N_("Telegram"),
+    "email": N_("E-mail"),
+    "web": N_("Web"),
+    "admin": N_("Administrator"),
+    "operator": N_("Operator"),
+    "partner": N_("Partner"),
+}
+ADMIN_SECTIONS = ("operators", "queues", "tokens", "ws", "replies")
+
+
+def _translations(request: web.Request) -> dict[str, Any]:
+    desk = request.app[DESK]
+    language = request[LANG]
+
+    def gettext(message: str, **params: object) -> str:
+        return desk.translator.gettext(language, message, **params)
+
+    def ngettext(singular: str, plural: str, n: int, **params: object) -> str:
+        return desk.translator.ngettext(language, singular, plural, n, **params)
+
+    def label(value: str) -> str:
+        return gettext(LABELS[value]) if value in LABELS else value
+
+    labels = {key: gettext(text) for key, text in LABELS.items()}
+    return {"_": gettext, "gettext": gettext, "ngettext": ngettext, "label": label, "labels": labels,
+            "lang": language}
+
+
+def _signed_in(request: web.Request, *, staff_only: bool = True, admin_only: bool = False) -> Actor:
+    actor = request.get(ACTOR)
+    if actor is None:
+        raise web.HTTPFound("/login?next=" + request.path_qs[:300])
+    if (staff_only and not is_staff(actor.operator)) or (admin_only and actor.operator.role != "admin"):
+        raise web.HTTPForbidden(text="forbidden")
+    return actor
+
+
+async def _render(request: web.Request, template: str, page: str, actor: Actor | None,
+                  data: dict[str, Any] | None = None, **extra: Any) -> web.Response:
+    context: dict[str, Any] = {**_translations(request), "page": page, "actor": actor, "languages": LANGUAGES,
+                               "data": data or {}, **extra}
+    if actor is not None:
+        db = request[DB]
+        context["last_event_id"] = await last_event_id(db)  # read before the data the script loads
+        context["unread_total"] = await inbox.unread_total(db) if is_staff(actor.operator) else 0
+        context["csrf_token"] = actor.csrf_token
+        context["data"] = {**context["data"], "me": {"id": actor.operator.id, "role": actor.operator.role,
+                                                     "language": actor.operator.language}}
+    return aiohttp_jinja2.render_template(template, request, context)
+
+
+async def index(request: web.Request) -> web.Response:
+    _signed_in(request, staff_only=False)
+    raise web.HTTPFound("/inbox")
+
+
+async def login_page(request: web.Request) -> web.Response:
+    return await _render(request, "login.html", "login", None)
+
+
+async def password_page(request: web.Request) -> web.Response:
+    return await _render(request, "password.html", "password", None)
+
+
+async def _queues(request: web.Request) -> list[dict[str, Any]]:
+    return [{"id": q.id, "name": q.name} for q in await catalog.list_queues(request[DB])]
+
+
+async def inbox_page(request: web.Request) -> web.Response:
+    actor = _signed_in(request)
+    queues = await _queues(request)
+    return await _render(request, "inbox.html", "inbox", actor, queues=queues, statuses=TICKET_STATUSES,
+                         priorities=PRIORITIES, channels=CHANNELS)
+
+
+async def ticket_page(request: web.Request) -> web.Response:
+    actor = _signed_in(request)
+    raw = request.match_info["id"]
+    try:
+        if not raw.isdigit() or len(raw) > 18:
+            raise NotFound("ticket")
+        ticket = await visible_ticket(request[DB], actor.operator, int(raw))
+    except NotFound as exc:
+        raise web.HTTPNotFound(text="not found") from exc
+    replies = [{"shortcut": r.shortcut, "title": r.title, "body": r.body, "language": r.language}
+               for r in await catalog.list_saved_replies(request[DB])]
+    limits = {"max_bytes": request.app[DESK].storage.max_bytes, "max_files": request.app[PANEL].max_files_per_message}
+    data = {"ticket_id": ticket.id, "saved_replies": replies, "limits": limits}
+    return await _render(request, "ticket.html", "ticket", actor, data, ticket_id=ticket.id,
+                         queues=await _queues(request), statuses=TICKET_STATUSES, priorities=PRIORITIES)
+
+
+async def dashboard_page(request: web.Request) -> web.Response:
+    actor = _signed_in(request)
+    days = 30 if request.query.get("days") == "30" else 7
+    figures = await dashboard(request[DB], days, request.app[PANEL].clock())
+    return await _render(request, "dashboard.html", "dashboard", actor, figures=figures, days=days,
+                         bar_chart=bar_chart, ratio_ring=ratio_ring)
+
+
+async def kb_page(request: web.Request) -> web.Response:
+    actor = _signed_in(request)
+    return await _render(request, "kb.html", "kb", actor)
+
+
+async def admin_page(request: web.Request) -> web.Response:
+    section = request.match_info["section"]
+    if section not in ADMIN_SECTIONS:
+        raise web.HTTPNotFound(text="not found")
+    actor = _signed_in(request, admin_only=section != "tokens", staff_only=False)
+    return await _render(request, f"admin/{section}.html", f"admin-{section}", actor)
+
+
+def setup(app: web.Application) -> None:
+    env = aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                               undefined=jinja2.StrictUndefined)
+    env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": False}
+    app.router.add_get("/", index)
+    app.router.add_get("/login", login_page)
+    app.router.add_get("/password", password_page)
+    app.router.add_get("/inbox", inbox_page)
+    app.router.add_get("/tickets/{id}", ticket_page)
+    app.router.add_get("/dashboard", dashboard_page)
+    app.router.add_get("/kb", kb_page)
+    app.router.add_get("/admin/{section}", admin_page)

@@ -1,0 +1,147 @@
+"""GET /ws: session-cookie auth, same-origin only, hello, resume after K, then live events.
+Each client frame is handled with a fresh database session; the socket holds none."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from core.auth.permissions import principal_for, visible_ticket
+from core.auth.sessions import session_by_token
+from core.errors import DeskError
+from core.events import dumps, event_dict, events_after
+from core.models import Operator
+from core.services import deliveries
+from core.services import panel_presence as presence
+from web.auth import COOKIE
+from web.keys import DESK, HUB, PANEL
+from web.security import foreign_origin
+from web.ws.hub import LIVE, REPLAYING, WAITING, Connection
+
+log = logging.getLogger(__name__)
+
+REPLAY_LIMIT = 5000
+
+
+async def websocket(request: web.Request) -> web.StreamResponse:
+    desk, config, hub = request.app[DESK], request.app[PANEL], request.app[HUB]
+    if foreign_origin(request):
+        log.warning("websocket refused: foreign origin", extra={"origin": request.headers.get("Origin")})
+        return web.json_response({"error": "origin"}, status=403)
+    async with desk.sessions() as db:
+        found = await session_by_token(db, request.cookies.get(COOKIE, ""), now=config.clock(), policy=config.sessions)
+        if found is None:
+            return web.json_response({"error": "unauthorized"}, status=401)
+        operator, web_session = found
+        principal = await principal_for(db, operator)
+        await db.commit()
+    ws = web.WebSocketResponse(heartbeat=config.ws_heartbeat * 2, max_msg_size=64 * 1024, compress=False)
+    await ws.prepare(request)
+    connection_id = uuid.uuid4().hex
+    await _presence(request, presence.connected, connection_id, operator.id, operator.role)
+    connection = Connection(id=connection_id, ws=ws, principal=principal, operator_id=operator.id,
+                            web_session_id=web_session.id, last_sent=desk.stream.last_id,
+                            queue_limit=config.ws_queue_limit, transport=request.transport)
+    hub.add(connection)  # no await between the snapshot of last_id and registration
+    connection.send_frame({"type": "hello", "last_event_id": connection.last_sent, "connection_id": connection.id})
+    sender = asyncio.ensure_future(connection.run_sender())
+    grace = asyncio.get_running_loop().call_later(config.ws_resume_grace, _grace_over, connection)
+    try:
+        async for message in ws:
+            if message.type == WSMsgType.TEXT:
+                await _on_frame(request, connection, message.data)
+            elif message.type == WSMsgType.ERROR:
+                break
+    finally:
+        grace.cancel()
+        hub.remove(connection)
+        connection.close_soon()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(sender, 2.0)
+        await _presence(request, presence.disconnected, connection.id)
+    return ws
+
+
+def _grace_over(connection: Connection) -> None:
+    if connection.state == WAITING:
+        connection.go_live()
+
+
+async def _presence(request: web.Request, action: Any, *args: Any) -> None:
+    try:
+        async with request.app[DESK].sessions() as db:
+            await action(db, *args)
+            await db.commit()
+    except Exception:
+        log.exception("presence update failed")
+
+
+async def _on_frame(request: web.Request, connection: Connection, raw: str) -> None:
+    try:
+        frame = json.loads(raw)
+        kind = frame.get("type") if isinstance(frame, dict) else None
+    except (json.JSONDecodeError, AttributeError):
+        kind = None
+    if kind == "resume":
+        await _resume(request, connection, frame.get("after"))
+    elif kind in ("view", "typing"):
+        await _ticket_frame(request, connection, kind, frame.get("ticket_id"))
+    elif kind == "ping":
+        connection.send_frame({"type": "pong"})
+    else:
+        connection.send_frame({"type": "error", "error": "bad_frame"})
+
+
+async def _resume(request: web.Request, connection: Connection, after: Any) -> None:
+    if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+        connection.send_frame({"type": "error", "error": "bad_resume"})
+        return
+    if connection.state != WAITING:
+        connection.send_frame({"type": "error", "error": "resume_too_late"})
+        return
+    connection.state = REPLAYING
+    connection.last_sent = after
+    sent = 0
+    while True:
+        async with request.app[DESK].sessions() as db:
+            batch = list(await events_after(db, connection.last_sent, connection.principal, limit=500))
+        if not batch:
+            break
+        sent += len(batch)
+        if sent > REPLAY_LIMIT:  # too far behind: the client reloads its data instead
+            connection.last_sent = max(connection.last_sent, request.app[DESK].stream.last_id)
+            connection.send_frame({"type": "reset", "last_event_id": connection.last_sent})
+            break
+        for event in batch:
+            connection.push(event.id, dumps(event_dict(event)))
+    connection.go_live()
+    assert connection.state == LIVE
+
+
+async def _ticket_frame(request: web.Request, connection: Connection, kind: str, ticket_id: Any) -> None:
+    valid_id = isinstance(ticket_id, int) and not isinstance(ticket_id, bool) and ticket_id > 0
+    if kind == "view" and ticket_id is None:
+        await _presence(request, presence.viewing, connection.id, None)
+        return
+    if not valid_id:
+        connection.send_frame({"type": "error", "error": "bad_ticket"})
+        return
+    async with request.app[DESK].sessions() as db:
+        operator = await db.get(Operator, connection.operator_id)
+        try:
+            if operator is None or not operator.is_active:
+                raise DeskError("gone")
+            ticket = await visible_ticket(db, operator, ticket_id)
+            if kind == "view":
+                await presence.viewing(db, connection.id, ticket.id)
+            else:
+                await deliveries.operator_typing(db, ticket)
+            await db.commit()
+        except DeskError:
+            connection.send_frame({"type": "error", "error": "not_found", "ticket_id": ticket_id})
