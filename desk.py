@@ -81,7 +81,7 @@ def register_jobs(desk: Desk) -> None:
 
     from core.orders.reminders import reminder_job
 
-    desk.scheduler.add("order_reminders", reminder_job(desk.sessions, desk.translator), 30.0)
+    desk.scheduler.add("orders.reminders", reminder_job(desk.sessions, desk.translator), 30.0)
 
 
 async def serve(settings: Settings, roles: set[str], migrate: bool, ready: Callable[[], None] | None = None) -> None:

@@ -15,7 +15,7 @@ from core.domain import normalize_language
 from core.errors import DeskError, InvalidInput, NotAllowed, NotFound, TransitionNotAllowed
 from core.i18n import N_
 from core.orders import queries
-from core.orders.actors import Actor
+from core.orders.actors import Actor, for_operator
 from core.orders.errors import AlreadyChanged, IdempotencyMismatch, OrderInvalid
 from core.orders.intake import body_digest, intake_order, website_actor
 from core.orders.payloads import order_payload
@@ -24,7 +24,7 @@ from core.orders.statuses import STATUS_LABELS
 from core.orders.stores import store_for_api_token
 from core.orders.transitions import change_status
 from core.orders.validation import ERROR_MESSAGES
-from web.keys import DESK
+from web.keys import ACTOR, DESK
 from web.order_input import draft_from_json
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,13 @@ async def store_token_actor(request: web.Request, session: AsyncSession) -> Acto
     """A store's website: its API token scopes it to that store."""
     store = await store_for_api_token(session, _bearer(request))
     return website_actor(store) if store is not None else None
+
+
+async def panel_actor(request: web.Request, session: AsyncSession) -> Actor | None:
+    """A panel user (session cookie or personal API token, resolved by web.auth): staff see every
+    order, a partner account the orders of its stores."""
+    signed_in = request.get(ACTOR)
+    return await for_operator(session, signed_in.operator) if signed_in is not None else None
 
 
 async def _actor(request: web.Request, session: AsyncSession) -> Actor | None:
@@ -205,7 +212,7 @@ async def patch_order(request: web.Request) -> web.Response:
 
 
 def setup_routes(app: web.Application, resolvers: list[ActorResolver] | None = None) -> None:
-    app[ORDER_ACTORS] = [store_token_actor, *(resolvers or [])]
+    app[ORDER_ACTORS] = [store_token_actor, panel_actor, *(resolvers or [])]
     app.router.add_post("/api/orders", create_order)
     app.router.add_get("/api/orders", list_orders)
     app.router.add_get("/api/orders/board", get_board)

@@ -15,6 +15,8 @@ from core.domain import CHANNELS, LANGUAGES, PRIORITIES, TICKET_STATUSES
 from core.errors import NotFound
 from core.events import last_event_id
 from core.i18n import N_
+from core.orders import stores
+from core.orders.statuses import ACTION_LABELS, KIND_LABELS, NEEDS_REASON, OPEN_STATUSES, STATUS_LABELS
 from core.services import catalog, inbox
 from core.services.dashboard import dashboard
 from web.auth import Actor
@@ -38,7 +40,7 @@ LABELS = {
     "operator": N_("Operator"),
     "partner": N_("Partner"),
 }
-ADMIN_SECTIONS = ("operators", "queues", "tokens", "ws", "replies")
+ADMIN_SECTIONS = ("operators", "queues", "tokens", "ws", "replies", "stores")
 
 
 def _translations(request: web.Request) -> dict[str, Any]:
@@ -83,8 +85,8 @@ async def _render(request: web.Request, template: str, page: str, actor: Actor |
 
 
 async def index(request: web.Request) -> web.Response:
-    _signed_in(request, staff_only=False)
-    raise web.HTTPFound("/inbox")
+    actor = _signed_in(request, staff_only=False)
+    raise web.HTTPFound("/inbox" if is_staff(actor.operator) else "/orders")
 
 
 async def login_page(request: web.Request) -> web.Response:
@@ -127,8 +129,27 @@ async def dashboard_page(request: web.Request) -> web.Response:
     actor = _signed_in(request)
     days = 30 if request.query.get("days") == "30" else 7
     figures = await dashboard(request[DB], days, request.app[PANEL].clock())
+    gettext = _translations(request)["gettext"]
     return await _render(request, "dashboard.html", "dashboard", actor, figures=figures, days=days,
-                         bar_chart=bar_chart, ratio_ring=ratio_ring)
+                         bar_chart=bar_chart, ratio_ring=ratio_ring,
+                         order_labels={key: gettext(text) for key, text in STATUS_LABELS.items()})
+
+
+async def orders_page(request: web.Request) -> web.Response:
+    """The live orders board: staff see every store, a partner its own stores."""
+    actor = _signed_in(request, staff_only=False)
+    scope = None if is_staff(actor.operator) else actor.principal.store_ids
+    store_rows = await stores.all_stores(request[DB], scope)
+    gettext = _translations(request)["gettext"]
+    data = {
+        "status_labels": {key: gettext(text) for key, text in STATUS_LABELS.items()},
+        "action_labels": {key: gettext(text) for key, text in ACTION_LABELS.items()},
+        "kind_labels": {key: gettext(text) for key, text in KIND_LABELS.items()},
+        "needs_reason": sorted(NEEDS_REASON),
+        "stores": {store.id: store.name for store in store_rows},
+    }
+    return await _render(request, "orders.html", "orders", actor, data, columns=OPEN_STATUSES,
+                         order_labels=data["status_labels"], stores=store_rows)
 
 
 async def kb_page(request: web.Request) -> web.Response:
@@ -155,4 +176,5 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/tickets/{id}", ticket_page)
     app.router.add_get("/dashboard", dashboard_page)
     app.router.add_get("/kb", kb_page)
+    app.router.add_get("/orders", orders_page)
     app.router.add_get("/admin/{section}", admin_page)

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain import STAFF_ROLES
 from core.errors import NotAllowed, NotFound
 from core.events import Principal
-from core.models import Operator, Ticket
+from core.models import Operator, StoreMember, Ticket
 
 
 async def store_ids_for(session: AsyncSession, operator: Operator) -> frozenset[int]:
-    """The stores a partner belongs to. Seam for the orders area, which owns store membership:
-    until it fills this in, a partner belongs to no store and sees no store data."""
-    return frozenset()
+    """The stores a partner's panel account is a member of (a partner in no store sees no store data)."""
+    stores = await session.scalars(select(StoreMember.store_id).where(StoreMember.operator_id == operator.id))
+    return frozenset(stores)
 
 
 async def principal_for(session: AsyncSession, operator: Operator) -> Principal:

@@ -10,8 +10,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain import normalize_language
-from core.errors import NotAllowed, NotFound
-from core.models import Store, StoreInvite, StoreMember
+from core.errors import InvalidInput, NotAllowed, NotFound
+from core.models import Operator, Store, StoreInvite, StoreMember
 from core.orders.errors import InviteInvalid
 from core.orders.stores import get_store
 from core.security import new_token, token_digest
@@ -112,3 +112,36 @@ async def remove_member(session: AsyncSession, member_id: int, *, actor_role: st
 async def members_of(session: AsyncSession, store_id: int) -> list[StoreMember]:
     query = select(StoreMember).where(StoreMember.store_id == store_id).order_by(StoreMember.id)
     return list(await session.scalars(query))
+
+
+async def add_panel_member(
+    session: AsyncSession, store_id: int, operator_id: int, *, actor_id: int | None
+) -> StoreMember:
+    """Give a partner's panel account the store: it then sees and moves the store's orders in the
+    panel and on the live board. Staff accounts see every store already, so only partners are linked."""
+    store = await get_store(session, store_id)
+    operator = await session.get(Operator, operator_id)
+    if operator is None or operator.role != "partner" or not operator.is_active:
+        raise InvalidInput("not an active partner account", field="operator_id")
+    existing = await session.scalar(
+        select(StoreMember).where(StoreMember.store_id == store.id, StoreMember.operator_id == operator.id)
+    )
+    if existing is not None:
+        return existing
+    member = StoreMember(store_id=store.id, operator_id=operator.id, name=operator.display_name[:128],
+                         language=normalize_language(operator.language))
+    session.add(member)
+    await session.flush()
+    audit.record(session, actor_kind="operator" if actor_id else "system", actor_id=actor_id,
+                 action="store.member_added", object_type="store", object_id=store.id, member_id=member.id,
+                 operator_id=operator.id)
+    log.info("store panel member added", extra={"store": store.id, "member": member.id, "operator": operator.id})
+    return member
+
+
+async def open_invites(session: AsyncSession, store_id: int, *, now: datetime | None = None) -> list[StoreInvite]:
+    """Invites not yet used and not expired (their tokens are not kept, only when they expire)."""
+    moment = now or datetime.now(UTC)
+    query = select(StoreInvite).where(StoreInvite.store_id == store_id, StoreInvite.used_at.is_(None),
+                                      StoreInvite.expires_at > moment)
+    return list(await session.scalars(query.order_by(StoreInvite.id)))

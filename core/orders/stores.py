@@ -65,6 +65,59 @@ async def catalogue(session: AsyncSession, store_id: int) -> list[Product]:
     return list(await session.scalars(query.order_by(Product.position, Product.id)))
 
 
+async def all_stores(session: AsyncSession, store_ids: frozenset[int] | None = None) -> list[Store]:
+    """Every store (admins and operators), or only `store_ids` (a partner's own)."""
+    query = select(Store).order_by(Store.name, Store.id)
+    if store_ids is not None:
+        query = query.where(Store.id.in_(sorted(store_ids)))
+    return list(await session.scalars(query))
+
+
+async def products_of(session: AsyncSession, store_id: int) -> list[Product]:
+    """The whole catalogue, unavailable products included, in display order."""
+    query = select(Product).where(Product.store_id == store_id)
+    return list(await session.scalars(query.order_by(Product.position, Product.id)))
+
+
+async def update_store(
+    session: AsyncSession, store_id: int, *, actor_id: int | None, name: str | None = None,
+    is_active: bool | None = None,
+) -> Store:
+    store = await get_store(session, store_id)
+    if name is not None:
+        if not name.strip() or len(name.strip()) > 128:
+            raise InvalidInput("store name", field="name")
+        store.name = name.strip()
+    if is_active is not None:
+        store.is_active = is_active
+    audit.record(session, actor_kind="operator" if actor_id else "system", actor_id=actor_id,
+                 action="store.updated", object_type="store", object_id=store.id,
+                 name=name, is_active=is_active)
+    await session.flush()
+    return store
+
+
+async def update_product(
+    session: AsyncSession, store_id: int, product_id: int, *, name: str | None = None,
+    price_minor: int | None = None, available: bool | None = None,
+) -> Product:
+    product = await session.get(Product, product_id)
+    if product is None or product.store_id != store_id:
+        raise NotFound("product", product_id=product_id)
+    if name is not None:
+        if not name.strip() or len(name.strip()) > 128:
+            raise InvalidInput("product name", field="name")
+        product.name = name.strip()
+    if price_minor is not None:
+        if price_minor < 0:
+            raise InvalidInput("price", field="price_minor")
+        product.price_minor = price_minor
+    if available is not None:
+        product.available = available
+    await session.flush()
+    return product
+
+
 async def open_stores(session: AsyncSession) -> list[Store]:
     return list(await session.scalars(select(Store).where(Store.is_active.is_(True)).order_by(Store.name, Store.id)))
 

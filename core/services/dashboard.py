@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.models import Base, Queue, Ticket
+from core.models import Order, Queue, Ticket, TicketRating
+from core.orders.statuses import ORDER_STATUSES
 
 PERIODS = (7, 30)
 
@@ -47,25 +48,19 @@ async def _sla_attainment(session: AsyncSession, since: datetime) -> dict[str, A
     return {"met": hits, "total": total, "ratio": round(hits / total, 3) if total else None}
 
 
-async def _orders_by_status(session: AsyncSession, since: datetime) -> dict[str, int] | None:
-    """Orders arrive with the orders area; until its table exists there is nothing to count."""
-    table = Base.metadata.tables.get("order")
-    if not isinstance(table, Table) or "status" not in table.c or "created_at" not in table.c:
-        return None
-    rows = (await session.execute(
-        select(table.c.status, func.count()).where(table.c.created_at >= since).group_by(table.c.status)
-    )).all()
-    return {str(status): int(count) for status, count in rows}
+async def _orders_by_status(session: AsyncSession, since: datetime) -> dict[str, int]:
+    """Orders and bookings placed in the period, by their status now, in the order of the status table."""
+    rows = dict((await session.execute(
+        select(Order.status, func.count()).where(Order.created_at >= since).group_by(Order.status)
+    )).all())
+    return {status: int(rows[status]) for status in ORDER_STATUSES if status in rows}
 
 
-async def _csat(session: AsyncSession, since: datetime) -> dict[str, Any] | None:
-    """Ratings arrive with the support bot (a `rating` table with `score` 1..5); none until then."""
-    table = Base.metadata.tables.get("rating")
-    if not isinstance(table, Table) or "score" not in table.c or "created_at" not in table.c:
-        return None
+async def _csat(session: AsyncSession, since: datetime) -> dict[str, Any]:
+    """Ratings (1..5) customers gave closed tickets in the period; 4 and 5 count as satisfied."""
     row = (await session.execute(
-        select(func.avg(table.c.score), func.count(), func.count().filter(table.c.score >= 4))
-        .where(table.c.created_at >= since)
+        select(func.avg(TicketRating.score), func.count(), func.count().filter(TicketRating.score >= 4))
+        .where(TicketRating.created_at >= since)
     )).one()
     count = int(row[1])
     return {"average": _num(row[0]), "count": count, "satisfied": round(int(row[2]) / count, 3) if count else None}

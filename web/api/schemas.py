@@ -243,3 +243,38 @@ class WsStatsOut(BaseModel):
 
 
 LoginOut.model_rebuild()
+
+
+class StoreIn(Strict):
+    name: str = Field(min_length=1, max_length=128)
+    currency: str = Field(default="RUB", pattern=r"^[A-Za-z]{3}$")
+
+
+class StorePatch(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=128)
+    is_active: bool | None = None
+    remind_after_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
+    escalate_after_minutes: int | None = Field(default=None, ge=2, le=24 * 60)
+
+
+class StoreInviteOut(BaseModel):
+    start: str = Field(description="The /start payload: partner_<token>.")
+    link: str | None = Field(description="t.me deep link, when TELEGRAM_BOT_USERNAME is set.")
+    expires_in_hours: int
+
+
+class StoreMemberIn(Strict):
+    operator_id: int = Field(ge=1, le=2**63 - 1)
+
+
+class ProductIn(Strict):
+    name: str = Field(min_length=1, max_length=128)
+    price_minor: int = Field(ge=0, le=10**12)
+    description: str = Field(default="", max_length=2000)
+    available: bool = True
+
+
+class ProductPatch(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=128)
+    price_minor: int | None = Field(default=None, ge=0, le=10**12)
+    available: bool | None = None

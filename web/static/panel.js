@@ -201,8 +201,8 @@ function setupHeader() {
 // ---------------------------------------------------------------- login and password pages
 
 function safeNext() {
-  const next = new URLSearchParams(location.search).get("next") || "/inbox";
-  return next.startsWith("/") && !next.startsWith("//") ? next : "/inbox";
+  const next = new URLSearchParams(location.search).get("next") || "/";  // "/" sends each role to its home
+  return next.startsWith("/") && !next.startsWith("//") ? next : "/";
 }
 
 function setupLogin() {
@@ -726,6 +726,201 @@ function setupKb() {
   load();
 }
 
+// ---------------------------------------------------------------- orders board
+
+const OPEN_ORDER_STATUSES = ["pending", "preparing", "ready", "delivering"];
+
+function money(minor, currency) {
+  try {
+    return new Intl.NumberFormat(document.documentElement.lang, { style: "currency", currency }).format(minor / 100);
+  } catch (error) { return `${(minor / 100).toFixed(2)} ${currency}`; }
+}
+
+function setupOrders(live) {
+  const orders = new Map();
+  const filter = $("#board-store");
+  const minutesAgo = (iso) => Math.max(0, Math.round((Date.now() - new Date(iso).getTime()) / 60000));
+
+  async function move(order, status, reason) {
+    try {
+      const body = { status, expected: order.status };
+      if (reason) body.reason = reason;
+      const moved = await api("PATCH", `/api/orders/${order.id}`, body);
+      upsert(moved);
+      notice("");
+    } catch (error) {
+      notice(error.message);
+      load();
+    }
+  }
+
+  function askReason(order, status, box) {
+    const input = el("input", { type: "text", maxLength: 500, required: true, placeholder: t("reason"), "aria-label": t("reason") });
+    const confirm = el("button", { type: "submit", text: DATA.action_labels[status] });
+    const form = el("form", { class: "reason-form" }, input, confirm);
+    form.addEventListener("submit", (event) => { event.preventDefault(); if (input.value.trim()) move(order, status, input.value.trim()); });
+    box.replaceChildren(form);
+    input.focus();
+  }
+
+  function card(order) {
+    const actions = el("div", { class: "actions" });
+    for (const status of order.actions || []) {
+      const button = el("button", { type: "button", class: status === "rejected" || status === "cancelled" ? "secondary" : "",
+        "data-action": status, text: DATA.action_labels[status] || status });
+      button.addEventListener("click", () => {
+        if ((DATA.needs_reason || []).includes(status)) askReason(order, status, actions);
+        else move(order, status);
+      });
+      actions.append(button);
+    }
+    const items = (order.items || []).map((item) => `${item.quantity}× ${item.name}`).join(", ");
+    return el("li", { class: `order-card${order.escalated ? " escalated" : ""}`, "data-order-id": order.id },
+      el("div", { class: "meta" },
+        el("strong", { text: `#${order.id}` }), " · ", DATA.stores[order.store_id] || "", " · ",
+        DATA.kind_labels[order.kind] || order.kind, " · ", t("minutes_ago", { n: minutesAgo(order.created_at) }),
+        order.escalated ? el("span", { class: "badge", text: t("escalated") }) : null),
+      el("div", { text: order.customer_name || "—" }),
+      el("div", { class: "items", text: items }),
+      el("div", { class: "total", text: money(order.total_minor, order.currency) }),
+      order.scheduled_at ? el("div", { class: "muted", text: `${when(order.scheduled_at)}${order.party_size ? ` · ${order.party_size}` : ""}` }) : null,
+      order.customer_phone ? el("div", { class: "muted", text: order.customer_phone }) : null,
+      order.address ? el("div", { class: "muted", text: order.address }) : null,
+      order.comment ? el("div", { class: "comment", text: order.comment }) : null,
+      actions);
+  }
+
+  function render() {
+    const store = filter.value;
+    for (const status of OPEN_ORDER_STATUSES) {
+      const list = [...orders.values()]
+        .filter((order) => order.status === status && (!store || String(order.store_id) === store))
+        .sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id - b.id);
+      $(`[data-cards="${status}"]`).replaceChildren(...list.map(card));
+      $(`[data-count="${status}"]`).textContent = String(list.length);
+    }
+    document.body.dataset.boardRenders = String(Number(document.body.dataset.boardRenders || 0) + 1);
+  }
+
+  function upsert(order) {
+    if (OPEN_ORDER_STATUSES.includes(order.status)) orders.set(order.id, order);
+    else orders.delete(order.id);
+    render();
+  }
+
+  async function load() {
+    const { columns } = await api("GET", "/api/orders/board");
+    orders.clear();
+    for (const list of Object.values(columns)) for (const order of list) orders.set(order.id, order);
+    render();
+  }
+
+  filter.addEventListener("change", render);
+  live.on((event) => {
+    if (event.type === "order.created" || event.type === "order.updated") {
+      const known = orders.get(event.data.id);
+      if (!known || known.updated_at <= event.data.updated_at) upsert(event.data);
+      if (event.type === "order.created") {
+        attention.ding();
+        attention.notify(t("new_order", { id: event.data.id }), DATA.stores[event.data.store_id] || "");
+      }
+    } else if (event.type === "order.escalated") {
+      const known = orders.get(event.data.id);
+      if (known) { known.escalated = true; render(); }
+    }
+  });
+  setInterval(render, 60000);  // keeps "minutes ago" current
+  load();
+}
+
+// ---------------------------------------------------------------- stores (admin)
+
+async function setupStores() {
+  const list = $("#store-list");
+  const operators = ME.role === "admin" ? (await api("GET", "/api/operators")).items.filter((o) => o.role === "partner" && o.is_active) : [];
+
+  function action(text, handler) {
+    const button = el("button", { type: "button", class: "link", text });
+    button.addEventListener("click", async () => { try { await handler(); } catch (error) { notice(error.message); } });
+    return button;
+  }
+
+  function storeCard(store) {
+    const members = el("ul", { class: "members" }, ...store.members.map((member) => el("li", { "data-member-id": member.id },
+      `${member.name} (${member.telegram ? "Telegram" : t("panel_account")}, ${member.language}) `,
+      action(t("remove"), async () => { await api("DELETE", `/api/stores/${store.id}/members/${member.id}`); load(); }))));
+    const products = el("table", { class: "list" }, el("tbody", {}, ...store.products.map((product) => {
+      const available = el("input", { type: "checkbox", checked: product.available, "aria-label": product.name });
+      available.addEventListener("change", () => api("PATCH", `/api/stores/${store.id}/products/${product.id}`, { available: available.checked }).catch((error) => notice(error.message)));
+      return el("tr", { "data-product-id": product.id }, el("td", { text: product.name }), el("td", { text: money(product.price_minor, product.currency) }),
+        el("td", {}, el("label", {}, available, ` ${t("available")}`)));
+    })));
+    const productForm = el("form", { class: "inline-form product-form" },
+      el("input", { type: "text", name: "name", required: true, maxLength: 128, placeholder: t("product_name"), "aria-label": t("product_name") }),
+      el("input", { type: "number", name: "price", required: true, min: "0", step: "0.01", placeholder: t("price"), "aria-label": t("price") }),
+      el("button", { type: "submit", text: t("add_product") }));
+    productForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const data = formJson(productForm);
+      try {
+        await api("POST", `/api/stores/${store.id}/products`, { name: data.name, price_minor: Math.round(Number(data.price) * 100) });
+        load();
+      } catch (error) { notice(error.message); }
+    });
+    const reminders = el("form", { class: "inline-form reminder-form" },
+      el("label", {}, `${t("remind_after")} `, el("input", { type: "number", name: "remind_after_minutes", min: "1", max: "1440", value: store.remind_after_minutes })),
+      el("label", {}, `${t("escalate_after")} `, el("input", { type: "number", name: "escalate_after_minutes", min: "2", max: "1440", value: store.escalate_after_minutes })),
+      el("button", { type: "submit", text: t("save") }));
+    reminders.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const data = formJson(reminders);
+      try {
+        await api("PATCH", `/api/stores/${store.id}`, { remind_after_minutes: Number(data.remind_after_minutes), escalate_after_minutes: Number(data.escalate_after_minutes) });
+        notice(t("saved"));
+      } catch (error) { notice(error.message); }
+    });
+    const partner = el("select", { "aria-label": t("partner_account") }, el("option", { value: "", text: t("partner_account") }),
+      ...operators.map((o) => el("option", { value: String(o.id), text: `${o.display_name} <${o.email || ""}>` })));
+    const link = el("form", { class: "inline-form" }, partner, el("button", { type: "submit", text: t("link_account") }));
+    link.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (!partner.value) return;
+      try { await api("POST", `/api/stores/${store.id}/members`, { operator_id: Number(partner.value) }); load(); } catch (error) { notice(error.message); }
+    });
+    return el("section", { class: "card store", "data-store-id": store.id },
+      el("h2", { text: `${store.name} (${store.currency})${store.is_active ? "" : ` — ${t("closed_store")}`}` }),
+      el("p", {},
+        action(t("invite_partner"), async () => {
+          const invite = await api("POST", `/api/stores/${store.id}/invites`);
+          notice(`${t("invite_link", { hours: invite.expires_in_hours })} ${invite.link || `/start ${invite.start}`}`);
+          load();
+        }), " ",
+        action(store.has_api_token ? t("new_api_token") : t("api_token"), async () => {
+          notice(`${t("token_once")} ${(await api("POST", `/api/stores/${store.id}/token`)).token}`);
+          load();
+        }), " ",
+        action(store.is_active ? t("close_store") : t("open_store"), async () => {
+          await api("PATCH", `/api/stores/${store.id}`, { is_active: !store.is_active });
+          load();
+        }),
+        el("span", { class: "muted", text: ` ${t("open_invites", { n: store.open_invites })}` })),
+      el("h3", { text: t("staff") }), members, link,
+      el("h3", { text: t("products") }), products, productForm,
+      el("h3", { text: t("reminders") }), reminders);
+  }
+
+  async function load() {
+    const { items } = await api("GET", "/api/stores");
+    list.replaceChildren(...items.map(storeCard));
+  }
+  $("#store-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = formJson(event.target);
+    try { await api("POST", "/api/stores", { name: data.name, currency: (data.currency || "RUB").toUpperCase() }); event.target.reset(); load(); } catch (error) { notice(error.message); }
+  });
+  load();
+}
+
 // ---------------------------------------------------------------- start
 
 const page = document.body.dataset.page;
@@ -744,5 +939,7 @@ else {
   else if (page === "admin-tokens") setupTokens();
   else if (page === "admin-ws") setupWsStats();
   else if (page === "kb") setupKb();
+  else if (page === "orders") setupOrders(live);
+  else if (page === "admin-stores") setupStores();
   live.connect();
 }

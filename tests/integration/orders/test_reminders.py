@@ -93,8 +93,8 @@ def test_the_reminder_job_is_registered_for_the_scheduler_leader(database_url: s
 
     desk = build_desk(load_settings(_env_file=None, database_url=database_url), database_url)
     register_jobs(desk)
-    assert [(job.id, job.seconds) for job in desk.scheduler.jobs if job.id == "order_reminders"] == [
-        ("order_reminders", 30.0)]
+    assert [(job.id, job.seconds) for job in desk.scheduler.jobs if job.id == "orders.reminders"] == [
+        ("orders.reminders", 30.0)]
 
 
 async def test_two_runs_at_once_remind_each_order_once(

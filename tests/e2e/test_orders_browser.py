@@ -1,0 +1,145 @@
+"""Orders in Chromium: a partner's live board (new orders appear, buttons move them, a reason is asked
+for a cancel, another member's move shows up) and an admin setting up a store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from core.models import Operator, Order, Product, StoreMember
+from core.orders import stores
+from core.orders.actors import for_operator
+from core.orders.staff import add_panel_member
+from core.orders.transitions import change_status
+from tests.e2e.test_panel_browser import texts, until
+from tests.web.harness import Panel, make_operator
+
+pytestmark = pytest.mark.browser
+
+
+async def signed_in_page(browser: Any, panel: Panel, email: str, home: str) -> Any:
+    context = await browser.new_context(viewport={"width": 1280, "height": 860})
+    page = await context.new_page()
+    page.on("dialog", lambda dialog: pytest.fail(f"a dialog opened: {dialog.message}"))
+    await page.goto(panel.url("/login"))
+    await page.fill("input[name=email]", email)
+    await page.fill("input[name=password]", "correct horse battery")
+    await page.click("button[type=submit]")
+    await page.wait_for_url(panel.url(home))
+    await page.wait_for_selector("#conn-state[data-state=live]")
+    return page
+
+
+async def website_order(panel: Panel, token: str, product_id: int, key: str, name: str = "Maria") -> int:
+    body = {"kind": "delivery", "items": [{"product_id": product_id, "quantity": 2}], "customer_name": name,
+            "customer_phone": "+7 911 000-11-22", "address": "Nevsky 10", "language": "en"}
+    async with panel.client().post(panel.url("/api/orders"), json=body,
+                                   headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key}) as r:
+        assert r.status == 201, await r.text()
+        return int((await r.json())["id"])
+
+
+async def status_of(sessions: Any, order_id: int) -> tuple[str, str | None]:
+    async with sessions() as session:
+        order = await session.get(Order, order_id)
+        assert order is not None
+        return order.status, order.reason
+
+
+async def test_a_partner_works_the_live_board(browser: Any, panel: Panel, sessions: Any) -> None:
+    partner_id = await make_operator(sessions, "roma@example.com", role="partner")
+    staff_id = await make_operator(sessions, "olga@example.com")
+    async with sessions() as session, session.begin():
+        roma = await stores.create_store(session, name="Pizza Roma")
+        sushi = await stores.create_store(session, name="Sushi Bar")
+        pizza = await stores.add_product(session, store_id=roma.id, name="Margherita", price_minor=55000)
+        maki = await stores.add_product(session, store_id=sushi.id, name="Maki", price_minor=30000)
+        roma_token = await stores.issue_api_token(session, roma.id)
+        sushi_token = await stores.issue_api_token(session, sushi.id)
+        await add_panel_member(session, roma.id, partner_id, actor_id=None)
+
+    page = await signed_in_page(browser, panel, "roma@example.com", "/orders")
+    assert await texts(page, "nav a") == ["Orders", "API tokens"]
+    renders = int(await page.evaluate("Number(document.body.dataset.boardRenders || 0)"))
+
+    first = await website_order(panel, roma_token, pizza.id, "1", name='<img src=x onerror="window.pwned=1">')
+    other = await website_order(panel, sushi_token, maki.id, "2")
+    card = page.locator(f"[data-cards=pending] [data-order-id='{first}']")
+    await card.wait_for()
+    assert "2× Margherita" in await card.inner_text()
+    assert '<img src=x onerror="window.pwned=1">' in await card.inner_text()  # text, never markup
+    assert await page.evaluate("window.pwned === undefined")
+    assert await page.locator(f"[data-order-id='{other}']").count() == 0  # another store's order
+    assert int(await page.evaluate("Number(document.body.dataset.boardRenders || 0)")) > renders
+
+    # Accept: the card moves to "preparing", the phone and address are shown now.
+    await card.locator("button[data-action=preparing]").click()
+    moved = page.locator(f"[data-cards=preparing] [data-order-id='{first}']")
+    await moved.wait_for()
+    assert "Nevsky 10" in await moved.inner_text()
+    assert await status_of(sessions, first) == ("preparing", None)
+
+    # Someone else (an operator in another window) marks it ready: the board follows live.
+    async with sessions() as session, session.begin():
+        operator = await session.get(Operator, staff_id)
+        assert operator is not None
+        await change_status(session, panel.desk.translator, order_id=first, new_status="ready",
+                            actor=await for_operator(session, operator))
+    await page.locator(f"[data-cards=ready] [data-order-id='{first}']").wait_for()
+
+    # Cancel asks for a reason first; then the card leaves the board.
+    ready = page.locator(f"[data-cards=ready] [data-order-id='{first}']")
+    await ready.locator("button[data-action=cancelled]").click()
+    assert await status_of(sessions, first) == ("ready", None)
+    await ready.locator(".reason-form input").fill("Oven broke")
+    await ready.locator(".reason-form button").click()
+    await until(page, f"!document.querySelector(\"[data-order-id='{first}']\")")
+    assert await status_of(sessions, first) == ("cancelled", "Oven broke")
+    assert await page.locator("[data-count=pending]").inner_text() == "0"
+
+    # A stale button (the order moved meanwhile) explains itself and changes nothing.
+    second = await website_order(panel, roma_token, pizza.id, "3")
+    stale = page.locator(f"[data-cards=pending] [data-order-id='{second}']")
+    await stale.wait_for()
+    await page.evaluate("window.deskLive.handlers.splice(0)")  # the board stops following: its buttons go stale
+    async with sessions() as session, session.begin():
+        operator = await session.get(Operator, staff_id)
+        assert operator is not None
+        await change_status(session, panel.desk.translator, order_id=second, new_status="rejected",
+                            reason="Closed", actor=await for_operator(session, operator))
+    await stale.locator("button[data-action=preparing]").click()
+    await until(page, "document.querySelector('#admin-notice').textContent.includes('Rejected')")
+    assert await status_of(sessions, second) == ("rejected", "Closed")
+    await until(page, f"!document.querySelector(\"[data-order-id='{second}']\")")  # reloaded after the refusal
+
+
+async def test_an_admin_sets_up_a_store_in_russian(browser: Any, panel: Panel, sessions: Any) -> None:
+    await make_operator(sessions, "root@example.com", role="admin", language="ru")
+    partner_id = await make_operator(sessions, "roma@example.com", role="partner")
+    page = await signed_in_page(browser, panel, "root@example.com", "/inbox")
+    await page.goto(panel.url("/admin/stores"))
+    await page.fill("#store-form input[name=name]", "Пицца Рома")
+    await page.click("#store-form button[type=submit]")
+    store = page.locator(".store", has_text="Пицца Рома")
+    await store.wait_for()
+    await store.locator(".product-form input[name=name]").fill("Маргарита")
+    await store.locator(".product-form input[name=price]").fill("550.50")
+    await store.locator(".product-form button").click()
+    await page.locator(".store [data-product-id]", has_text="Маргарита").wait_for()
+    assert "550,50" in await page.locator(".store [data-product-id]").inner_text()
+
+    await page.locator(".store button", has_text="Ссылка-приглашение для партнёра").click()
+    await until(page, "document.querySelector('#admin-notice').textContent.includes('/start partner_')")
+    assert "Одноразовая ссылка" in await page.locator("#admin-notice").inner_text()
+
+    await page.locator(".store select").select_option(str(partner_id))
+    await page.locator(".store button", has_text="Дать доступ к магазину").click()
+    await page.locator(".store .members li", has_text="Roma").wait_for()
+
+    async with sessions() as session:
+        product = await session.scalar(select(Product))
+        member = await session.scalar(select(StoreMember).where(StoreMember.operator_id == partner_id))
+    assert product is not None and (product.name, product.price_minor) == ("Маргарита", 55050)
+    assert member is not None and member.store_id == product.store_id

@@ -1,0 +1,158 @@
+"""Stores in the panel: admins create stores, products, partner invite links and website API tokens,
+link partner panel accounts and set reminder delays; a partner sees only its own stores."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from core.auth.permissions import is_staff
+from core.errors import NotFound
+from core.models import Product, Store, StoreMember
+from core.orders import staff as store_staff
+from core.orders import stores
+from web.api import schemas as s
+from web.api.registry import ApiRegistry, json_ok, parse_body, path_id
+from web.auth import actor_of, admin
+from web.keys import DB, DESK, HUB
+
+
+def store_json(store: Store, members: list[StoreMember], products: list[Product], open_invites: int) -> dict[str, Any]:
+    return {
+        "id": store.id, "name": store.name, "currency": store.currency, "is_active": store.is_active,
+        "has_api_token": store.api_token_digest is not None,
+        "remind_after_minutes": store.remind_after_minutes, "escalate_after_minutes": store.escalate_after_minutes,
+        "open_invites": open_invites,
+        "members": [member_json(member) for member in members],
+        "products": [product_json(product) for product in products],
+    }
+
+
+def member_json(member: StoreMember) -> dict[str, Any]:
+    return {"id": member.id, "name": member.name, "language": member.language,
+            "telegram": member.telegram_user_id is not None, "operator_id": member.operator_id,
+            "joined_at": member.joined_at.isoformat()}
+
+
+def product_json(product: Product) -> dict[str, Any]:
+    return {"id": product.id, "name": product.name, "description": product.description,
+            "price_minor": product.price_minor, "currency": product.currency, "available": product.available}
+
+
+async def _store_json(request: web.Request, store: Store) -> dict[str, Any]:
+    db = request[DB]
+    return store_json(store, await store_staff.members_of(db, store.id), await stores.products_of(db, store.id),
+                      len(await store_staff.open_invites(db, store.id)))
+
+
+async def list_stores(request: web.Request) -> web.Response:
+    actor = actor_of(request)
+    scope = None if is_staff(actor.operator) else actor.principal.store_ids
+    rows = await stores.all_stores(request[DB], scope)
+    return json_ok({"items": [await _store_json(request, store) for store in rows]})
+
+
+async def create_store(request: web.Request) -> web.Response:
+    actor = admin(request)
+    body = await parse_body(request, s.StoreIn)
+    store = await stores.create_store(request[DB], name=body.name, currency=body.currency,
+                                      actor_id=actor.operator.id)
+    await request[DB].commit()
+    return json_ok(await _store_json(request, store), status=201)
+
+
+async def patch_store(request: web.Request) -> web.Response:
+    actor = admin(request)
+    body = await parse_body(request, s.StorePatch)
+    db, store_id = request[DB], path_id(request)
+    store = await stores.update_store(db, store_id, actor_id=actor.operator.id, name=body.name,
+                                      is_active=body.is_active)
+    if body.remind_after_minutes is not None or body.escalate_after_minutes is not None:
+        store = await stores.set_reminders(
+            db, store_id, remind_after=body.remind_after_minutes or store.remind_after_minutes,
+            escalate_after=body.escalate_after_minutes or store.escalate_after_minutes)
+    await db.commit()
+    return json_ok(await _store_json(request, store))
+
+
+async def create_invite(request: web.Request) -> web.Response:
+    actor = admin(request)
+    store_id = path_id(request)
+    token = await store_staff.create_invite(request[DB], store_id, created_by=actor.operator.id)
+    await request[DB].commit()
+    username = request.app[DESK].settings.telegram_bot_username
+    start = f"{store_staff.INVITE_PREFIX}{token}"
+    return json_ok({"start": start, "link": store_staff.deep_link(username, token) if username else None,
+                    "expires_in_hours": int(store_staff.DEFAULT_INVITE_TTL.total_seconds() // 3600)}, status=201)
+
+
+async def issue_token(request: web.Request) -> web.Response:
+    actor = admin(request)
+    token = await stores.issue_api_token(request[DB], path_id(request), actor_id=actor.operator.id)
+    await request[DB].commit()
+    return json_ok({"token": token}, status=201)
+
+
+async def add_member(request: web.Request) -> web.Response:
+    actor = admin(request)
+    body = await parse_body(request, s.StoreMemberIn)
+    member = await store_staff.add_panel_member(request[DB], path_id(request), body.operator_id,
+                                                actor_id=actor.operator.id)
+    await request[DB].commit()
+    request.app[HUB].close_operator(body.operator_id)  # its sockets reconnect with the new scope
+    return json_ok(member_json(member), status=201)
+
+
+async def remove_member(request: web.Request) -> web.Response:
+    actor = admin(request)
+    db, store_id, member_id = request[DB], path_id(request), path_id(request, "member_id")
+    member = await db.get(StoreMember, member_id)
+    if member is None or member.store_id != store_id:
+        raise NotFound("member", member_id=member_id)
+    operator_id = member.operator_id
+    await store_staff.remove_member(db, member_id, actor_role=actor.operator.role, actor_id=actor.operator.id)
+    await db.commit()
+    if operator_id is not None:  # open sockets lose the store's events at once, not at the next sign-in
+        request.app[HUB].close_operator(operator_id)
+    return json_ok({"ok": True})
+
+
+async def add_product(request: web.Request) -> web.Response:
+    admin(request)
+    body = await parse_body(request, s.ProductIn)
+    product = await stores.add_product(request[DB], store_id=path_id(request), name=body.name,
+                                       price_minor=body.price_minor, description=body.description,
+                                       available=body.available)
+    await request[DB].commit()
+    return json_ok(product_json(product), status=201)
+
+
+async def patch_product(request: web.Request) -> web.Response:
+    admin(request)
+    body = await parse_body(request, s.ProductPatch)
+    product = await stores.update_product(request[DB], path_id(request), path_id(request, "product_id"),
+                                          **body.model_dump(exclude_unset=True, exclude_none=True))
+    await request[DB].commit()
+    return json_ok(product_json(product))
+
+
+def register(api: ApiRegistry) -> None:
+    api.add("GET", "/api/stores", list_stores, "Stores with staff and products (partners: their own)", access="any")
+    api.add("POST", "/api/stores", create_store, "Create a store", access="admin", body=s.StoreIn, status=201)
+    api.add("PATCH", "/api/stores/{id}", patch_store, "Rename, open/close a store or set its reminder delays",
+            access="admin", body=s.StorePatch)
+    api.add("POST", "/api/stores/{id}/invites", create_invite,
+            "A single-use, expiring partner invite (Telegram deep link /start partner_<token>)", access="admin",
+            response=s.StoreInviteOut, status=201)
+    api.add("POST", "/api/stores/{id}/token", issue_token,
+            "A new website API token for the store (shown once; the old one stops working)", access="admin",
+            status=201)
+    api.add("POST", "/api/stores/{id}/members", add_member, "Link a partner panel account to the store",
+            access="admin", body=s.StoreMemberIn, status=201)
+    api.add("DELETE", "/api/stores/{id}/members/{member_id}", remove_member, "Remove a staff member",
+            access="admin")
+    api.add("POST", "/api/stores/{id}/products", add_product, "Add a product", access="admin", body=s.ProductIn,
+            status=201)
+    api.add("PATCH", "/api/stores/{id}/products/{product_id}", patch_product,
+            "Rename, re-price or switch a product's availability", access="admin", body=s.ProductPatch)
