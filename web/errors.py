@@ -11,7 +11,8 @@ from pydantic import ValidationError
 
 from core.auth.errors import LoginThrottled
 from core.errors import DeskError, NotAllowed, NotFound, TooLarge
-from web.i18n import error_text, field_text
+from web.i18n import error_text, field_text, translate
+from web.keys import DESK
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,15 @@ def validation_fields(request: web.Request, exc: ValidationError) -> dict[str, s
     return fields
 
 
+def _explained(request: web.Request, exc: DeskError, params: dict[str, Any]) -> str:
+    """The field's text: the core's own message when it was written for people (marked with N_, so
+    the catalogue test guarantees its translations), else the generic text of the error's code."""
+    message = str(exc)
+    if message in request.app[DESK].translator.catalogs.get("ru", {}):
+        return translate(request, message, **params)
+    return error_text(request, exc.code, **params)
+
+
 def desk_error_response(request: web.Request, exc: DeskError) -> web.Response:
     if isinstance(exc, NotFound):
         return error_response(request, 404, "not_found")
@@ -77,7 +87,7 @@ def desk_error_response(request: web.Request, exc: DeskError) -> web.Response:
     params = {key: value for key, value in exc.params.items() if isinstance(value, (str, int, float))}
     if isinstance(exc, TooLarge):
         params["limit_mb"] = round(int(exc.params.get("limit", 0)) / 1024 / 1024, 1)
-    fields = {str(field): error_text(request, exc.code, **params)} if field else None
+    fields = {str(field): _explained(request, exc, params)} if field else None
     if status == 422:
         return error_response(request, 422, "validation", fields=fields or {"body": error_text(request, exc.code)})
     return error_response(request, status, exc.code, fields=fields, **params)

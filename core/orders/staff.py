@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain import normalize_language
 from core.errors import InvalidInput, NotAllowed, NotFound
+from core.i18n import N_
 from core.models import Operator, Store, StoreInvite, StoreMember
 from core.orders.errors import InviteInvalid
 from core.orders.stores import get_store
@@ -122,7 +123,7 @@ async def add_panel_member(
     store = await get_store(session, store_id)
     operator = await session.get(Operator, operator_id)
     if operator is None or operator.role != "partner" or not operator.is_active:
-        raise InvalidInput("not an active partner account", field="operator_id")
+        raise InvalidInput(N_("Only an active partner account can be given a store."), field="operator_id")
     existing = await session.scalar(
         select(StoreMember).where(StoreMember.store_id == store.id, StoreMember.operator_id == operator.id)
     )

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import InvalidInput, NotFound
+from core.i18n import N_
 from core.models import Product, Store
 from core.security import new_token, token_digest
 from core.services import audit
@@ -18,9 +19,9 @@ async def create_store(
 ) -> Store:
     name = name.strip()
     if not name or len(name) > 128:
-        raise InvalidInput("store name", field="name")
+        raise InvalidInput(N_("A store name is 1 to 128 characters."), field="name")
     if len(currency) != 3 or not currency.isalpha():
-        raise InvalidInput("currency", field="currency")
+        raise InvalidInput(N_("A currency is a three-letter code such as RUB."), field="currency")
     store = Store(name=name, currency=currency.upper())
     session.add(store)
     await session.flush()
@@ -48,9 +49,9 @@ async def add_product(
 ) -> Product:
     store = await get_store(session, store_id)
     if not name.strip() or len(name) > 128:
-        raise InvalidInput("product name", field="name")
+        raise InvalidInput(N_("A product name is 1 to 128 characters."), field="name")
     if price_minor < 0:
-        raise InvalidInput("price", field="price_minor")
+        raise InvalidInput(N_("A price cannot be negative."), field="price_minor")
     position = await session.scalar(select(Product.id).where(Product.store_id == store.id).order_by(Product.id.desc()))
     product = Product(store_id=store.id, name=name.strip(), description=description, price_minor=price_minor,
                       currency=store.currency, photo=photo, available=available, position=(position or 0) + 1)
@@ -86,7 +87,7 @@ async def update_store(
     store = await get_store(session, store_id)
     if name is not None:
         if not name.strip() or len(name.strip()) > 128:
-            raise InvalidInput("store name", field="name")
+            raise InvalidInput(N_("A store name is 1 to 128 characters."), field="name")
         store.name = name.strip()
     if is_active is not None:
         store.is_active = is_active
@@ -106,11 +107,11 @@ async def update_product(
         raise NotFound("product", product_id=product_id)
     if name is not None:
         if not name.strip() or len(name.strip()) > 128:
-            raise InvalidInput("product name", field="name")
+            raise InvalidInput(N_("A product name is 1 to 128 characters."), field="name")
         product.name = name.strip()
     if price_minor is not None:
         if price_minor < 0:
-            raise InvalidInput("price", field="price_minor")
+            raise InvalidInput(N_("A price cannot be negative."), field="price_minor")
         product.price_minor = price_minor
     if available is not None:
         product.available = available
@@ -144,9 +145,9 @@ async def set_reminders(session: AsyncSession, store_id: int, *, remind_after: i
     """N minutes pending → remind the staff; M minutes → escalate to operators (M > N)."""
     store = await get_store(session, store_id)
     if not 1 <= remind_after <= MAX_REMINDER_MINUTES:
-        raise InvalidInput("remind_after", field="remind_after_minutes")
+        raise InvalidInput(N_("Remind after 1 minute to 24 hours."), field="remind_after_minutes")
     if not remind_after < escalate_after <= MAX_REMINDER_MINUTES:
-        raise InvalidInput("escalate_after", field="escalate_after_minutes")
+        raise InvalidInput(N_("Escalate later than the reminder, within 24 hours."), field="escalate_after_minutes")
     store.remind_after_minutes = remind_after
     store.escalate_after_minutes = escalate_after
     await session.flush()

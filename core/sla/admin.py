@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain import STAFF_ROLES
 from core.errors import InvalidInput, NotAllowed, NotFound
+from core.i18n import N_
 from core.models import Operator, Queue, QueueMember
 from core.services import audit
 from core.sla import hours, policy
@@ -98,7 +99,8 @@ async def set_queue_members(session: AsyncSession, actor: Operator, queue_id: in
         select(Operator.id).where(Operator.id.in_(wanted), Operator.role.in_(STAFF_ROLES))
     )) if wanted else set()
     if found != set(wanted):
-        raise InvalidInput("not an operator", field="operator_ids", ids=sorted(set(wanted) - found))
+        raise InvalidInput(N_("Only operators and admins can work a queue."), field="operator_ids",
+                           ids=sorted(set(wanted) - found))
     await session.execute(delete(QueueMember).where(QueueMember.queue_id == queue_id))
     if wanted:
         await session.execute(insert(QueueMember), [{"queue_id": queue_id, "operator_id": op} for op in wanted])

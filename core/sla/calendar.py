@@ -14,6 +14,7 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.errors import InvalidInput
+from core.i18n import N_
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_DAYS_SCANNED = 3 * 366
@@ -57,7 +58,7 @@ def add_business(calendar: BusinessCalendar | None, start: datetime, seconds: fl
         if remaining <= span:
             return begin + timedelta(seconds=remaining)
         remaining -= span
-    raise InvalidInput("business hours have no working time", field="weekly")
+    raise InvalidInput(N_("business hours have no working time"), field="weekly")
 
 
 def business_seconds(calendar: BusinessCalendar | None, start: datetime, end: datetime) -> int:
@@ -79,17 +80,17 @@ def parse_zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidInput("unknown time zone", field="time_zone", time_zone=name) from exc
+        raise InvalidInput(N_("unknown time zone"), field="time_zone", time_zone=name) from exc
 
 
 def parse_week(weekly: Mapping[str, Sequence[Sequence[str]]]) -> tuple[tuple[Span, ...], ...]:
     """{"mon": [["09:00", "18:00"]], ...} → seven sorted tuples of minute spans; days left out are closed."""
     unknown = set(weekly) - set(DAYS)
     if unknown:
-        raise InvalidInput("unknown day in business hours", field="weekly", days=sorted(unknown))
+        raise InvalidInput(N_("unknown day in business hours"), field="weekly", days=sorted(unknown))
     week = tuple(_parse_day(day, weekly.get(day, ())) for day in DAYS)
     if not any(week):
-        raise InvalidInput("business hours have no working time", field="weekly")
+        raise InvalidInput(N_("business hours have no working time"), field="weekly")
     return week
 
 
@@ -97,22 +98,22 @@ def _parse_day(day: str, spans: Sequence[Sequence[str]]) -> tuple[Span, ...]:
     parsed: list[Span] = []
     for span in spans:
         if len(span) != 2:
-            raise InvalidInput("a working span is [start, end]", field="weekly", day=day)
+            raise InvalidInput(N_("a working span is [start, end]"), field="weekly", day=day)
         begin, end = _minutes(span[0], day), _minutes(span[1], day)
         if begin >= end:
-            raise InvalidInput("a working span must end after it starts", field="weekly", day=day)
+            raise InvalidInput(N_("a working span must end after it starts"), field="weekly", day=day)
         parsed.append((begin, end))
     parsed.sort()
     for (_, first_end), (second_begin, _) in pairwise(parsed):
         if second_begin < first_end:
-            raise InvalidInput("working spans overlap", field="weekly", day=day)
+            raise InvalidInput(N_("working spans overlap"), field="weekly", day=day)
     return tuple(parsed)
 
 
 def _minutes(value: str, day: str) -> int:
     match = _HHMM.match(str(value))
     if match is None or (match.group(1) == "24" and match.group(2) != "00"):
-        raise InvalidInput("time must be HH:MM", field="weekly", day=day, value=str(value))
+        raise InvalidInput(N_("time must be HH:MM"), field="weekly", day=day, value=str(value))
     return int(match.group(1)) * 60 + int(match.group(2))
 
 

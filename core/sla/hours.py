@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import InvalidInput, NotFound
+from core.i18n import N_
 from core.models import BusinessHoliday, BusinessHours, Queue
 from core.services import audit
 from core.sla.calendar import BusinessCalendar, format_week, parse_week, parse_zone
@@ -98,7 +99,7 @@ def parse_holiday(value: str) -> date:
     try:
         return date.fromisoformat(value.strip())
     except ValueError as exc:
-        raise InvalidInput("a holiday is a date like 2026-12-31", field="holidays", value=value) from exc
+        raise InvalidInput(N_("a holiday is a date like 2026-12-31"), field="holidays", value=value) from exc
 
 
 def _audit(session: AsyncSession, actor_id: int | None, action: str, queue_id: int, **data: Any) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain import PRIORITIES
 from core.errors import InvalidInput
+from core.i18n import N_
 from core.models import SlaPolicy
 from core.services import audit
 
@@ -54,11 +55,11 @@ def parse_duration(value: str, field: str) -> int:
     else:
         match = _DURATION.match(text)
         if not text or match is None or not any(match.groups()):
-            raise InvalidInput("duration must look like 15m, 4h, 1d or 1h30m", field=field, value=value)
+            raise InvalidInput(N_("duration must look like 15m, 4h, 1d or 1h30m"), field=field, value=value)
         days, hours, mins = (int(part or 0) for part in match.groups())
         minutes = days * 1440 + hours * 60 + mins
     if not 0 < minutes <= MAX_MINUTES:
-        raise InvalidInput("duration must be between 1 minute and 366 days", field=field, value=value)
+        raise InvalidInput(N_("duration must be between 1 minute and 366 days"), field=field, value=value)
     return minutes
 
 
@@ -85,12 +86,12 @@ async def set_policy(
     """Store an admin's policy. Tickets opened later use it; open ones keep their deadlines until
     their priority or queue changes."""
     if priority not in PRIORITIES:
-        raise InvalidInput("unknown priority", field="priority", value=priority)
+        raise InvalidInput(N_("unknown priority"), field="priority", value=priority)
     for field, minutes in (("first_response", first_response_minutes), ("resolution", resolution_minutes)):
         if not 0 < minutes <= MAX_MINUTES:
-            raise InvalidInput("duration must be between 1 minute and 366 days", field=field, value=minutes)
+            raise InvalidInput(N_("duration must be between 1 minute and 366 days"), field=field, value=minutes)
     if first_response_minutes > resolution_minutes:
-        raise InvalidInput("first response must not be later than resolution", field="first_response")
+        raise InvalidInput(N_("first response must not be later than resolution"), field="first_response")
     values = {"first_response_minutes": first_response_minutes, "resolution_minutes": resolution_minutes,
               "updated_by": actor_id}
     await session.execute(
@@ -105,7 +106,7 @@ async def set_policy(
 
 async def reset_policy(session: AsyncSession, priority: str, *, actor_id: int | None) -> Policy:
     if priority not in PRIORITIES:
-        raise InvalidInput("unknown priority", field="priority", value=priority)
+        raise InvalidInput(N_("unknown priority"), field="priority", value=priority)
     await session.execute(delete(SlaPolicy).where(SlaPolicy.priority == priority))
     audit.record(session, actor_kind="operator" if actor_id else "system", actor_id=actor_id,
                  action="sla.policy.reset", object_type="sla_policy", object_id=None, priority=priority)

@@ -3,12 +3,13 @@ for a cancel, another member's move shows up) and an admin setting up a store.""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from core.models import Operator, Order, Product, StoreMember
+from core.models import BusinessHours, Operator, Order, Product, SlaPolicy, StoreMember
 from core.orders import stores
 from core.orders.actors import for_operator
 from core.orders.staff import add_panel_member
@@ -48,7 +49,7 @@ async def status_of(sessions: Any, order_id: int) -> tuple[str, str | None]:
         return order.status, order.reason
 
 
-async def test_a_partner_works_the_live_board(browser: Any, panel: Panel, sessions: Any) -> None:
+async def test_a_partner_works_the_live_board(browser: Any, panel: Panel, sessions: Any, artifacts_dir: Path) -> None:
     partner_id = await make_operator(sessions, "roma@example.com", role="partner")
     staff_id = await make_operator(sessions, "olga@example.com")
     async with sessions() as session, session.begin():
@@ -79,6 +80,9 @@ async def test_a_partner_works_the_live_board(browser: Any, panel: Panel, sessio
     moved = page.locator(f"[data-cards=preparing] [data-order-id='{first}']")
     await moved.wait_for()
     assert "Nevsky 10" in await moved.inner_text()
+    await website_order(panel, roma_token, pizza.id, "shot", name="Ivan")
+    await page.locator("[data-count=pending]", has_text="1").wait_for()
+    await page.screenshot(path=str(artifacts_dir / "orders-board.png"), full_page=True)
     assert await status_of(sessions, first) == ("preparing", None)
 
     # Someone else (an operator in another window) marks it ready: the board follows live.
@@ -97,7 +101,7 @@ async def test_a_partner_works_the_live_board(browser: Any, panel: Panel, sessio
     await ready.locator(".reason-form button").click()
     await until(page, f"!document.querySelector(\"[data-order-id='{first}']\")")
     assert await status_of(sessions, first) == ("cancelled", "Oven broke")
-    assert await page.locator("[data-count=pending]").inner_text() == "0"
+    assert await page.locator("[data-count=pending]").inner_text() == "1"  # Ivan's order is still waiting
 
     # A stale button (the order moved meanwhile) explains itself and changes nothing.
     second = await website_order(panel, roma_token, pizza.id, "3")
@@ -115,7 +119,9 @@ async def test_a_partner_works_the_live_board(browser: Any, panel: Panel, sessio
     await until(page, f"!document.querySelector(\"[data-order-id='{second}']\")")  # reloaded after the refusal
 
 
-async def test_an_admin_sets_up_a_store_in_russian(browser: Any, panel: Panel, sessions: Any) -> None:
+async def test_an_admin_sets_up_a_store_in_russian(
+    browser: Any, panel: Panel, sessions: Any, artifacts_dir: Path
+) -> None:
     await make_operator(sessions, "root@example.com", role="admin", language="ru")
     partner_id = await make_operator(sessions, "roma@example.com", role="partner")
     page = await signed_in_page(browser, panel, "root@example.com", "/inbox")
@@ -137,9 +143,45 @@ async def test_an_admin_sets_up_a_store_in_russian(browser: Any, panel: Panel, s
     await page.locator(".store select").select_option(str(partner_id))
     await page.locator(".store button", has_text="Дать доступ к магазину").click()
     await page.locator(".store .members li", has_text="Roma").wait_for()
+    await page.screenshot(path=str(artifacts_dir / "stores.png"), full_page=True)
 
     async with sessions() as session:
         product = await session.scalar(select(Product))
         member = await session.scalar(select(StoreMember).where(StoreMember.operator_id == partner_id))
     assert product is not None and (product.name, product.price_minor) == ("Маргарита", 55050)
     assert member is not None and member.store_id == product.store_id
+
+
+async def test_an_admin_edits_sla_policies_and_business_hours(browser: Any, panel: Panel, sessions: Any) -> None:
+    await make_operator(sessions, "root@example.com", role="admin")
+    olga = await make_operator(sessions, "olga@example.com")
+    page = await signed_in_page(browser, panel, "root@example.com", "/inbox")
+    await page.goto(panel.url("/admin/sla"))
+    row = page.locator("tr[data-priority=high]")
+    await row.wait_for()
+    inputs = row.locator("input")
+    await inputs.nth(0).fill("30")
+    await inputs.nth(1).fill("300")
+    await row.locator("button").first.click()
+    await until(page, "document.querySelector('tr[data-priority=high] button.link') !== null")
+    await page.fill("#hours-form input[name=time_zone]", "Europe/Moscow")
+    await page.fill("#hours-form input[name=mon]", "09:00-13:00, 14:00-18:00")
+    await page.fill("#hours-form input[name=fri]", "10:00-25:00")
+    await page.click("#hours-form button[type=submit]")
+    await until(page, "document.querySelector('#admin-notice').textContent.includes('weekly')")
+    await page.fill("#hours-form input[name=fri]", "10:00-16:00")
+    await page.fill("#hours-form textarea[name=holidays]", "2026-12-31 New Year's Eve")
+    await page.click("#hours-form button[type=submit]")
+    await until(page, "document.querySelector('#admin-notice').textContent === 'Saved.'")
+    await page.check(f"#member-boxes input[value='{olga}']")
+    await page.click("#members-form button[type=submit]")
+    queue_id = int(await page.eval_on_selector("#hours-queue", "select => select.value"))
+    async with sessions() as session:
+        policy = await session.get(SlaPolicy, "high")
+        hours = await session.get(BusinessHours, queue_id)
+    assert policy is not None and (policy.first_response_minutes, policy.resolution_minutes) == (30, 300)
+    assert hours is not None and hours.weekly == {"mon": [["09:00", "13:00"], ["14:00", "18:00"]],
+                                                  "fri": [["10:00", "16:00"]]}
+    await page.reload()
+    await until(page, "document.querySelector('#hours-form input[name=fri]').value === '10:00-16:00'")
+    await until(page, f"document.querySelector(\"#member-boxes input[value='{olga}']\")?.checked === true")

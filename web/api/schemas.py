@@ -278,3 +278,28 @@ class ProductPatch(Strict):
     name: str | None = Field(default=None, min_length=1, max_length=128)
     price_minor: int | None = Field(default=None, ge=0, le=10**12)
     available: bool | None = None
+
+
+class SlaPolicyIn(Strict):
+    first_response_minutes: int = Field(ge=1, le=366 * 1440)
+    resolution_minutes: int = Field(ge=1, le=366 * 1440)
+
+
+class HolidayIn(Strict):
+    day: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    name: str = Field(default="", max_length=128)
+
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class BusinessHoursIn(Strict):
+    time_zone: str = Field(min_length=1, max_length=64)
+    weekly: dict[Weekday, list[list[str]]] = Field(
+        description='Working spans per day in the queue\'s time zone, e.g. {"mon": [["09:00", "18:00"]]}; '
+                    "days left out are closed.")
+    holidays: list[HolidayIn] = Field(default_factory=list, max_length=366)
+
+
+class QueueMembersIn(Strict):
+    operator_ids: list[int] = Field(max_length=500)

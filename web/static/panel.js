@@ -921,6 +921,80 @@ async function setupStores() {
   load();
 }
 
+// ---------------------------------------------------------------- SLA (admin)
+
+const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+async function setupSla() {
+  const rows = $("#policy-rows");
+  async function loadPolicies() {
+    const { items } = await api("GET", "/api/sla/policies");
+    rows.replaceChildren(...items.map((policy) => {
+      const first = el("input", { type: "number", min: "1", value: policy.first_response_minutes, "aria-label": t("first_response") });
+      const resolution = el("input", { type: "number", min: "1", value: policy.resolution_minutes, "aria-label": t("resolution") });
+      const save = el("button", { type: "button", text: t("save") });
+      save.addEventListener("click", async () => {
+        try {
+          await api("PUT", `/api/sla/policies/${policy.priority}`, { first_response_minutes: Number(first.value), resolution_minutes: Number(resolution.value) });
+          notice(t("saved"));
+          loadPolicies();
+        } catch (error) { notice(error.message); }
+      });
+      const reset = el("button", { type: "button", class: "link", text: t("default") });
+      reset.addEventListener("click", async () => { await api("DELETE", `/api/sla/policies/${policy.priority}`); loadPolicies(); });
+      return el("tr", { "data-priority": policy.priority }, el("td", { text: t(`priority_${policy.priority}`) }), el("td", {}, first), el("td", {}, resolution),
+        el("td", {}, save, " ", policy.custom ? reset : el("span", { class: "muted", text: t("default") })));
+    }));
+  }
+
+  const queueSelect = $("#hours-queue");
+  const form = $("#hours-form");
+  const { items: queues } = await api("GET", "/api/queues");
+  const { items: operators } = await api("GET", "/api/operators");
+  queueSelect.replaceChildren(...queues.map((queue) => el("option", { value: String(queue.id), text: queue.name })));
+
+  async function loadQueue() {
+    const id = queueSelect.value;
+    const hours = await api("GET", `/api/queues/${id}/hours`);
+    form.time_zone.value = hours.time_zone || "";
+    for (const day of WEEKDAYS) form[day].value = ((hours.weekly || {})[day] || []).map(([a, b]) => `${a}-${b}`).join(", ");
+    form.holidays.value = hours.holidays.map((h) => `${h.day} ${h.name}`.trim()).join("\n");
+    $("#hours-state").textContent = hours.time_zone ? "" : t("around_the_clock");
+    const { operator_ids: members } = await api("GET", `/api/queues/${id}/members`);
+    $("#member-boxes").replaceChildren(...operators.filter((o) => o.role !== "partner" && o.is_active).map((o) =>
+      el("label", { class: "check" }, el("input", { type: "checkbox", value: String(o.id), checked: members.includes(o.id) }), ` ${o.display_name}`)));
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const weekly = {};
+    for (const day of WEEKDAYS) {
+      const spans = form[day].value.split(",").map((part) => part.trim()).filter(Boolean).map((part) => part.split("-").map((x) => x.trim()));
+      if (spans.length) weekly[day] = spans;
+    }
+    const holidays = form.holidays.value.split("\n").map((line) => line.trim()).filter(Boolean).map((line) => {
+      const [day, ...name] = line.split(/\s+/);
+      return { day, name: name.join(" ") };
+    });
+    try {
+      await api("PUT", `/api/queues/${queueSelect.value}/hours`, { time_zone: form.time_zone.value.trim(), weekly, holidays });
+      notice(t("saved"));
+      loadQueue();
+    } catch (error) { notice(error.message); }
+  });
+  $("#hours-clear").addEventListener("click", async () => {
+    try { await api("DELETE", `/api/queues/${queueSelect.value}/hours`); notice(t("saved")); loadQueue(); } catch (error) { notice(error.message); }
+  });
+  $("#members-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const ids = $$("#member-boxes input:checked").map((box) => Number(box.value));
+    try { await api("PUT", `/api/queues/${queueSelect.value}/members`, { operator_ids: ids }); notice(t("saved")); } catch (error) { notice(error.message); }
+  });
+  queueSelect.addEventListener("change", loadQueue);
+  loadPolicies();
+  loadQueue();
+}
+
 // ---------------------------------------------------------------- start
 
 const page = document.body.dataset.page;
@@ -941,5 +1015,6 @@ else {
   else if (page === "kb") setupKb();
   else if (page === "orders") setupOrders(live);
   else if (page === "admin-stores") setupStores();
+  else if (page === "admin-sla") setupSla();
   live.connect();
 }
