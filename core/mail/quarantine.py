@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import events
-from core.errors import NotAllowed
+from core.errors import NotAllowed, NotFound
 from core.i18n import N_
 from core.models import MailQuarantine, Operator
 
@@ -84,3 +84,13 @@ async def list_quarantined(
     if before_id is not None:
         query = query.where(MailQuarantine.id < before_id)
     return [quarantine_payload(row) for row in (await session.scalars(query)).all()]
+
+
+async def quarantined_raw(session: AsyncSession, actor: Operator, quarantine_id: int) -> MailQuarantine:
+    """The quarantined row whose raw mail an admin downloads (NotFound when there is none)."""
+    if actor.role != "admin" or not actor.is_active:
+        raise NotAllowed("only admins see quarantined mail")
+    row = await session.get(MailQuarantine, quarantine_id)
+    if row is None or row.raw_storage_key is None:
+        raise NotFound("quarantined mail", quarantine_id=quarantine_id)
+    return row

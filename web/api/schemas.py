@@ -303,3 +303,8 @@ class BusinessHoursIn(Strict):
 
 class QueueMembersIn(Strict):
     operator_ids: list[int] = Field(max_length=500)
+
+
+class QuarantineQuery(Strict):
+    limit: int = Field(default=50, ge=1, le=200)
+    before: int | None = Field(default=None, ge=1, le=2**63 - 1)

@@ -995,6 +995,32 @@ async function setupSla() {
   loadQueue();
 }
 
+// ---------------------------------------------------------------- quarantined mail (admin)
+
+function setupQuarantine(live) {
+  const rows = $("#quarantine-rows");
+  const more = $("#more");
+  let before = null;
+  const row = (item) => el("tr", { "data-quarantine-id": item.id },
+    el("td", { text: when(item.created_at) }), el("td", { text: item.sender || "—" }), el("td", { text: item.subject || "—" }),
+    el("td", {}, el("div", { text: item.reason_text }), item.detail ? el("div", { class: "muted", text: item.detail }) : null),
+    el("td", { text: `${Math.ceil(item.size / 1024)} KB` }),
+    el("td", {}, item.raw_available ? el("a", { href: `/api/mail/quarantine/${item.id}/raw`, text: t("download") }) : null));
+  async function load(reset) {
+    const params = new URLSearchParams({ limit: "50" });
+    if (!reset && before) params.set("before", String(before));
+    const page = await api("GET", `/api/mail/quarantine?${params}`);
+    if (reset) rows.replaceChildren();
+    rows.append(...page.items.map(row));
+    before = page.next_before;
+    more.hidden = !before;
+    $("#quarantine-empty").hidden = rows.children.length > 0;
+  }
+  more.addEventListener("click", () => load(false));
+  live.on((event) => { if (event.type === "mail.quarantined") load(true); });
+  load(true);
+}
+
 // ---------------------------------------------------------------- start
 
 const page = document.body.dataset.page;
@@ -1016,5 +1042,6 @@ else {
   else if (page === "orders") setupOrders(live);
   else if (page === "admin-stores") setupStores();
   else if (page === "admin-sla") setupSla();
+  else if (page === "admin-mail") setupQuarantine(live);
   live.connect();
 }
