@@ -300,6 +300,7 @@ def add_sla_commands(commands: argparse._SubParsersAction) -> None:  # type: ign
     sla_set.add_argument("--priority", required=True, choices=PRIORITIES)
     sla_set.add_argument("--first-response", default=None, help="15m, 4h, 1d, 1h30m")
     sla_set.add_argument("--resolution", default=None, help="15m, 4h, 1d, 1h30m")
+    sla_commands.add_parser("recompute", help="apply the current policies and business hours to every open ticket")
     report = commands.add_parser("report", help="print reports")
     report_commands = report.add_subparsers(dest="report_command", required=True, metavar="REPORT")
     sla_report = report_commands.add_parser("sla", help="SLA attainment and times per priority and queue")
@@ -313,6 +314,17 @@ def run_sla_command(settings: Settings, args: argparse.Namespace) -> None:
         asyncio.run(with_sessions(settings, commands.report, args.days))
     elif args.sla_command == "show":
         asyncio.run(with_sessions(settings, commands.show_policies))
+    elif args.sla_command == "recompute":
+        from tqdm import tqdm
+
+        with tqdm(unit="ticket", desc="recompute") as bar:
+            def step(count: int) -> None:
+                if count < 0:
+                    bar.reset(total=-count)
+                else:
+                    bar.update(count)
+
+            asyncio.run(with_sessions(settings, commands.recompute, step))
     else:
         asyncio.run(with_sessions(settings, commands.set_policy, args.priority, args.first_response, args.resolution))
 

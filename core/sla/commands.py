@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.errors import InvalidInput
-from core.sla import policy, reports
+from core.models import Ticket
+from core.services import audit
+from core.sla import deadlines, hooks, policy, reports
 from core.sla.clock import SYSTEM_CLOCK, Clock
+
+log = logging.getLogger(__name__)
 
 
 def _policy_line(item: policy.Policy) -> str:
@@ -44,3 +52,40 @@ async def report(sessions: async_sessionmaker[AsyncSession], days: int, clock: C
     async with sessions() as session:
         result = await reports.last_days(session, days, clock.now())
     return reports.format_report(result)
+
+
+async def recompute_open(
+    sessions: async_sessionmaker[AsyncSession], progress: Callable[[int], None] | None = None, batch: int = 500,
+) -> int:
+    """Apply today's policies and business hours to every ticket that is not closed (a deadline
+    already met stays as it was). Each changed ticket gets a new SLA revision, so its warning and
+    breach may fire again for the new deadline. Batches of `batch` tickets, one transaction each."""
+    async with sessions() as session:
+        total = int(await session.scalar(select(func.count()).where(Ticket.status != "closed")) or 0)
+    if progress:
+        progress(-total)  # announces the total before the first step
+    after, done = 0, 0
+    while True:
+        async with sessions() as session, session.begin():
+            tickets = (await session.scalars(
+                select(Ticket).where(Ticket.status != "closed", Ticket.id > after)
+                .order_by(Ticket.id).limit(batch).with_for_update()
+            )).all()
+            if not tickets:
+                break
+            for ticket in tickets:
+                if ticket.sla_started_at is None:
+                    deadlines.start_clocks(ticket, ticket.created_at)
+                await hooks.ticket_changed(session, ticket, {"priority"})
+            audit.record(session, actor_kind="system", actor_id=None, action="sla.recomputed", object_type="ticket",
+                         object_id=None, first=tickets[0].id, last=tickets[-1].id, count=len(tickets))
+        after, done = tickets[-1].id, done + len(tickets)
+        log.info("sla deadlines recomputed", extra={"tickets": len(tickets), "done": done, "last_ticket": after})
+        if progress:
+            progress(len(tickets))
+    return done
+
+
+async def recompute(sessions: async_sessionmaker[AsyncSession], progress: Callable[[int], None] | None = None) -> str:
+    done = await recompute_open(sessions, progress)
+    return f"{done} open tickets now have deadlines from the current policies and business hours.\n"

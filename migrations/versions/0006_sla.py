@@ -103,6 +103,16 @@ def upgrade() -> None:
                "WHERE status IN ('waiting_customer', 'closed')")
     op.execute("UPDATE ticket SET resolved_at = COALESCE(closed_at, updated_at) "
                "WHERE status = 'closed' AND resolved_at IS NULL")
+    # Open tickets get their deadlines under the default policies of this revision (no business
+    # hours exist yet), counted from when they were opened: an old one is overdue at once, as it is.
+    # The watch looks at each on its next pass. `desk sla recompute` applies later policy changes.
+    minutes = "CASE priority WHEN 'urgent' THEN {} WHEN 'high' THEN {} WHEN 'medium' THEN {} ELSE {} END"
+    op.execute(f"UPDATE ticket SET frt_due_at = sla_started_at + ({minutes.format(15, 60, 240, 480)}) "
+               "* interval '1 minute', sla_next_check_at = now() "
+               "WHERE status <> 'closed' AND first_response_at IS NULL AND frt_due_at IS NULL")
+    op.execute(f"UPDATE ticket SET ttr_due_at = sla_started_at + ({minutes.format(240, 480, 1440, 4320)}) "
+               "* interval '1 minute', sla_next_check_at = now() "
+               "WHERE status NOT IN ('closed', 'waiting_customer') AND resolved_at IS NULL AND ttr_due_at IS NULL")
     op.create_index("ix_ticket_resolved_at", "ticket", ["resolved_at"], unique=False,
                     postgresql_where=sa.text("status = 'closed'"))
     op.create_index("ix_ticket_frt_pending", "ticket", ["frt_due_at"], unique=False,

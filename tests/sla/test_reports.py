@@ -3,6 +3,7 @@ their permission checks, and the CLI end to end."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -10,12 +11,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.errors import InvalidInput, NotAllowed
-from core.models import Operator, Queue
+from core.models import Operator, Queue, Ticket
 from core.services import conversations, tickets
-from core.sla import admin, reports
+from core.sla import admin, policy, reports
 from core.sla.policy import parse_duration
 from tests.sla.clocks import ManualClock
 from tests.sla.conftest import START, make_operator, open_ticket
@@ -139,3 +141,28 @@ def test_desk_sla_set_and_report_from_the_command_line(database_url: str, sessio
     assert report.returncode == 0, report.stderr
     assert report.stdout.startswith("SLA report: tickets opened")
     assert "by priority" in report.stdout and "by queue" in report.stdout
+
+
+async def test_desk_sla_recompute_applies_a_changed_policy_to_open_tickets_with_progress(
+    database_url: str, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    opened = [await open_ticket(sessions, priority="high", telegram_user_id=7000 + n) for n in range(3)]
+    closed = await open_ticket(sessions, priority="high", telegram_user_id=7100)
+    async with sessions() as session, session.begin():
+        ticket = await session.get(Ticket, closed)
+        assert ticket is not None
+        ticket.status = "closed"
+        await policy.set_policy(session, "high", first_response_minutes=10, resolution_minutes=100, actor_id=None)
+    env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+    done = await asyncio.to_thread(subprocess.run, [sys.executable, "desk.py", "sla", "recompute"], cwd=ROOT,
+                                   env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "3 open tickets now have deadlines from the current policies and business hours.\n"
+    assert "3/3" in done.stderr  # the progress bar
+    async with sessions() as session:
+        rows = {t.id: t for t in (await session.scalars(select(Ticket))).all()}
+    for ticket_id in opened:
+        ticket = rows[ticket_id]
+        assert ticket.frt_due_at - ticket.sla_started_at == timedelta(minutes=10)  # type: ignore[operator]
+        assert ticket.sla_revision == 1
+    assert rows[closed].sla_revision == 0
