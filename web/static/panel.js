@@ -338,7 +338,8 @@ function setupTicket(live) {
       retry.disabled = true;
       try { await api("POST", `/api/messages/${message.id}/retry`); } catch (error) { alert(error.message); retry.disabled = false; }
     });
-    return el("span", {}, state, " ", retry);
+    const reason = message.delivery_error ? el("span", { class: "delivery-error", text: ` — ${message.delivery_error}` }) : null;
+    return el("span", {}, state, reason, " ", retry);
   };
 
   const messageNode = (message) => el("li", { class: `msg ${message.author_kind}`, "data-message-id": message.id, "data-created": message.created_at, "data-files": JSON.stringify(message.attachments || []) },
