@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     mail_ack: bool = True
     mail_default_language: Literal["en", "ru"] = "en"
     mail_max_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    mail_ca_file: Path | None = None
     attachment_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     customer_rate_per_minute: int = Field(default=20, gt=0)
     reopen_window_hours: float = Field(default=72.0, ge=0)

@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-import ssl
 from collections.abc import Awaitable
 from dataclasses import dataclass
 
 import aioimaplib
+
+from core.mail.tls import tls_context
 
 _FETCH_HEAD = re.compile(rb"^\d+ FETCH \(")
 _UID = re.compile(rb"UID (\d+)")
@@ -35,6 +36,7 @@ class ImapConfig:
     security: str = "ssl"
     folder: str = "INBOX"
     timeout: float = 30.0
+    ca_file: str | None = None  # trusted besides the system's CAs (a private mail server)
 
     @property
     def mailbox(self) -> str:
@@ -58,7 +60,7 @@ class ImapSession:
         lost = self.lost
         if cfg.security == "ssl":
             self.client = aioimaplib.IMAP4_SSL(cfg.host, cfg.port, timeout=cfg.timeout,
-                                               ssl_context=ssl.create_default_context())
+                                               ssl_context=tls_context(cfg.ca_file))
             self.client.protocol.conn_lost_cb = lambda _exc: lost.set()
         else:
             self.client = aioimaplib.IMAP4(cfg.host, cfg.port, timeout=cfg.timeout,
@@ -79,11 +81,12 @@ class ImapSession:
     async def _starttls(self) -> None:
         assert self.client is not None
         protocol = self.client.protocol
-        response = await asyncio.wait_for(protocol.simple_command("STARTTLS"), self.config.timeout)
+        command = aioimaplib.Command("STARTTLS", protocol.new_tag(), loop=protocol.loop)
+        response = await asyncio.wait_for(protocol.execute(command), self.config.timeout)
         if response.result != "OK":
             raise ImapError(f"STARTTLS refused: {_text(response.lines)}")
         loop = asyncio.get_running_loop()
-        transport = await loop.start_tls(protocol.transport, protocol, ssl.create_default_context(),
+        transport = await loop.start_tls(protocol.transport, protocol, tls_context(self.config.ca_file),
                                          server_hostname=self.config.host)
         protocol.transport = transport
         await asyncio.wait_for(protocol.capability(), self.config.timeout)

@@ -30,6 +30,7 @@ def smtp_config(settings: Settings) -> SmtpConfig:
         security=settings.smtp_security,
         reply_to=settings.smtp_reply_to,
         timeout=settings.smtp_timeout_seconds,
+        ca_file=str(settings.mail_ca_file) if settings.mail_ca_file else None,
     )
 
 
@@ -42,6 +43,7 @@ def imap_config(settings: Settings) -> ImapConfig:
         password=settings.imap_password.get_secret_value(),
         security=settings.imap_security,
         folder=settings.imap_folder,
+        ca_file=str(settings.mail_ca_file) if settings.mail_ca_file else None,
     )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.mail import ids
 from core.mail.compose import Outgoing, compose
 from core.mail.parse import MailFile
+from core.mail.tls import tls_context
 from core.models import Attachment, Contact, MailMessage, Message, Ticket
 from core.outbox import Delivery, PermanentFailure, RetryLater
 from core.storage import AttachmentStore
@@ -30,6 +31,7 @@ class SmtpConfig:
     security: str = "ssl"
     reply_to: str | None = None
     timeout: float = 30.0
+    ca_file: str | None = None  # trusted besides the system's CAs (a private mail server)
 
     @property
     def domain(self) -> str:
@@ -119,6 +121,7 @@ class EmailChannel:
                 password=cfg.password or None,
                 use_tls=cfg.security == "ssl",
                 start_tls=cfg.security == "starttls",
+                tls_context=tls_context(cfg.ca_file) if cfg.security != "plain" else None,
                 timeout=cfg.timeout,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:

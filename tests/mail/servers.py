@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import ssl
 from argparse import Namespace
 from dataclasses import dataclass, field
 from email import policy
@@ -24,9 +25,11 @@ PASSWORD = "secret-pass"
 
 class ImapTestServer:
     """pymap's in-memory backend behind a loopback listener that can go away and come back on the
-    same port with the same mailbox."""
+    same port with the same mailbox. `security`: "plain", "starttls" (pymap's own STARTTLS) or "ssl"
+    (TLS from the first byte), with `tls` the server's certificate context."""
 
-    def __init__(self) -> None:
+    def __init__(self, security: str = "plain", tls: ssl.SSLContext | None = None) -> None:
+        self.security, self.tls = security, tls
         self.port = 0
         self._server: asyncio.AbstractServer | None = None
         self._writers: set[asyncio.StreamWriter] = set()
@@ -36,7 +39,9 @@ class ImapTestServer:
         if self._callback is None:
             args = Namespace(debug=False, demo_data=False, demo_user=USER, demo_password=PASSWORD, passlib_cfg=None,
                              proxy_protocol=None, host="127.0.0.1", port=0, cert=None, key=None, tls=False)
-            backend, config = await DictBackend.init(args, secure_auth=False, invalid_user_sleep=0.0)
+            extra = {"ssl_context": self.tls} if self.security == "starttls" else {}
+            args.tls = self.security == "starttls"
+            backend, config = await DictBackend.init(args, secure_auth=False, invalid_user_sleep=0.0, **extra)
             config.apply_context()
             self._callback = ProxyProtocolReader(config.proxy_protocol).get_callback(IMAPServer(backend.login, config))
 
@@ -45,7 +50,8 @@ class ImapTestServer:
             self._writers.add(writer)  # pymap's callback may return before the connection ends
             await self._callback(reader, writer)
 
-        self._server = await asyncio.start_server(serve, "127.0.0.1", self.port)
+        self._server = await asyncio.start_server(serve, "127.0.0.1", self.port,
+                                                  ssl=self.tls if self.security == "ssl" else None)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
@@ -60,7 +66,12 @@ class ImapTestServer:
             self._server = None
 
     async def client(self) -> aioimaplib.IMAP4:
-        client = aioimaplib.IMAP4("127.0.0.1", self.port, timeout=10)
+        if self.security == "ssl":
+            context = ssl.create_default_context()
+            context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # the test's own helper
+            client: aioimaplib.IMAP4 = aioimaplib.IMAP4_SSL("127.0.0.1", self.port, timeout=10, ssl_context=context)
+        else:
+            client = aioimaplib.IMAP4("127.0.0.1", self.port, timeout=10)
         await client.wait_hello_from_server()
         await client.login(USER, PASSWORD)
         return client
@@ -114,15 +125,21 @@ class SinkHandler:
 
 
 class SmtpSink:
-    def __init__(self) -> None:
+    """`security`: "plain", "starttls" (required before MAIL) or "ssl", with `tls` the server's context."""
+
+    def __init__(self, security: str = "plain", tls: ssl.SSLContext | None = None) -> None:
+        self.security, self.tls = security, tls
         self.handler = SinkHandler()
         self.port = 0
         self._server: asyncio.AbstractServer | None = None
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
+        starttls = self.tls if self.security == "starttls" else None
         self._server = await loop.create_server(
-            lambda: SMTP(self.handler, hostname="sink.test", auth_require_tls=False), "127.0.0.1", 0
+            lambda: SMTP(self.handler, hostname="sink.test", auth_require_tls=False, tls_context=starttls,
+                         require_starttls=starttls is not None),
+            "127.0.0.1", 0, ssl=self.tls if self.security == "ssl" else None,
         )
         self.port = self._server.sockets[0].getsockname()[1]
 
