@@ -277,9 +277,15 @@ async def operator_replied(
     return message
 
 
-async def system_message(session: AsyncSession, ticket: Ticket, body: str, *, author_kind: str = "system") -> Message:
-    """A bot or system line in the dialog (a KB answer shown, a rating received); not delivered."""
-    message = Message(ticket_id=ticket.id, author_kind=author_kind, body=body)
+async def system_message(
+    session: AsyncSession, ticket: Ticket, body: str, *, author_kind: str = "system", line: str | None = None,
+    **params: str | int,
+) -> Message:
+    """A bot or system line in the dialog (a KB answer shown, a rating received); not delivered.
+    `line` names a fixed line the panel shows in the operator's language (`body` is its English text,
+    for search and for readers that do not know the line); `params` fill it in."""
+    meta: dict[str, Any] = {"line": line, "params": params} if line else {}
+    message = Message(ticket_id=ticket.id, author_kind=author_kind, body=body, meta=meta)
     session.add(message)
     await session.flush()
     await session.refresh(message)

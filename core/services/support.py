@@ -38,7 +38,7 @@ async def ticket_for_message(session: AsyncSession, contact: Contact, reopen_win
         return None, False
     ticket = await ticket_service.change_status(session, recent.id, "open", actor_kind="customer",
                                                 actor_id=contact.id)
-    await system_message(session, ticket, "Reopened by the customer's message")
+    await system_message(session, ticket, "Reopened by the customer's message", line="reopened")
     return ticket, True
 
 
@@ -75,7 +75,7 @@ async def rate_ticket(session: AsyncSession, *, contact_id: int, ticket_id: int,
     await session.execute(stmt)
     rating = await session.get(TicketRating, ticket.id, populate_existing=True)
     assert rating is not None
-    await system_message(session, ticket, f"Rating: {score}/5")
+    await system_message(session, ticket, f"Rating: {score}/5", line="rating", score=score)
     events.publish(session, "ticket.rated", {"ticket_id": ticket.id, "score": score, "comment": rating.comment},
                    ticket_id=ticket.id)
     return rating
@@ -91,7 +91,7 @@ async def comment_rating(session: AsyncSession, *, contact_id: int, ticket_id: i
         raise NotFound("rating", ticket_id=ticket_id)
     rating.comment = comment
     await session.flush()
-    await system_message(session, ticket, f"Rating comment: {comment}")
+    await system_message(session, ticket, f"Rating comment: {comment}", line="rating_comment", comment=comment)
     events.publish(session, "ticket.rated", {"ticket_id": ticket.id, "score": rating.score, "comment": comment},
                    ticket_id=ticket.id)
     return rating

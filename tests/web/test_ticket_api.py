@@ -246,3 +246,24 @@ async def test_mark_read_zeroes_the_unread_counter(panel: Panel, sessions) -> No
         card = await r.json()
     assert card["unread_count"] == 0
     assert card["contact"]["name"] == "Ann" and card["contact"]["telegram_username"] == "ann"
+
+
+async def test_rating_lines_carry_their_key_so_the_panel_shows_them_in_the_operators_language(
+    panel: Panel, sessions
+) -> None:
+    from core.models import Ticket
+    from core.services import support
+
+    client, csrf = await signed_in(panel, sessions, "op@example.com")
+    ticket_id, _ = await customer_ticket(sessions)
+    async with client.patch(panel.url(f"/api/tickets/{ticket_id}"), json={"status": "closed"}, headers=csrf) as r:
+        assert r.status == 200
+    async with sessions() as session, session.begin():
+        ticket = await session.get(Ticket, ticket_id)
+        assert ticket is not None
+        await support.rate_ticket(session, contact_id=ticket.contact_id, ticket_id=ticket_id, score=4)
+        await support.comment_rating(session, contact_id=ticket.contact_id, ticket_id=ticket_id, comment="Fast {x}")
+    async with client.get(panel.url(f"/api/tickets/{ticket_id}/messages")) as r:
+        lines = [(m["body"], m["meta"]) for m in (await r.json())["items"] if m["author_kind"] == "system"]
+    assert lines[-2:] == [("Rating: 4/5", {"line": "rating", "params": {"score": 4}}),
+                          ("Rating comment: Fast {x}", {"line": "rating_comment", "params": {"comment": "Fast {x}"}})]

@@ -342,11 +342,17 @@ function setupTicket(live) {
     return el("span", {}, state, reason, " ", retry);
   };
 
+  // A fixed system line (a rating, a reopen) in the operator's language; anything else as written.
+  const systemLine = (message) => {
+    const line = message.meta?.line;
+    return line && I18N[`line_${line}`] ? t(`line_${line}`, message.meta.params || {}) : message.body;
+  };
+
   const messageNode = (message) => el("li", { class: `msg ${message.author_kind}`, "data-message-id": message.id, "data-created": message.created_at, "data-files": JSON.stringify(message.attachments || []) },
     el("div", { class: "meta" },
       el("strong", { text: message.author_kind === "operator" ? (operators.get(message.operator_id) || t("operator")) : t(message.author_kind) }),
       " ", el("time", { text: when(message.created_at) }), " ", deliveryNode(message)),
-    el("div", { class: "body", text: message.body }),
+    el("div", { class: "body", text: systemLine(message) }),
     message.attachments?.length ? el("div", { class: "files" }, ...message.attachments.map(attachmentNode)) : null);
 
   const noteNode = (note) => el("li", { class: "msg note", "data-note-id": note.id, "data-created": note.created_at },
