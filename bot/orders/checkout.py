@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from aiogram.types import (
@@ -18,7 +18,9 @@ from bot.orders.callbacks import FlowCb, KindCb, SlotCb
 from bot.render import esc
 from core.models import Product, Store
 from core.orders.money import format_money
+from core.orders.render import local_time
 from core.orders.statuses import KIND_LABELS, ORDER_KINDS
+from core.orders.stores import zone_of
 
 DAYS_AHEAD = 7
 FIRST_HOUR, LAST_HOUR = 10, 21
@@ -34,21 +36,29 @@ def kinds(tr: Tr) -> InlineKeyboardMarkup:
                                                  for kind in ORDER_KINDS])
 
 
-def slots(day: date, now: datetime) -> list[str]:
+def booking_moment(day: date, slot: str, zone: tzinfo) -> datetime:
+    """A date and an "HH:MM" picked in the store's local time, as an aware moment."""
+    return datetime.combine(day, time.fromisoformat(slot), zone)
+
+
+def slots(day: date, now: datetime, zone: tzinfo) -> list[str]:
+    """The store's local hours on `day` that are at least 30 minutes away."""
     return [f"{hour:02d}:00" for hour in range(FIRST_HOUR, LAST_HOUR + 1)
-            if datetime.combine(day, time(hour), UTC) > now + timedelta(minutes=30)]
+            if booking_moment(day, f"{hour:02d}:00", zone) > now + timedelta(minutes=30)]
 
 
-def dates(now: datetime) -> InlineKeyboardMarkup:
-    days = [now.date() + timedelta(days=n) for n in range(DAYS_AHEAD)]
+def dates(now: datetime, zone: tzinfo) -> InlineKeyboardMarkup:
+    today = now.astimezone(zone).date()
+    days = [today + timedelta(days=n) for n in range(DAYS_AHEAD)]
     buttons = [_b(day.strftime("%d.%m"), SlotCb(field="date", value=day.isoformat()).pack())
-               for day in days if slots(day, now)]
+               for day in days if slots(day, now, zone)]
     return InlineKeyboardMarkup(inline_keyboard=[buttons[i:i + 4] for i in range(0, len(buttons), 4)])
 
 
-def times(day: date, now: datetime) -> InlineKeyboardMarkup:
+def times(day: date, now: datetime, zone: tzinfo) -> InlineKeyboardMarkup:
     # ":" separates callback fields, so the value travels as "HHMM".
-    buttons = [_b(slot, SlotCb(field="time", value=slot.replace(":", "")).pack()) for slot in slots(day, now)]
+    buttons = [_b(slot, SlotCb(field="time", value=slot.replace(":", "")).pack())
+               for slot in slots(day, now, zone)]
     return InlineKeyboardMarkup(inline_keyboard=[buttons[i:i + 4] for i in range(0, len(buttons), 4)])
 
 
@@ -82,7 +92,9 @@ def summary(tr: Tr, store: Store, products: Sequence[Product], data: dict[str, A
     lines.append(tr("Total: {amount}", amount=amount))
     details = [
         (tr("Address"), data.get("address")), (tr("Phone"), data.get("phone")),
-        (tr("Scheduled for"), f"{data['date']} {data['time']} UTC" if data.get("time") else None),
+        (tr("Scheduled for"), local_time(booking_moment(date.fromisoformat(data["date"]), data["time"],
+                                                         zone_of(store)), zone_of(store))
+         if data.get("time") else None),
         (tr("Party size"), data.get("party")), (tr("Comment"), data.get("comment")),
     ]
     lines += [f"{label}: {esc(value)}" for label, value in details if value]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, tzinfo
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -35,6 +35,7 @@ from core.orders.intake import body_digest, place_once
 from core.orders.money import format_money
 from core.orders.placing import DraftItem, OrderDraft
 from core.orders.statuses import ORDER_KINDS
+from core.orders.stores import zone_of
 from core.orders.validation import ERROR_MESSAGES, MAX_TEXT, phone_error
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,14 @@ async def _photo(callback: CallbackQuery, bot: Bot, products: Sequence[Product],
         await bot.send_photo(callback.from_user.id, product.photo or "", caption=esc(product.name))
 
 
-async def choose_kind(callback: CallbackQuery, callback_data: KindCb, state: FSMContext, tr: Tr) -> None:
+async def _zone(session: AsyncSession, data: dict) -> tzinfo:  # type: ignore[type-arg]
+    """The chosen store's local time: bookings are picked in it."""
+    store = await session.get(Store, int(data.get("store_id") or 0))
+    return zone_of(store) if store is not None else UTC
+
+
+async def choose_kind(callback: CallbackQuery, callback_data: KindCb, session: AsyncSession, state: FSMContext,
+                      tr: Tr) -> None:
     data = await state.get_data()
     if await state.get_state() != Ordering.shopping.state or callback_data.kind not in ORDER_KINDS:
         await stale(callback, tr)
@@ -129,7 +137,8 @@ async def choose_kind(callback: CallbackQuery, callback_data: KindCb, state: FSM
         await _ask_phone(callback.bot, user_id, state, tr)  # type: ignore[arg-type]
     else:
         await state.set_state(Ordering.booking)
-        await edit_in_place(callback, tr("Choose a date:"), checkout.dates(datetime.now(UTC)))
+        zone = await _zone(session, data)
+        await edit_in_place(callback, tr("Choose a date:"), checkout.dates(datetime.now(UTC), zone))
 
 
 async def _ask_phone(bot: Bot, chat_id: int, state: FSMContext, tr: Tr) -> None:
@@ -164,33 +173,37 @@ async def _ask_comment(bot: Bot, chat_id: int, state: FSMContext, tr: Tr) -> Non
                            reply_markup=checkout.skip(tr))
 
 
-async def booking_slot(callback: CallbackQuery, callback_data: SlotCb, state: FSMContext, tr: Tr) -> None:
+async def booking_slot(callback: CallbackQuery, callback_data: SlotCb, session: AsyncSession, state: FSMContext,
+                       tr: Tr) -> None:
     if await state.get_state() != Ordering.booking.state:
         await stale(callback, tr)
         return
     now = datetime.now(UTC)
     data = await state.get_data()
+    zone = await _zone(session, data)
     await callback.answer()
     try:
         if callback_data.field == "date":
             day = date.fromisoformat(callback_data.value)
             await state.update_data(date=day.isoformat())
-            await edit_in_place(callback, tr("Choose a time (UTC):"), checkout.times(day, now))
+            zone_name = datetime.combine(day, time(12), zone).tzname()
+            await edit_in_place(callback, tr("Choose a time ({zone}):", zone=zone_name),
+                                checkout.times(day, now, zone))
         elif callback_data.field == "time":
             slot = f"{callback_data.value[:2]}:{callback_data.value[2:]}"
-            when = datetime.combine(date.fromisoformat(data["date"]), time.fromisoformat(slot), UTC)
-            if when <= now:
+            if checkout.booking_moment(date.fromisoformat(data["date"]), slot, zone) <= now:
                 raise ValueError("past")
             await state.update_data(time=slot)
             await edit_in_place(callback, tr("How many guests?"), checkout.party())
         elif callback_data.field == "party":
             await state.update_data(party=int(callback_data.value))
-            text = tr("Booking for {count} on {day} at {time} UTC.", count=int(callback_data.value),
-                      day=data["date"], time=data["time"])
+            when = checkout.booking_moment(date.fromisoformat(data["date"]), data["time"], zone)
+            text = tr("Booking for {count} on {day} at {time} ({zone}).", count=int(callback_data.value),
+                      day=data["date"], time=data["time"], zone=when.tzname())
             await edit_in_place(callback, text, None)
             await _ask_comment(callback.bot, callback.from_user.id, state, tr)  # type: ignore[arg-type]
     except (KeyError, ValueError):
-        await edit_in_place(callback, tr("That time is not available. Choose a date:"), checkout.dates(now))
+        await edit_in_place(callback, tr("That time is not available. Choose a date:"), checkout.dates(now, zone))
 
 
 async def got_comment(message: Message, session: AsyncSession, state: FSMContext, tr: Tr) -> None:
@@ -240,7 +253,8 @@ async def finish(callback: CallbackQuery, callback_data: FlowCb, session: AsyncS
     key = f"tg:{callback.from_user.id}:{data.get('draft_key', '')}"  # a double press places one order
     try:
         async with session.begin_nested():
-            order, _created = await place_once(session, desk.translator, _draft(data, contact, tr.language),
+            draft = _draft(data, contact, tr.language, await _zone(session, data))
+            order, _created = await place_once(session, desk.translator, draft,
                                                customer(contact), key=key, digest=body_digest(data))
     except OrderInvalid as exc:
         problems = "\n".join(f"• {tr(ERROR_MESSAGES.get(code, ERROR_MESSAGES['bad_type']))}"
@@ -253,10 +267,10 @@ async def finish(callback: CallbackQuery, callback_data: FlowCb, session: AsyncS
     await edit_in_place(callback, text, None)
 
 
-def _draft(data: dict, contact: Contact, language: str) -> OrderDraft:  # type: ignore[type-arg]
+def _draft(data: dict, contact: Contact, language: str, zone: tzinfo) -> OrderDraft:  # type: ignore[type-arg]
     when = None
     if data.get("date") and data.get("time"):
-        when = datetime.combine(date.fromisoformat(data["date"]), time.fromisoformat(data["time"]), UTC)
+        when = checkout.booking_moment(date.fromisoformat(data["date"]), data["time"], zone)
     return OrderDraft(
         store_id=int(data["store_id"]), kind=data["kind"],
         items=tuple(DraftItem(int(pid), int(qty)) for pid, qty in data.get("cart", {}).items()),

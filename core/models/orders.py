@@ -35,6 +35,7 @@ class Store(Base):
     id: Mapped[int] = id_column()
     name: Mapped[str] = mapped_column(String(128))
     currency: Mapped[str] = mapped_column(String(3), default="RUB", server_default="RUB")
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")  # IANA name
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     api_token_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
     remind_after_minutes: Mapped[int] = mapped_column(Integer, default=5, server_default="5")

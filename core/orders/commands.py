@@ -20,6 +20,7 @@ def add_store_commands(commands: argparse._SubParsersAction) -> None:  # type: i
     create = actions.add_parser("create", help="create a store")
     create.add_argument("--name", required=True)
     create.add_argument("--currency", default="RUB")
+    create.add_argument("--time-zone", default="UTC", help="IANA name, e.g. Europe/Moscow (bookings, alert times)")
     invite = actions.add_parser("invite", help="print a single-use staff invite link (t.me deep link)")
     invite.add_argument("--store", type=int, required=True)
     invite.add_argument("--hours", type=float, default=48.0, help="link lifetime (default 48)")
@@ -52,8 +53,9 @@ async def run_store_command(session: AsyncSession, args: argparse.Namespace, bot
     """Runs in the caller's transaction and returns what to print."""
     action = args.store_command
     if action == "create":
-        store = await stores.create_store(session, name=args.name, currency=args.currency)
-        return f"store {store.id} created: {store.name} ({store.currency})"
+        store = await stores.create_store(session, name=args.name, currency=args.currency,
+                                          time_zone=args.time_zone)
+        return f"store {store.id} created: {store.name} ({store.currency}, {store.time_zone})"
     if action == "invite":
         if not bot_username:
             raise InvalidInput("set TELEGRAM_BOT_USERNAME (or TELEGRAM_BOT_TOKEN) to build the link")

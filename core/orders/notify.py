@@ -13,6 +13,7 @@ from core.models import Order
 from core.orders import repo
 from core.orders.payloads import order_payload
 from core.orders.render import alert_buttons, alert_text, customer_notice
+from core.orders.stores import get_store, zone_of
 
 ALERT_KIND = "order_alert"
 
@@ -22,6 +23,7 @@ async def alert_members(session: AsyncSession, translator: Translator, order: Or
     Rows for one chat leave in order, so the newest text is the one left on screen."""
     items = await repo.items_of(session, order.id)
     last_actor = await repo.last_actor_name(session, order.id)
+    zone = zone_of(await get_store(session, order.store_id))
     queued = 0
     for member in await repo.members_with_telegram(session, order.store_id):
         assert member.telegram_user_id is not None
@@ -29,7 +31,7 @@ async def alert_members(session: AsyncSession, translator: Translator, order: Or
             "order_id": order.id,
             "member_id": member.id,
             "chat_id": member.telegram_user_id,
-            "text": alert_text(translator, member.language, order, items, last_actor),
+            "text": alert_text(translator, member.language, order, items, last_actor, zone),
             "buttons": alert_buttons(translator, member.language, order),
         }
         queued += await outbox.enqueue(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from functools import partial
 from html import escape
 from typing import Any
@@ -59,8 +59,12 @@ def customer_notice(translator: Translator, order: Order, *, by_customer: bool =
     return translator.gettext(order.language, template, number=order.id, reason=reason)
 
 
-def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
+def local_time(value: datetime | None, zone: tzinfo) -> str:
+    """'24.11.2026 19:00 MSK': in the store's local time, its zone named."""
+    if value is None:
+        return ""
+    local = value.astimezone(zone)
+    return f"{local:%d.%m.%Y %H:%M} {local.tzname()}"
 
 
 def item_lines(order: Order, items: Sequence[OrderItem]) -> list[str]:
@@ -71,7 +75,8 @@ def item_lines(order: Order, items: Sequence[OrderItem]) -> list[str]:
 
 
 def alert_text(
-    translator: Translator, language: str, order: Order, items: Sequence[OrderItem], last_actor: str | None
+    translator: Translator, language: str, order: Order, items: Sequence[OrderItem], last_actor: str | None,
+    zone: tzinfo = UTC,
 ) -> str:
     """A partner's alert: what, how much, for whom; phone and address only once accepted."""
     tr = partial(translator.gettext, language)
@@ -81,8 +86,8 @@ def alert_text(
         (tr("Status"), f"<b>{status_label(translator, language, order.status)}</b>"),
         (tr("Total"), f"<b>{format_money(order.total_minor, order.currency)}</b>"),
         (tr("Customer"), escape(first_name)),
-        (tr("Created"), _when(order.created_at)),
-        (tr("Scheduled for"), _when(order.scheduled_at)),
+        (tr("Created"), local_time(order.created_at, zone)),
+        (tr("Scheduled for"), local_time(order.scheduled_at, zone)),
         (tr("Party size"), str(order.party_size or "")),
         (tr("Comment"), escape(order.comment)),
     ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,15 +16,31 @@ from core.services import audit
 MAX_REMINDER_MINUTES = 24 * 60
 
 
+def zone_of(store: Store) -> ZoneInfo:
+    """The store's local time (bookings are picked in it, order times are shown in it)."""
+    try:
+        return ZoneInfo(store.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _check_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(N_("Unknown time zone; use a name such as Europe/Moscow."), field="time_zone") from None
+    return name
+
+
 async def create_store(
-    session: AsyncSession, *, name: str, currency: str = "RUB", actor_id: int | None = None
+    session: AsyncSession, *, name: str, currency: str = "RUB", time_zone: str = "UTC", actor_id: int | None = None
 ) -> Store:
     name = name.strip()
     if not name or len(name) > 128:
         raise InvalidInput(N_("A store name is 1 to 128 characters."), field="name")
     if len(currency) != 3 or not currency.isalpha():
         raise InvalidInput(N_("A currency is a three-letter code such as RUB."), field="currency")
-    store = Store(name=name, currency=currency.upper())
+    store = Store(name=name, currency=currency.upper(), time_zone=_check_zone(time_zone.strip()))
     session.add(store)
     await session.flush()
     audit.record(session, actor_kind="operator" if actor_id else "system", actor_id=actor_id,
@@ -82,9 +100,11 @@ async def products_of(session: AsyncSession, store_id: int) -> list[Product]:
 
 async def update_store(
     session: AsyncSession, store_id: int, *, actor_id: int | None, name: str | None = None,
-    is_active: bool | None = None,
+    is_active: bool | None = None, time_zone: str | None = None,
 ) -> Store:
     store = await get_store(session, store_id)
+    if time_zone is not None:
+        store.time_zone = _check_zone(time_zone.strip())
     if name is not None:
         if not name.strip() or len(name.strip()) > 128:
             raise InvalidInput(N_("A store name is 1 to 128 characters."), field="name")
@@ -93,7 +113,7 @@ async def update_store(
         store.is_active = is_active
     audit.record(session, actor_kind="operator" if actor_id else "system", actor_id=actor_id,
                  action="store.updated", object_type="store", object_id=store.id,
-                 name=name, is_active=is_active)
+                 name=name, is_active=is_active, time_zone=time_zone)
     await session.flush()
     return store
 

@@ -33,10 +33,11 @@ class World:
     boris: TgUser
 
 
-async def open_shop(telegram: TelegramServer, sessions: async_sessionmaker[AsyncSession]) -> World:
+async def open_shop(telegram: TelegramServer, sessions: async_sessionmaker[AsyncSession],
+                    time_zone: str = "UTC") -> World:
     """A store with two products; Anna (ru) and Boris (en) join its staff by invite links."""
     async with sessions() as session, session.begin():
-        store = await stores.create_store(session, name="Pizza Roma")
+        store = await stores.create_store(session, name="Pizza Roma", time_zone=time_zone)
         pizza = await stores.add_product(session, store_id=store.id, name="Margherita", price_minor=55000,
                                          photo=telegram.add_file(b"\xff\xd8jpeg", "pizza.jpg").file_id)
         cola = await stores.add_product(session, store_id=store.id, name="Cola", price_minor=12050)
@@ -225,7 +226,7 @@ async def test_booking_in_english_with_date_time_and_party_size(
     telegram: TelegramServer, desk_bot, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     await desk_bot()
-    world = await open_shop(telegram, sessions)
+    world = await open_shop(telegram, sessions, time_zone="Europe/Moscow")  # bookings in the store's time
     eve = telegram.user("Eve", language_code="en")
     flow = await shop_to_checkout(telegram, eve, world, [])
     await press_and_wait(telegram, eve, flow, ShopCb(action="checkout").pack())
@@ -234,7 +235,7 @@ async def test_booking_in_english_with_date_time_and_party_size(
     await press_and_wait(telegram, eve, flow, "okind:booking")
     dates = await last_to(telegram, eve, "editMessageText", "Choose a date")
     await press_and_wait(telegram, eve, flow, dates.buttons[-1]["callback_data"])
-    times = await last_to(telegram, eve, "editMessageText", "Choose a time")
+    times = await last_to(telegram, eve, "editMessageText", "Choose a time (MSK)")
     assert times.buttons[0]["text"] == "10:00"
     await press_and_wait(telegram, eve, flow, times.buttons[-1]["callback_data"])
     await last_to(telegram, eve, "editMessageText", "How many guests")
@@ -242,16 +243,17 @@ async def test_booking_in_english_with_date_time_and_party_size(
     await last_to(telegram, eve, "sendMessage", "Any comment")
     await telegram.send(eve, "Window table, please")
     summary = await last_to(telegram, eve, "sendMessage", "Please check your order")
-    assert "Booking" in summary.text and "Party size: 4" in summary.text and "21:00 UTC" in summary.text
+    assert "Booking" in summary.text and "Party size: 4" in summary.text and "21:00 MSK" in summary.text
     await press_and_wait(telegram, eve, summary, summary.button("Confirm")["callback_data"])
     await last_to(telegram, eve, "editMessageText", "is placed")
     async with sessions() as session:
         order = await session.scalar(select(Order))
     assert order is not None and (order.kind, order.party_size, order.comment, order.language) == (
         "booking", 4, "Window table, please", "en")
-    assert order.scheduled_at is not None and order.scheduled_at.hour == 21
+    assert order.scheduled_at is not None and order.scheduled_at.astimezone(UTC).hour == 18  # 21:00 in Moscow
     boris_alert = await last_to(telegram, world.boris, "sendMessage", f"Order #{order.id}")
     assert "Booking" in boris_alert.text and "Party size: 4" in boris_alert.text
+    assert "21:00 MSK" in boris_alert.text
 
 
 async def test_reminder_then_escalation_reach_telegram_once_with_a_controlled_clock(
@@ -286,7 +288,7 @@ async def test_product_photo_is_shown_on_request_and_a_member_can_leave(
     telegram: TelegramServer, desk_bot, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     await desk_bot()
-    world = await open_shop(telegram, sessions)
+    world = await open_shop(telegram, sessions, time_zone="Europe/Moscow")  # bookings in the store's time
     eve = telegram.user("Eve", language_code="en")
     flow = await shop_to_checkout(telegram, eve, world, [])
     page = await last_to(telegram, eve, "editMessageText", "Tap a product")

@@ -33,8 +33,13 @@ async def test_admin_sets_up_a_store_and_a_partner_account_sees_only_it(panel: P
         assert r.status == 201
         roma = await r.json()
     assert (roma["currency"], roma["has_api_token"], roma["remind_after_minutes"]) == ("RUB", False, 5)
-    async with admin.post(panel.url("/api/stores"), json={"name": "Sushi Bar"}, headers=csrf) as r:
+    async with admin.post(panel.url("/api/stores"), json={"name": "Sushi Bar", "time_zone": "Mars/Olympus"},
+                          headers=csrf) as r:
+        assert r.status == 422 and "time_zone" in (await r.json())["fields"]
+    async with admin.post(panel.url("/api/stores"), json={"name": "Sushi Bar", "time_zone": "Asia/Tokyo"},
+                          headers=csrf) as r:
         sushi = await r.json()
+    assert (roma["time_zone"], sushi["time_zone"]) == ("UTC", "Asia/Tokyo")
     async with admin.post(panel.url(f"/api/stores/{roma['id']}/products"),
                           json={"name": "Margherita", "price_minor": 55000}, headers=csrf) as r:
         assert r.status == 201
@@ -48,8 +53,10 @@ async def test_admin_sets_up_a_store_and_a_partner_account_sees_only_it(panel: P
             assert r.status == 201
             tokens[store["id"]] = (await r.json())["token"]
     async with admin.patch(panel.url(f"/api/stores/{roma['id']}"),
-                           json={"remind_after_minutes": 3, "escalate_after_minutes": 10}, headers=csrf) as r:
-        assert r.status == 200 and (await r.json())["escalate_after_minutes"] == 10
+                           json={"remind_after_minutes": 3, "escalate_after_minutes": 10,
+                                 "time_zone": "Europe/Moscow"}, headers=csrf) as r:
+        changed = await r.json()
+        assert r.status == 200 and (changed["escalate_after_minutes"], changed["time_zone"]) == (10, "Europe/Moscow")
     async with admin.patch(panel.url(f"/api/stores/{roma['id']}"),
                            json={"remind_after_minutes": 20, "escalate_after_minutes": 10}, headers=csrf) as r:
         assert r.status == 422  # escalation must come after the reminder

@@ -248,11 +248,13 @@ LoginOut.model_rebuild()
 class StoreIn(Strict):
     name: str = Field(min_length=1, max_length=128)
     currency: str = Field(default="RUB", pattern=r"^[A-Za-z]{3}$")
+    time_zone: str = Field(default="UTC", min_length=1, max_length=64, description="IANA name, e.g. Europe/Moscow")
 
 
 class StorePatch(Strict):
     name: str | None = Field(default=None, min_length=1, max_length=128)
     is_active: bool | None = None
+    time_zone: str | None = Field(default=None, min_length=1, max_length=64)
     remind_after_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
     escalate_after_minutes: int | None = Field(default=None, ge=2, le=24 * 60)
 

@@ -20,7 +20,8 @@ from web.keys import DB, DESK, HUB
 
 def store_json(store: Store, members: list[StoreMember], products: list[Product], open_invites: int) -> dict[str, Any]:
     return {
-        "id": store.id, "name": store.name, "currency": store.currency, "is_active": store.is_active,
+        "id": store.id, "name": store.name, "currency": store.currency, "time_zone": store.time_zone,
+        "is_active": store.is_active,
         "has_api_token": store.api_token_digest is not None,
         "remind_after_minutes": store.remind_after_minutes, "escalate_after_minutes": store.escalate_after_minutes,
         "open_invites": open_invites,
@@ -57,7 +58,7 @@ async def create_store(request: web.Request) -> web.Response:
     actor = admin(request)
     body = await parse_body(request, s.StoreIn)
     store = await stores.create_store(request[DB], name=body.name, currency=body.currency,
-                                      actor_id=actor.operator.id)
+                                      time_zone=body.time_zone, actor_id=actor.operator.id)
     await request[DB].commit()
     return json_ok(await _store_json(request, store), status=201)
 
@@ -67,7 +68,7 @@ async def patch_store(request: web.Request) -> web.Response:
     body = await parse_body(request, s.StorePatch)
     db, store_id = request[DB], path_id(request)
     store = await stores.update_store(db, store_id, actor_id=actor.operator.id, name=body.name,
-                                      is_active=body.is_active)
+                                      is_active=body.is_active, time_zone=body.time_zone)
     if body.remind_after_minutes is not None or body.escalate_after_minutes is not None:
         store = await stores.set_reminders(
             db, store_id, remind_after=body.remind_after_minutes or store.remind_after_minutes,
@@ -140,7 +141,8 @@ async def patch_product(request: web.Request) -> web.Response:
 def register(api: ApiRegistry) -> None:
     api.add("GET", "/api/stores", list_stores, "Stores with staff and products (partners: their own)", access="any")
     api.add("POST", "/api/stores", create_store, "Create a store", access="admin", body=s.StoreIn, status=201)
-    api.add("PATCH", "/api/stores/{id}", patch_store, "Rename, open/close a store or set its reminder delays",
+    api.add("PATCH", "/api/stores/{id}", patch_store,
+            "Rename, open/close a store, set its time zone or its reminder delays",
             access="admin", body=s.StorePatch)
     api.add("POST", "/api/stores/{id}/invites", create_invite,
             "A single-use, expiring partner invite (Telegram deep link /start partner_<token>)", access="admin",

@@ -875,6 +875,7 @@ async function setupStores() {
       } catch (error) { notice(error.message); }
     });
     const reminders = el("form", { class: "inline-form reminder-form" },
+      el("label", {}, `${t("time_zone")} `, el("input", { type: "text", name: "time_zone", maxLength: 64, value: store.time_zone })),
       el("label", {}, `${t("remind_after")} `, el("input", { type: "number", name: "remind_after_minutes", min: "1", max: "1440", value: store.remind_after_minutes })),
       el("label", {}, `${t("escalate_after")} `, el("input", { type: "number", name: "escalate_after_minutes", min: "2", max: "1440", value: store.escalate_after_minutes })),
       el("button", { type: "submit", text: t("save") }));
@@ -882,7 +883,7 @@ async function setupStores() {
       event.preventDefault();
       const data = formJson(reminders);
       try {
-        await api("PATCH", `/api/stores/${store.id}`, { remind_after_minutes: Number(data.remind_after_minutes), escalate_after_minutes: Number(data.escalate_after_minutes) });
+        await api("PATCH", `/api/stores/${store.id}`, { time_zone: (data.time_zone || "UTC").trim(), remind_after_minutes: Number(data.remind_after_minutes), escalate_after_minutes: Number(data.escalate_after_minutes) });
         notice(t("saved"));
       } catch (error) { notice(error.message); }
     });
@@ -913,7 +914,7 @@ async function setupStores() {
         el("span", { class: "muted", text: ` ${t("open_invites", { n: store.open_invites })}` })),
       el("h3", { text: t("staff") }), members, link,
       el("h3", { text: t("products") }), products, productForm,
-      el("h3", { text: t("reminders") }), reminders);
+      el("h3", { text: t("settings") }), reminders);
   }
 
   async function load() {
@@ -923,7 +924,9 @@ async function setupStores() {
   $("#store-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const data = formJson(event.target);
-    try { await api("POST", "/api/stores", { name: data.name, currency: (data.currency || "RUB").toUpperCase() }); event.target.reset(); load(); } catch (error) { notice(error.message); }
+    const body = { name: data.name, currency: (data.currency || "RUB").toUpperCase() };
+    if (data.time_zone) body.time_zone = data.time_zone.trim();
+    try { await api("POST", "/api/stores", body); event.target.reset(); load(); } catch (error) { notice(error.message); }
   });
   load();
 }
