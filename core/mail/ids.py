@@ -29,6 +29,15 @@ def ticket_of_our_id(rfc_id: str) -> int | None:
     return int(found.group(1)) or None if found else None
 
 
+_REPLY = re.compile(r"^<desk\.m(\d+)\.t(\d+)@", re.IGNORECASE)
+
+
+def message_of_our_reply(rfc_id: str) -> tuple[int, int] | None:
+    """(message id, ticket id) of an operator reply we sent with this Message-ID."""
+    found = _REPLY.match(rfc_id)
+    return (int(found.group(1)), int(found.group(2))) if found else None
+
+
 def ticket_in_subject(subject: str) -> int | None:
     found = _SUBJECT_TAG.search(subject)
     return int(found.group(1)) if found else None

@@ -3,23 +3,26 @@ thread onto the sender's own ticket or open a new one, store the message, maybe 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import events
 from core.i18n import Translator
 from core.mail import ids
 from core.mail.ack import queue_acknowledgement
 from core.mail.parse import ParsedMail
-from core.models import Contact, MailMessage, Ticket
+from core.models import Contact, MailMessage, Message, Ticket
 from core.services import conversations
 from core.services.contacts import contact_for_email
 from core.services.conversations import Inbound, NewAttachment
 from core.services.reopening import ticket_for_customer_reply
 
 QUEUE = "email"
+log = logging.getLogger(__name__)
 
 
 class Unusable(Exception):
@@ -42,7 +45,7 @@ class IntakeOptions:
 
 @dataclass(frozen=True)
 class IntakeResult:
-    outcome: str  # created | appended | duplicate
+    outcome: str  # created | appended | duplicate | bounced
     ticket_id: int | None = None
     message_id: int | None = None
     acknowledged: bool = False
@@ -72,6 +75,8 @@ async def ingest_mail(
     index_id = await claim_message_id(session, options.mailbox, mail.message_id, uid, mail.address)
     if index_id is None:
         return IntakeResult("duplicate")
+    if mail.report is not None and (bounced := await _bounce_of_ours(session, mail, index_id)) is not None:
+        return bounced
     if not mail.address:
         raise Unusable("no_sender", "no usable From, Sender or Return-Path address")
     if mail.address in options.own_addresses:
@@ -96,6 +101,33 @@ async def ingest_mail(
             session, translator, ticket=ticket, contact=contact, language=language, answering=mail.message_id
         )
     return IntakeResult("created" if created else "appended", ticket.id, message.id, acknowledged)
+
+
+async def _bounce_of_ours(session: AsyncSession, mail: ParsedMail, index_id: int) -> IntakeResult | None:
+    """A delivery report returning a mail we sent: the reply it returns is marked failed with the
+    report's reason, and the ticket gets a line saying so. No ticket is opened and nobody is answered.
+    A report about a mail that is not ours is left to the usual path (a ticket, never acknowledged)."""
+    assert mail.report is not None
+    for rfc_id in mail.report.original_ids:
+        ticket_id = ids.ticket_of_our_id(rfc_id)
+        ticket = await session.get(Ticket, ticket_id) if ticket_id else None
+        if ticket is None or ticket.channel != "email":
+            continue
+        reason = mail.report.status or mail.subject or "delivery failed"
+        reply = ids.message_of_our_reply(rfc_id)
+        message = await session.get(Message, reply[0], with_for_update=True) if reply else None
+        if message is not None and message.ticket_id == ticket.id and message.author_kind == "operator":
+            message.delivery_state = "failed"
+            message.delivery_error = f"bounced: {reason}"[:1000]
+            await session.flush()
+            await session.refresh(message)
+            events.publish(session, "message.updated", conversations.message_payload(message), ticket_id=ticket.id)
+        await conversations.system_message(session, ticket, f"A mail to the customer bounced: {reason}",
+                                           line="bounced", reason=reason)
+        await session.execute(update(MailMessage).where(MailMessage.id == index_id).values(ticket_id=ticket.id))
+        log.info("mail bounced", extra={"ticket": ticket.id, "message_id": message.id if message else None})
+        return IntakeResult("bounced", ticket.id, message.id if message is not None else None)
+    return None
 
 
 async def _thread(session: AsyncSession, mail: ParsedMail, contact: Contact, options: IntakeOptions) -> Ticket | None:

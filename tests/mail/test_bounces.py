@@ -1,0 +1,93 @@
+"""A bounce of a mail we sent does not open a ticket: the returned reply is marked failed with the
+report's reason (the panel shows it beside Retry), the ticket gets a line saying so, nobody is answered."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.mail.parse import parse_mail
+from core.mail.poller import MailPoller
+from core.models import Event, Message, Operator, OutboxItem, Ticket
+from core.outbox import OutboxWorker
+from core.services import conversations
+from tests.mail.conftest import mail
+from tests.mail.servers import ImapTestServer, SmtpSink
+from tests.mail.test_threading import _sync_once
+
+
+def bounce(original_id: str, *, attach: str, message_id: str = "<bounce1@mx.example.com>") -> bytes:
+    returned = (f"From: Desk Support <support@desk.test>\r\nTo: alice@example.com\r\nMessage-ID: {original_id}\r\n"
+                "Subject: Re: [#1] Printer is broken\r\n")
+    copy = ("Content-Type: text/rfc822-headers\r\n\r\n" + returned if attach == "headers"
+            else "Content-Type: message/rfc822\r\n\r\n" + returned + "\r\nPlease try the steps.\r\n")
+    return (
+        "From: Mail Delivery System <MAILER-DAEMON@mx.example.com>\r\nTo: support@desk.test\r\n"
+        "Date: Mon, 23 Nov 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n"
+        f"Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: {message_id}\r\n"
+        "Auto-Submitted: auto-replied\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="R"\r\n\r\n'
+        "--R\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+        "--R\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.com\r\n\r\n"
+        "Final-Recipient: rfc822; alice@example.com\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n"
+        f"--R\r\n{copy}--R--\r\n"
+    ).encode()
+
+
+def test_the_report_names_the_returned_mail_and_the_reason() -> None:
+    for attach in ("headers", "copy"):
+        parsed = parse_mail(bounce("<desk.m7.t3@desk.test>", attach=attach))
+        assert parsed.auto and parsed.report is not None
+        assert parsed.report.original_ids == ["<desk.m7.t3@desk.test>"]
+        assert parsed.report.status == "5.1.1 alice@example.com smtp; 550 5.1.1 user unknown"
+    assert parse_mail(mail()).report is None
+
+
+@pytest.mark.parametrize("attach", ["headers", "copy"])
+async def test_a_bounced_reply_is_marked_failed_on_its_ticket_and_opens_nothing(
+    attach: str, imap_server: ImapTestServer, make_poller: Callable[..., MailPoller],
+    sessions: async_sessionmaker[AsyncSession], smtp_sink: SmtpSink, outbox_worker: OutboxWorker,
+    operator: Operator,
+) -> None:
+    await imap_server.append(mail(message_id="<b1@example.com>"))
+    poller = make_poller(acknowledge=False)
+    await _sync_once(poller)
+    async with sessions() as session, session.begin():
+        ticket = await session.scalar(select(Ticket))
+        assert ticket is not None
+        reply = await conversations.operator_replied(session, ticket_id=ticket.id, operator=operator,
+                                                     body="Please try the steps.")
+    assert await outbox_worker.run_once() == 1
+    sent_id = smtp_sink.handler.received[0]["Message-ID"]
+
+    await imap_server.append(bounce(sent_id, attach=attach))
+    await _sync_once(poller)
+    async with sessions() as session:
+        tickets = int(await session.scalar(select(func.count()).select_from(Ticket)) or 0)
+        returned = await session.get(Message, reply.id)
+        lines = (await session.scalars(select(Message).where(Message.ticket_id == ticket.id,
+                                                             Message.author_kind == "system"))).all()
+        outbox_rows = int(await session.scalar(select(func.count()).select_from(OutboxItem)) or 0)
+        updated = (await session.scalars(select(Event.data).where(Event.type == "message.updated"))).all()
+    assert tickets == 1 and outbox_rows == 1  # no new ticket, nobody answered
+    assert returned is not None and returned.delivery_state == "failed"
+    assert returned.delivery_error == "bounced: 5.1.1 alice@example.com smtp; 550 5.1.1 user unknown"
+    assert [(line.meta["line"], line.meta["params"]["reason"]) for line in lines] == [
+        ("bounced", "5.1.1 alice@example.com smtp; 550 5.1.1 user unknown")]
+    assert any(data["id"] == reply.id and data["delivery_state"] == "failed" for data in updated)
+    assert all("\\Seen" in flags for flags in (await imap_server.flags()).values())
+
+
+async def test_a_bounce_of_someone_elses_mail_is_still_kept_and_never_answered(
+    imap_server: ImapTestServer, make_poller: Callable[..., MailPoller], sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await imap_server.append(bounce("<not-ours@elsewhere.example>", attach="headers"))
+    await _sync_once(make_poller(acknowledge=True))
+    async with sessions() as session:
+        subjects = (await session.scalars(select(Ticket.subject))).all()
+        acks = int(await session.scalar(select(func.count()).select_from(OutboxItem)) or 0)
+    assert subjects == ["Undelivered Mail Returned to Sender"] and acks == 0
