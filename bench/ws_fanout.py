@@ -1,6 +1,7 @@
 """WebSocket fan-out: N panel sockets in one process, time until every one has a published event.
 
-Three figures from the same run, same payload size, same N clients:
+The N clients live in a process of their own (bench/ws_clients.py), as browsers would; neither
+side negotiates permessage-deflate. Three figures from the same run, same payload size, same clients:
   plain     - a bare aiohttp WebSocket server that loops `send_str` over its sockets (the raw limit);
   hub       - the desk's hub (per-socket queues and senders, principal filtering) fed directly;
   pipeline  - the whole path: a committed transaction publishes an event, NOTIFY wakes the listener,
@@ -20,12 +21,13 @@ import itertools
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from yarl import URL
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -37,6 +39,7 @@ from tests.web.harness import login, make_operator, start_panel
 from web.keys import HUB
 
 PAYLOAD_BODY = "x" * 200
+CLIENTS = Path(__file__).resolve().parent / "ws_clients.py"
 
 
 def pct(values: list[float], q: float) -> float:
@@ -44,41 +47,59 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000
 
 
-async def open_clients(
-    url: str, count: int, headers: dict[str, str], cookies: Any = None, hello: bool = False
-) -> tuple[aiohttp.ClientSession, list[aiohttp.ClientWebSocketResponse]]:
-    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), cookie_jar=cookies)
-    sockets = []
-    for start in range(0, count, 100):
-        batch = await asyncio.gather(
-            *(session.ws_connect(url, headers=headers, max_msg_size=0) for _ in range(start, min(count, start + 100)))
+@dataclass
+class Round:
+    delays: list[float]  # per socket, publish -> the client read it
+    publish: float  # until publish() returned: the server's write pass (plain, hub) or the commit
+
+
+class RemoteClients:
+    """N sockets held by bench/ws_clients.py in a process of their own (the browsers)."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+
+    @classmethod
+    async def open(cls, url: str, count: int, headers: dict[str, str], hello: bool = False) -> RemoteClients:
+        args = [str(CLIENTS), url, str(count), *(f"--header={k}: {v}" for k, v in headers.items())]
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, *args, *(["--hello"] if hello else []),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=2**24,
         )
-        sockets.extend(batch)
-    if hello:
-        await asyncio.gather(*(ws.receive_json() for ws in sockets))
-    return session, sockets
+        clients = cls(process)
+        await clients._expect_line("ready", timeout=120)
+        return clients
+
+    async def _line(self, timeout: float) -> str:
+        assert self.process.stdout is not None
+        line = await asyncio.wait_for(self.process.stdout.readline(), timeout)
+        if not line:
+            raise RuntimeError(f"client process ended ({await self.process.wait()})")
+        return line.decode().strip()
+
+    async def _expect_line(self, expected: str, timeout: float = 30) -> None:
+        line = await self._line(timeout)
+        if line != expected:
+            raise RuntimeError(f"client process said {line!r}, not {expected!r}")
+
+    async def time_round(self, marker: str, publish: Any) -> Round:
+        """Publish once; every socket's delay until it read a frame carrying `marker`."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(f"expect {marker}\n".encode())
+        await self._expect_line("armed")
+        started = time.monotonic()  # the clients stamp with the same system-wide clock
+        await publish(marker)
+        returned = time.monotonic()
+        stamps = json.loads(await self._line(60))
+        return Round([stamp - started for stamp in stamps], returned - started)
+
+    async def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(b"quit\n")
+        await asyncio.wait_for(self.process.wait(), 30)
 
 
-async def time_round(sockets: list[aiohttp.ClientWebSocketResponse], marker: str, publish: Any) -> list[float]:
-    """Publish once; every socket's delay until it reads a frame carrying `marker`."""
-
-    async def wait(ws: aiohttp.ClientWebSocketResponse) -> float:
-        while True:
-            message = await ws.receive()
-            if message.type != aiohttp.WSMsgType.TEXT:
-                raise RuntimeError(f"socket closed: {message}")
-            if marker in message.data:
-                return time.perf_counter()
-
-    waiters = [asyncio.ensure_future(wait(ws)) for ws in sockets]
-    await asyncio.sleep(0)
-    started = time.perf_counter()
-    await publish(marker)
-    done = await asyncio.wait_for(asyncio.gather(*waiters), 60)
-    return [stamp - started for stamp in done]
-
-
-async def plain_baseline(clients: int, rounds: int) -> list[list[float]]:
+async def plain_baseline(clients: int, rounds: int) -> list[Round]:
     sockets: list[web.WebSocketResponse] = []
 
     async def handler(request: web.Request) -> web.WebSocketResponse:
@@ -93,7 +114,7 @@ async def plain_baseline(clients: int, rounds: int) -> list[list[float]]:
     app.router.add_get("/ws", handler)
     server = TestServer(app, host="127.0.0.1", port=0)
     await server.start_server()
-    session, client_sockets = await open_clients(f"http://127.0.0.1:{server.port}/ws", clients, {})
+    remote = await RemoteClients.open(f"http://127.0.0.1:{server.port}/ws", clients, {})
     while len(sockets) < clients:
         await asyncio.sleep(0.01)
 
@@ -102,26 +123,25 @@ async def plain_baseline(clients: int, rounds: int) -> list[list[float]]:
         for ws in sockets:
             await ws.send_str(text)
 
-    await time_round(client_sockets, "plain-warmup-", broadcast)
-    delays = [await time_round(client_sockets, f"plain-{n}-", broadcast) for n in range(rounds)]
-    for ws in client_sockets:
-        await ws.close()
-    await session.close()
+    await remote.time_round("plain-warmup-", broadcast)
+    delays = [await remote.time_round(f"plain-{n}-", broadcast) for n in range(rounds)]
+    await remote.close()
     await server.close()
     return delays
 
 
 async def desk_rounds(
     url: str, clients: int, rounds: int, data_dir: Path
-) -> tuple[list[list[float]], list[list[float]]]:
+) -> tuple[list[Round], list[Round]]:
     panel = await start_panel(url, data_dir, ws_resume_grace=0.05)
     sessions = panel.desk.sessions
     await make_operator(sessions, "bench@example.com")
     browser = panel.client()
     await login(panel, browser, "bench@example.com")
-    session, sockets = await open_clients(
-        panel.url("/ws"), clients, {"Origin": panel.origin}, cookies=browser.cookie_jar, hello=True
-    )
+    cookies = "; ".join(f"{name}={morsel.value}" for name, morsel in browser.cookie_jar.filter_cookies(
+        URL(panel.url("/ws"))).items())
+    remote = await RemoteClients.open(panel.url("/ws"), clients, {"Origin": panel.origin, "Cookie": cookies},
+                                      hello=True)
     await asyncio.sleep(0.3)  # resume grace over: every socket is live
     hub = panel.app[HUB]
     assert len(hub.connections) == clients
@@ -138,26 +158,27 @@ async def desk_rounds(
         async with sessions() as db, db.begin():
             events.publish(db, "message.created", {"body": PAYLOAD_BODY, "marker": marker}, ticket_id=None)
 
-    await time_round(sockets, "db-warmup-", through_database)
-    pipeline = [await time_round(sockets, f"db-{n}-", through_database) for n in range(rounds)]
-    await time_round(sockets, "hub-warmup-", through_hub)
-    hub_only = [await time_round(sockets, f"hub-{n}-", through_hub) for n in range(rounds)]
-    for ws in sockets:
-        await ws.close()
-    await session.close()
+    await remote.time_round("db-warmup-", through_database)
+    pipeline = [await remote.time_round(f"db-{n}-", through_database) for n in range(rounds)]
+    await remote.time_round("hub-warmup-", through_hub)
+    hub_only = [await remote.time_round(f"hub-{n}-", through_hub) for n in range(rounds)]
+    await remote.close()
     await panel.close()
     return hub_only, pipeline
 
 
-def report(name: str, rounds: list[list[float]]) -> float:
-    """Per-socket receipt times over all rounds (p50/p99), and the time until ALL sockets had it."""
-    each = [delay for one in rounds for delay in one]
-    last = [max(one) for one in rounds]
+def report(name: str, rounds: list[Round], what: str) -> tuple[float, float]:
+    """Per-socket receipt times over all rounds (p50/p99), the time until ALL sockets had it, and
+    how long publishing took (`what`)."""
+    each = [delay for one in rounds for delay in one.delays]
+    last = [max(one.delays) for one in rounds]
+    publish = [one.publish for one in rounds]
     print(
-        f"{name:<40} per socket p50 {pct(each, 0.5):7.1f} ms  p99 {pct(each, 0.99):7.1f} ms | "
-        f"all have it p50 {pct(last, 0.5):7.1f} ms  p99 {pct(last, 0.99):7.1f} ms"
+        f"{name:<36} per socket p50 {pct(each, 0.5):6.1f} ms  p99 {pct(each, 0.99):6.1f} ms | "
+        f"all have it p50 {pct(last, 0.5):6.1f} ms  p99 {pct(last, 0.99):6.1f} ms | "
+        f"{what} p50 {pct(publish, 0.5):5.1f} ms  p99 {pct(publish, 0.99):5.1f} ms"
     )
-    return pct(last, 0.5)
+    return pct(last, 0.5), pct(last, 0.99)
 
 
 async def main() -> None:
@@ -183,10 +204,11 @@ async def main() -> None:
         )
         plain = await plain_baseline(args.clients, args.rounds)
         hub_only, pipeline = await desk_rounds(url, args.clients, args.rounds, data_dir)
-        base = report("plain aiohttp broadcast (baseline)", plain)
-        hub = report("desk hub fan-out", hub_only)
-        whole = report("desk commit->NOTIFY->stream->hub", pipeline)
-        print(f"all-have-it p50 vs plain: hub {hub / base:.2f}x, whole pipeline {whole / base:.2f}x")
+        base = report("plain aiohttp broadcast (baseline)", plain, "write pass")
+        hub = report("desk hub fan-out", hub_only, "write pass")
+        whole = report("desk commit->NOTIFY->stream->hub", pipeline, "commit")
+        print(f"all-have-it vs plain, p50: hub {hub[0] / base[0]:.2f}x, whole pipeline {whole[0] / base[0]:.2f}x; "
+              f"p99: hub {hub[1] / base[1]:.2f}x, whole pipeline {whole[1] / base[1]:.2f}x")
         if args.e2e:
             from bench.e2e_webhook import run_e2e
 
