@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 
 from core import events
+from core.heap import freeze_startup_heap
 from tests.botapi.running import WEBHOOK_SECRET, start_desk_bot
 from tests.botapi.server import TelegramServer
 from tests.web.harness import login, make_operator, start_panel
@@ -56,6 +57,7 @@ async def run_e2e(url: str, data_dir: Path, *, rate: float, seconds: float, cust
     await telegram.start()
     bot = await start_desk_bot(telegram, url, data_dir / "bot", mode="webhook", customer_rate_per_minute=100_000)
     panel = await start_panel(url, data_dir / "panel", ws_resume_grace=0.05)
+    freeze_startup_heap()  # as `desk run` does once started
     try:
         users = [telegram.user(f"Customer{n}") for n in range(customers)]
         for user in users:

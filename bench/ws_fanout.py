@@ -1,9 +1,11 @@
 """WebSocket fan-out: N panel sockets in one process, time until every one has a published event.
 
 The N clients live in a process of their own (bench/ws_clients.py), as browsers would; neither
-side negotiates permessage-deflate. Three figures from the same run, same payload size, same clients:
+side negotiates permessage-deflate. Three figures from the same run, same payload size, same number
+of clients, their rounds interleaved so that each sees the same machine load:
   plain     - a bare aiohttp WebSocket server that loops `send_str` over its sockets (the raw limit);
-  hub       - the desk's hub (per-socket queues and senders, principal filtering) fed directly;
+  hub       - the desk's hub (principal filtering, idle sockets written in the pass, busy ones
+              through a bounded backlog) fed directly with an event;
   pipeline  - the whole path: a committed transaction publishes an event, NOTIFY wakes the listener,
               the event stream reads it, the hub fans it out.
 Optionally (--e2e) the end-to-end time from a customer update posted to the bot's webhook until an
@@ -17,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import json
 import sys
 import time
@@ -27,15 +28,17 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from sqlalchemy import text
 from yarl import URL
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core import events
+from core.heap import freeze_startup_heap
 from core.migrate import upgrade
 from core.models import Event
 from tests.pg import PostgresForTests
-from tests.web.harness import login, make_operator, start_panel
+from tests.web.harness import Panel, login, make_operator, start_panel
 from web.keys import HUB
 
 PAYLOAD_BODY = "x" * 200
@@ -82,9 +85,11 @@ class RemoteClients:
         if line != expected:
             raise RuntimeError(f"client process said {line!r}, not {expected!r}")
 
-    async def time_round(self, marker: str, publish: Any) -> Round:
+    async def time_round(self, marker: str, publish: Any, prepare: Any = None) -> Round:
         """Publish once; every socket's delay until it read a frame carrying `marker`."""
         assert self.process.stdin is not None
+        if prepare is not None:
+            await prepare()
         self.process.stdin.write(f"expect {marker}\n".encode())
         await self._expect_line("armed")
         started = time.monotonic()  # the clients stamp with the same system-wide clock
@@ -99,72 +104,96 @@ class RemoteClients:
         await asyncio.wait_for(self.process.wait(), 30)
 
 
-async def plain_baseline(clients: int, rounds: int) -> list[Round]:
-    sockets: list[web.WebSocketResponse] = []
+class PlainBroadcast:
+    """The raw limit: a bare aiohttp WebSocket server whose publish is a loop of `send_str`."""
 
-    async def handler(request: web.Request) -> web.WebSocketResponse:
+    def __init__(self) -> None:
+        self.sockets: list[web.WebSocketResponse] = []
+        app = web.Application()
+        app.router.add_get("/ws", self._handler)
+        self.server = TestServer(app, host="127.0.0.1", port=0)
+
+    async def _handler(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(compress=False)  # as the desk's hub: small JSON frames, no deflate
         await ws.prepare(request)
-        sockets.append(ws)
+        self.sockets.append(ws)
         async for _ in ws:
             pass
         return ws
 
-    app = web.Application()
-    app.router.add_get("/ws", handler)
-    server = TestServer(app, host="127.0.0.1", port=0)
-    await server.start_server()
-    remote = await RemoteClients.open(f"http://127.0.0.1:{server.port}/ws", clients, {})
-    while len(sockets) < clients:
-        await asyncio.sleep(0.01)
+    async def connect(self, clients: int) -> RemoteClients:
+        remote = await RemoteClients.open(f"http://127.0.0.1:{self.server.port}/ws", clients, {})
+        while len(self.sockets) < clients:
+            await asyncio.sleep(0.01)
+        return remote
 
-    async def broadcast(marker: str) -> None:
+    async def publish(self, marker: str) -> None:
         text = json.dumps({"id": 1, "type": "message.created", "data": {"body": PAYLOAD_BODY, "marker": marker}})
-        for ws in sockets:
+        for ws in self.sockets:
             await ws.send_str(text)
 
-    await remote.time_round("plain-warmup-", broadcast)
-    delays = [await remote.time_round(f"plain-{n}-", broadcast) for n in range(rounds)]
-    await remote.close()
-    await server.close()
-    return delays
 
+class DeskFanout:
+    """The desk's panel with one operator's N sockets, fed through the hub alone or the database."""
 
-async def desk_rounds(
-    url: str, clients: int, rounds: int, data_dir: Path
-) -> tuple[list[Round], list[Round]]:
-    panel = await start_panel(url, data_dir, ws_resume_grace=0.05)
-    sessions = panel.desk.sessions
-    await make_operator(sessions, "bench@example.com")
-    browser = panel.client()
-    await login(panel, browser, "bench@example.com")
-    cookies = "; ".join(f"{name}={morsel.value}" for name, morsel in browser.cookie_jar.filter_cookies(
-        URL(panel.url("/ws"))).items())
-    remote = await RemoteClients.open(panel.url("/ws"), clients, {"Origin": panel.origin, "Cookie": cookies},
-                                      hello=True)
-    await asyncio.sleep(0.3)  # resume grace over: every socket is live
-    hub = panel.app[HUB]
-    assert len(hub.connections) == clients
+    def __init__(self, panel: Panel) -> None:
+        self.panel = panel
+        self.hub = panel.app[HUB]
+        self.next_id = 0
 
-    fake_ids = itertools.count(10**12)  # above every real id: sockets only take growing ids
+    async def connect(self, clients: int) -> RemoteClients:
+        panel = self.panel
+        await make_operator(panel.desk.sessions, "bench@example.com")
+        browser = panel.client()
+        await login(panel, browser, "bench@example.com")
+        jar = browser.cookie_jar.filter_cookies(URL(panel.url("/ws")))
+        cookies = "; ".join(f"{name}={morsel.value}" for name, morsel in jar.items())
+        remote = await RemoteClients.open(panel.url("/ws"), clients, {"Origin": panel.origin, "Cookie": cookies},
+                                          hello=True)
+        await asyncio.sleep(0.3)  # resume grace over: every socket is live
+        assert len(self.hub.connections) == clients
+        return remote
 
-    async def through_hub(marker: str) -> None:
-        event = Event(
-            id=next(fake_ids), type="message.created", data={"body": PAYLOAD_BODY, "marker": marker}, audience="staff"
-        )
-        await hub.on_events([event])
+    async def reserve_id(self) -> None:
+        """An id from the events' own sequence: above what sockets had, never drawn by a real event."""
+        async with self.panel.desk.sessions() as db:
+            self.next_id = int(await db.scalar(text("SELECT nextval(pg_get_serial_sequence('event', 'id'))")))
 
-    async def through_database(marker: str) -> None:
-        async with sessions() as db, db.begin():
+    async def through_hub(self, marker: str) -> None:
+        data = {"body": PAYLOAD_BODY, "marker": marker}
+        await self.hub.on_events([Event(id=self.next_id, type="message.created", data=data, audience="staff")])
+
+    async def through_database(self, marker: str) -> None:
+        async with self.panel.desk.sessions() as db, db.begin():
             events.publish(db, "message.created", {"body": PAYLOAD_BODY, "marker": marker}, ticket_id=None)
 
-    await remote.time_round("db-warmup-", through_database)
-    pipeline = [await remote.time_round(f"db-{n}-", through_database) for n in range(rounds)]
-    await remote.time_round("hub-warmup-", through_hub)
-    hub_only = [await remote.time_round(f"hub-{n}-", through_hub) for n in range(rounds)]
-    await remote.close()
-    await panel.close()
-    return hub_only, pipeline
+
+async def fanout_rounds(url: str, clients: int, rounds: int, data_dir: Path) -> dict[str, list[Round]]:
+    """The three probes interleaved round by round (in turns), so each meets the same machine load."""
+    plain = PlainBroadcast()
+    await plain.server.start_server()
+    desk = DeskFanout(await start_panel(url, data_dir, ws_resume_grace=0.05))
+    freeze_startup_heap()  # as `desk run` does once started; the plain server's process is the same one
+    plain_clients = await plain.connect(clients)
+    desk_clients = await desk.connect(clients)
+    probes = {
+        "plain": (plain_clients, plain.publish, None),
+        "hub": (desk_clients, desk.through_hub, desk.reserve_id),
+        "db": (desk_clients, desk.through_database, None),
+    }
+    results: dict[str, list[Round]] = {name: [] for name in probes}
+    for name, (remote, publish, prepare) in probes.items():
+        await remote.time_round(f"{name}-warmup-", publish, prepare)
+    names = list(probes)
+    for n in range(rounds):
+        for name in names[n % 3:] + names[:n % 3]:
+            remote, publish, prepare = probes[name]
+            results[name].append(await remote.time_round(f"{name}-{n}-", publish, prepare))
+    await plain_clients.close()
+    await desk_clients.close()
+    await plain.server.close()
+    await desk.panel.close()
+    return results
 
 
 def report(name: str, rounds: list[Round], what: str) -> tuple[float, float]:
@@ -202,11 +231,10 @@ async def main() -> None:
             f"{args.clients} sockets, {args.rounds} rounds, payload ~{len(PAYLOAD_BODY) + 80} bytes; "
             "figures: time until the LAST socket has the event"
         )
-        plain = await plain_baseline(args.clients, args.rounds)
-        hub_only, pipeline = await desk_rounds(url, args.clients, args.rounds, data_dir)
-        base = report("plain aiohttp broadcast (baseline)", plain, "write pass")
-        hub = report("desk hub fan-out", hub_only, "write pass")
-        whole = report("desk commit->NOTIFY->stream->hub", pipeline, "commit")
+        results = await fanout_rounds(url, args.clients, args.rounds, data_dir)
+        base = report("plain aiohttp broadcast (baseline)", results["plain"], "write pass")
+        hub = report("desk hub fan-out", results["hub"], "write pass")
+        whole = report("desk commit->NOTIFY->stream->hub", results["db"], "commit")
         print(f"all-have-it vs plain, p50: hub {hub[0] / base[0]:.2f}x, whole pipeline {whole[0] / base[0]:.2f}x; "
               f"p99: hub {hub[1] / base[1]:.2f}x, whole pipeline {whole[1] / base[1]:.2f}x")
         if args.e2e:

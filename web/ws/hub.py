@@ -52,7 +52,7 @@ class Connection:
     web_session_id: int | None
     last_sent: int
     queue_limit: int
-    transport: asyncio.BaseTransport | None = None
+    transport: asyncio.WriteTransport | None = None
     state: str = WAITING
     ticket_id: int | None = None
     pending: list[Outgoing] = field(default_factory=list)
@@ -62,16 +62,17 @@ class Connection:
 
     def idle(self, size: int) -> bool:
         """Nothing queued or buffered: a frame of `size` bytes written now goes straight out."""
-        transport = self.transport
         return (self.drainer is None and not self.closing and size <= DIRECT_MAX
-                and isinstance(transport, asyncio.WriteTransport) and not transport.is_closing()
-                and transport.get_write_buffer_size() == 0)
+                and self.transport is not None and self.transport.get_write_buffer_size() == 0)
 
     async def send(self, frame: bytes) -> None:
         """Write now when idle (this never waits), else queue behind what is waiting."""
-        if not self.idle(len(frame)):
+        if self.idle(len(frame)):
+            await self.write_now(frame)
+        else:
             self.enqueue(frame)
-            return
+
+    async def write_now(self, frame: bytes) -> None:
         try:
             await self.ws.send_frame(frame, WSMsgType.TEXT)
         except (ConnectionError, RuntimeError):
@@ -186,8 +187,12 @@ class Hub:
         items = [Outgoing(e.id, e.audience, e.store_id, encode(event_dict(e))) for e in batch]
         for connection in list(self.connections.values()):
             for item in items:
-                if connection.accept(item):
-                    await connection.send(item.frame)
+                if not connection.accept(item):
+                    continue
+                if connection.idle(len(item.frame)):  # the common case, inlined: one loop like a broadcast
+                    await connection.write_now(item.frame)
+                else:
+                    connection.enqueue(item.frame)
         self.sent_events += len(items)
 
     def add(self, connection: Connection) -> None:
