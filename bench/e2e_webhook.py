@@ -123,7 +123,8 @@ async def run_e2e(url: str, data_dir: Path, *, rate: float, seconds: float, cust
             await asyncio.wait_for(done.wait(), 60)
         reader.cancel()
         await ws.close()
-        print(f"end to end, webhook update -> operator socket, {rate:g} updates/s for {seconds:g} s "
+        print(f"end to end, webhook update -> operator socket, {rate:g} updates/s from {customers} customers "
+              f"for {seconds:g} s "
               f"({len(latencies)} updates): p50 {pct(latencies, 0.5):.1f} ms  p99 {pct(latencies, 0.99):.1f} ms  "
               f"max {max(latencies) * 1000:.1f} ms; the webhook's own answer (update stored and handled): "
               f"p50 {pct(webhook_answers, 0.5):.1f} ms  p99 {pct(webhook_answers, 0.99):.1f} ms")

@@ -11,7 +11,7 @@ of clients, their rounds interleaved so that each sees the same machine load:
 Optionally (--e2e) the end-to-end time from a customer update posted to the bot's webhook until an
 operator socket has the message, at a steady rate of updates per second.
 
-    python bench/ws_fanout.py [--clients 1000] [--rounds 20] [--e2e --rate 100 --seconds 5]
+    python bench/ws_fanout.py [--clients 1000] [--rounds 20] [--e2e --rate 100 --seconds 5 --customers 10]
 Uses TEST_DATABASE_URL when set, otherwise starts an embedded PostgreSQL in a temporary directory.
 """
 
@@ -217,6 +217,7 @@ async def main() -> None:
     parser.add_argument("--e2e", action="store_true", help="also measure webhook update -> operator socket")
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--customers", type=int, default=10, help="e2e: the updates come from this many customers")
     args = parser.parse_args()
     import os
     import tempfile
@@ -240,7 +241,7 @@ async def main() -> None:
         if args.e2e:
             from bench.e2e_webhook import run_e2e
 
-            await run_e2e(url, data_dir, rate=args.rate, seconds=args.seconds)
+            await run_e2e(url, data_dir, rate=args.rate, seconds=args.seconds, customers=args.customers)
     finally:
         if not os.environ.get("KEEP_BENCH_DB"):
             pg.stop()
