@@ -16,6 +16,7 @@ from cli import support as support_cli
 from core.context import Desk
 from core.db import asyncpg_dsn, create_engine, create_session_factory
 from core.embedded_pg import EmbeddedPostgres
+from core.heap import freeze_startup_heap
 from core.i18n import load_translator
 from core.listener import EventStream, PgListener
 from core.logs import setup_logging
@@ -98,7 +99,9 @@ async def serve(settings: Settings, roles: set[str], migrate: bool, ready: Calla
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(desk.engine.dispose)
             await _start(desk, roles, stack)
-            log.info("desk started", extra={"roles": sorted(roles), "url": f"http://{settings.web_host}:{settings.web_port}"})
+            frozen = freeze_startup_heap()
+            log.info("desk started", extra={"roles": sorted(roles), "url": f"http://{settings.web_host}:{settings.web_port}",
+                                            "frozen_objects": frozen})
             if ready:
                 ready()
             await stop.wait()

@@ -1,14 +1,17 @@
 """WebSocket fan-out: N panel sockets in one process, time until every one has a published event.
 
-Three figures from the same run, same payload size, same N clients:
+The N clients live in a process of their own (bench/ws_clients.py), as browsers would; neither
+side negotiates permessage-deflate. Three figures from the same run, same payload size, same number
+of clients, their rounds interleaved so that each sees the same machine load:
   plain     - a bare aiohttp WebSocket server that loops `send_str` over its sockets (the raw limit);
-  hub       - the desk's hub (per-socket queues and senders, principal filtering) fed directly;
+  hub       - the desk's hub (principal filtering, idle sockets written in the pass, busy ones
+              through a bounded backlog) fed directly with an event;
   pipeline  - the whole path: a committed transaction publishes an event, NOTIFY wakes the listener,
               the event stream reads it, the hub fans it out.
 Optionally (--e2e) the end-to-end time from a customer update posted to the bot's webhook until an
 operator socket has the message, at a steady rate of updates per second.
 
-    python bench/ws_fanout.py [--clients 1000] [--rounds 20] [--e2e --rate 100 --seconds 5]
+    python bench/ws_fanout.py [--clients 1000] [--rounds 20] [--e2e --rate 100 --seconds 5 --customers 10]
 Uses TEST_DATABASE_URL when set, otherwise starts an embedded PostgreSQL in a temporary directory.
 """
 
@@ -16,27 +19,30 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from sqlalchemy import text
+from yarl import URL
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core import events
+from core.heap import freeze_startup_heap
 from core.migrate import upgrade
 from core.models import Event
 from tests.pg import PostgresForTests
-from tests.web.harness import login, make_operator, start_panel
+from tests.web.harness import Panel, login, make_operator, start_panel
 from web.keys import HUB
 
 PAYLOAD_BODY = "x" * 200
+CLIENTS = Path(__file__).resolve().parent / "ws_clients.py"
 
 
 def pct(values: list[float], q: float) -> float:
@@ -44,120 +50,164 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000
 
 
-async def open_clients(
-    url: str, count: int, headers: dict[str, str], cookies: Any = None, hello: bool = False
-) -> tuple[aiohttp.ClientSession, list[aiohttp.ClientWebSocketResponse]]:
-    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), cookie_jar=cookies)
-    sockets = []
-    for start in range(0, count, 100):
-        batch = await asyncio.gather(
-            *(session.ws_connect(url, headers=headers, max_msg_size=0) for _ in range(start, min(count, start + 100)))
+@dataclass
+class Round:
+    delays: list[float]  # per socket, publish -> the client read it
+    publish: float  # until publish() returned: the server's write pass (plain, hub) or the commit
+
+
+class RemoteClients:
+    """N sockets held by bench/ws_clients.py in a process of their own (the browsers)."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+
+    @classmethod
+    async def open(cls, url: str, count: int, headers: dict[str, str], hello: bool = False) -> RemoteClients:
+        args = [str(CLIENTS), url, str(count), *(f"--header={k}: {v}" for k, v in headers.items())]
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, *args, *(["--hello"] if hello else []),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=2**24,
         )
-        sockets.extend(batch)
-    if hello:
-        await asyncio.gather(*(ws.receive_json() for ws in sockets))
-    return session, sockets
+        clients = cls(process)
+        await clients._expect_line("ready", timeout=120)
+        return clients
+
+    async def _line(self, timeout: float) -> str:
+        assert self.process.stdout is not None
+        line = await asyncio.wait_for(self.process.stdout.readline(), timeout)
+        if not line:
+            raise RuntimeError(f"client process ended ({await self.process.wait()})")
+        return line.decode().strip()
+
+    async def _expect_line(self, expected: str, timeout: float = 30) -> None:
+        line = await self._line(timeout)
+        if line != expected:
+            raise RuntimeError(f"client process said {line!r}, not {expected!r}")
+
+    async def time_round(self, marker: str, publish: Any, prepare: Any = None) -> Round:
+        """Publish once; every socket's delay until it read a frame carrying `marker`."""
+        assert self.process.stdin is not None
+        if prepare is not None:
+            await prepare()
+        self.process.stdin.write(f"expect {marker}\n".encode())
+        await self._expect_line("armed")
+        started = time.monotonic()  # the clients stamp with the same system-wide clock
+        await publish(marker)
+        returned = time.monotonic()
+        stamps = json.loads(await self._line(60))
+        return Round([stamp - started for stamp in stamps], returned - started)
+
+    async def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(b"quit\n")
+        await asyncio.wait_for(self.process.wait(), 30)
 
 
-async def time_round(sockets: list[aiohttp.ClientWebSocketResponse], marker: str, publish: Any) -> list[float]:
-    """Publish once; every socket's delay until it reads a frame carrying `marker`."""
+class PlainBroadcast:
+    """The raw limit: a bare aiohttp WebSocket server whose publish is a loop of `send_str`."""
 
-    async def wait(ws: aiohttp.ClientWebSocketResponse) -> float:
-        while True:
-            message = await ws.receive()
-            if message.type != aiohttp.WSMsgType.TEXT:
-                raise RuntimeError(f"socket closed: {message}")
-            if marker in message.data:
-                return time.perf_counter()
+    def __init__(self) -> None:
+        self.sockets: list[web.WebSocketResponse] = []
+        app = web.Application()
+        app.router.add_get("/ws", self._handler)
+        self.server = TestServer(app, host="127.0.0.1", port=0)
 
-    waiters = [asyncio.ensure_future(wait(ws)) for ws in sockets]
-    await asyncio.sleep(0)
-    started = time.perf_counter()
-    await publish(marker)
-    done = await asyncio.wait_for(asyncio.gather(*waiters), 60)
-    return [stamp - started for stamp in done]
-
-
-async def plain_baseline(clients: int, rounds: int) -> list[list[float]]:
-    sockets: list[web.WebSocketResponse] = []
-
-    async def handler(request: web.Request) -> web.WebSocketResponse:
+    async def _handler(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(compress=False)  # as the desk's hub: small JSON frames, no deflate
         await ws.prepare(request)
-        sockets.append(ws)
+        self.sockets.append(ws)
         async for _ in ws:
             pass
         return ws
 
-    app = web.Application()
-    app.router.add_get("/ws", handler)
-    server = TestServer(app, host="127.0.0.1", port=0)
-    await server.start_server()
-    session, client_sockets = await open_clients(f"http://127.0.0.1:{server.port}/ws", clients, {})
-    while len(sockets) < clients:
-        await asyncio.sleep(0.01)
+    async def connect(self, clients: int) -> RemoteClients:
+        remote = await RemoteClients.open(f"http://127.0.0.1:{self.server.port}/ws", clients, {})
+        while len(self.sockets) < clients:
+            await asyncio.sleep(0.01)
+        return remote
 
-    async def broadcast(marker: str) -> None:
+    async def publish(self, marker: str) -> None:
         text = json.dumps({"id": 1, "type": "message.created", "data": {"body": PAYLOAD_BODY, "marker": marker}})
-        for ws in sockets:
+        for ws in self.sockets:
             await ws.send_str(text)
 
-    await time_round(client_sockets, "plain-warmup-", broadcast)
-    delays = [await time_round(client_sockets, f"plain-{n}-", broadcast) for n in range(rounds)]
-    for ws in client_sockets:
-        await ws.close()
-    await session.close()
-    await server.close()
-    return delays
 
+class DeskFanout:
+    """The desk's panel with one operator's N sockets, fed through the hub alone or the database."""
 
-async def desk_rounds(
-    url: str, clients: int, rounds: int, data_dir: Path
-) -> tuple[list[list[float]], list[list[float]]]:
-    panel = await start_panel(url, data_dir, ws_resume_grace=0.05)
-    sessions = panel.desk.sessions
-    await make_operator(sessions, "bench@example.com")
-    browser = panel.client()
-    await login(panel, browser, "bench@example.com")
-    session, sockets = await open_clients(
-        panel.url("/ws"), clients, {"Origin": panel.origin}, cookies=browser.cookie_jar, hello=True
-    )
-    await asyncio.sleep(0.3)  # resume grace over: every socket is live
-    hub = panel.app[HUB]
-    assert len(hub.connections) == clients
+    def __init__(self, panel: Panel) -> None:
+        self.panel = panel
+        self.hub = panel.app[HUB]
+        self.next_id = 0
 
-    fake_ids = itertools.count(10**12)  # above every real id: sockets only take growing ids
+    async def connect(self, clients: int) -> RemoteClients:
+        panel = self.panel
+        await make_operator(panel.desk.sessions, "bench@example.com")
+        browser = panel.client()
+        await login(panel, browser, "bench@example.com")
+        jar = browser.cookie_jar.filter_cookies(URL(panel.url("/ws")))
+        cookies = "; ".join(f"{name}={morsel.value}" for name, morsel in jar.items())
+        remote = await RemoteClients.open(panel.url("/ws"), clients, {"Origin": panel.origin, "Cookie": cookies},
+                                          hello=True)
+        await asyncio.sleep(0.3)  # resume grace over: every socket is live
+        assert len(self.hub.connections) == clients
+        return remote
 
-    async def through_hub(marker: str) -> None:
-        event = Event(
-            id=next(fake_ids), type="message.created", data={"body": PAYLOAD_BODY, "marker": marker}, audience="staff"
-        )
-        await hub.on_events([event])
+    async def reserve_id(self) -> None:
+        """An id from the events' own sequence: above what sockets had, never drawn by a real event."""
+        async with self.panel.desk.sessions() as db:
+            self.next_id = int(await db.scalar(text("SELECT nextval(pg_get_serial_sequence('event', 'id'))")))
 
-    async def through_database(marker: str) -> None:
-        async with sessions() as db, db.begin():
+    async def through_hub(self, marker: str) -> None:
+        data = {"body": PAYLOAD_BODY, "marker": marker}
+        await self.hub.on_events([Event(id=self.next_id, type="message.created", data=data, audience="staff")])
+
+    async def through_database(self, marker: str) -> None:
+        async with self.panel.desk.sessions() as db, db.begin():
             events.publish(db, "message.created", {"body": PAYLOAD_BODY, "marker": marker}, ticket_id=None)
 
-    await time_round(sockets, "db-warmup-", through_database)
-    pipeline = [await time_round(sockets, f"db-{n}-", through_database) for n in range(rounds)]
-    await time_round(sockets, "hub-warmup-", through_hub)
-    hub_only = [await time_round(sockets, f"hub-{n}-", through_hub) for n in range(rounds)]
-    for ws in sockets:
-        await ws.close()
-    await session.close()
-    await panel.close()
-    return hub_only, pipeline
+
+async def fanout_rounds(url: str, clients: int, rounds: int, data_dir: Path) -> dict[str, list[Round]]:
+    """The three probes interleaved round by round (in turns), so each meets the same machine load."""
+    plain = PlainBroadcast()
+    await plain.server.start_server()
+    desk = DeskFanout(await start_panel(url, data_dir, ws_resume_grace=0.05))
+    freeze_startup_heap()  # as `desk run` does once started; the plain server's process is the same one
+    plain_clients = await plain.connect(clients)
+    desk_clients = await desk.connect(clients)
+    probes = {
+        "plain": (plain_clients, plain.publish, None),
+        "hub": (desk_clients, desk.through_hub, desk.reserve_id),
+        "db": (desk_clients, desk.through_database, None),
+    }
+    results: dict[str, list[Round]] = {name: [] for name in probes}
+    for name, (remote, publish, prepare) in probes.items():
+        await remote.time_round(f"{name}-warmup-", publish, prepare)
+    names = list(probes)
+    for n in range(rounds):
+        for name in names[n % 3:] + names[:n % 3]:
+            remote, publish, prepare = probes[name]
+            results[name].append(await remote.time_round(f"{name}-{n}-", publish, prepare))
+    await plain_clients.close()
+    await desk_clients.close()
+    await plain.server.close()
+    await desk.panel.close()
+    return results
 
 
-def report(name: str, rounds: list[list[float]]) -> float:
-    """Per-socket receipt times over all rounds (p50/p99), and the time until ALL sockets had it."""
-    each = [delay for one in rounds for delay in one]
-    last = [max(one) for one in rounds]
+def report(name: str, rounds: list[Round], what: str) -> tuple[float, float]:
+    """Per-socket receipt times over all rounds (p50/p99), the time until ALL sockets had it, and
+    how long publishing took (`what`)."""
+    each = [delay for one in rounds for delay in one.delays]
+    last = [max(one.delays) for one in rounds]
+    publish = [one.publish for one in rounds]
     print(
-        f"{name:<40} per socket p50 {pct(each, 0.5):7.1f} ms  p99 {pct(each, 0.99):7.1f} ms | "
-        f"all have it p50 {pct(last, 0.5):7.1f} ms  p99 {pct(last, 0.99):7.1f} ms"
+        f"{name:<36} per socket p50 {pct(each, 0.5):6.1f} ms  p99 {pct(each, 0.99):6.1f} ms | "
+        f"all have it p50 {pct(last, 0.5):6.1f} ms  p99 {pct(last, 0.99):6.1f} ms | "
+        f"{what} p50 {pct(publish, 0.5):5.1f} ms  p99 {pct(publish, 0.99):5.1f} ms"
     )
-    return pct(last, 0.5)
+    return pct(last, 0.5), pct(last, 0.99)
 
 
 async def main() -> None:
@@ -167,6 +217,7 @@ async def main() -> None:
     parser.add_argument("--e2e", action="store_true", help="also measure webhook update -> operator socket")
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--customers", type=int, default=10, help="e2e: the updates come from this many customers")
     args = parser.parse_args()
     import os
     import tempfile
@@ -181,16 +232,16 @@ async def main() -> None:
             f"{args.clients} sockets, {args.rounds} rounds, payload ~{len(PAYLOAD_BODY) + 80} bytes; "
             "figures: time until the LAST socket has the event"
         )
-        plain = await plain_baseline(args.clients, args.rounds)
-        hub_only, pipeline = await desk_rounds(url, args.clients, args.rounds, data_dir)
-        base = report("plain aiohttp broadcast (baseline)", plain)
-        hub = report("desk hub fan-out", hub_only)
-        whole = report("desk commit->NOTIFY->stream->hub", pipeline)
-        print(f"all-have-it p50 vs plain: hub {hub / base:.2f}x, whole pipeline {whole / base:.2f}x")
+        results = await fanout_rounds(url, args.clients, args.rounds, data_dir)
+        base = report("plain aiohttp broadcast (baseline)", results["plain"], "write pass")
+        hub = report("desk hub fan-out", results["hub"], "write pass")
+        whole = report("desk commit->NOTIFY->stream->hub", results["db"], "commit")
+        print(f"all-have-it vs plain, p50: hub {hub[0] / base[0]:.2f}x, whole pipeline {whole[0] / base[0]:.2f}x; "
+              f"p99: hub {hub[1] / base[1]:.2f}x, whole pipeline {whole[1] / base[1]:.2f}x")
         if args.e2e:
             from bench.e2e_webhook import run_e2e
 
-            await run_e2e(url, data_dir, rate=args.rate, seconds=args.seconds)
+            await run_e2e(url, data_dir, rate=args.rate, seconds=args.seconds, customers=args.customers)
     finally:
         if not os.environ.get("KEEP_BENCH_DB"):
             pg.stop()

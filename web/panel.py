@@ -58,5 +58,6 @@ def _keeper(hub: Hub, desk: Desk, config: PanelConfig):  # type: ignore[no-untyp
         for connection in list(hub.connections.values()):
             with contextlib.suppress(Exception):
                 await connection.ws.close(code=1001, message=b"server shutdown")
+        await hub.settle()
 
     return context

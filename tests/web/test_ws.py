@@ -3,10 +3,17 @@ typing, and refusals (foreign Origin, no session, revoked session)."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import os
+import socket
+
 import aiohttp
 import pytest
 from sqlalchemy import select
+from yarl import URL
 
+from core import events
 from core.models import OutboxItem
 from core.services.presence import operators_online
 from tests.web.harness import (
@@ -18,6 +25,7 @@ from tests.web.harness import (
     login,
     make_operator,
     receive_until,
+    start_panel,
 )
 from tests.web.test_ticket_api import signed_in
 from web.keys import HUB, PANEL
@@ -187,3 +195,62 @@ async def test_an_expired_session_cannot_open_a_socket_and_loses_an_open_one(pan
     with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
         await client.ws_connect(panel.url("/ws"), headers={"Origin": panel.origin})
     assert refused.value.status == 401
+
+
+async def stalled_socket(panel: Panel, client: aiohttp.ClientSession) -> socket.socket:
+    """A browser that opens /ws, reads the handshake and then nothing (its receive buffer small)."""
+    loop = asyncio.get_running_loop()
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.setblocking(False)
+    await loop.sock_connect(raw, (panel.server.host, panel.server.port))
+    cookies = client.cookie_jar.filter_cookies(URL(panel.url("/ws")))
+    request = (
+        f"GET /ws HTTP/1.1\r\nHost: {panel.server.host}:{panel.server.port}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n"
+        f"Sec-WebSocket-Version: 13\r\nOrigin: {panel.origin}\r\n"
+        f"Cookie: {'; '.join(f'{k}={m.value}' for k, m in cookies.items())}\r\n\r\n"
+    )
+    await loop.sock_sendall(raw, request.encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += await loop.sock_recv(raw, 1)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return raw
+
+
+async def publish_burst(sessions, burst: int, count: int, size: int) -> None:
+    async with sessions() as session, session.begin():
+        for n in range(count):
+            events.publish(session, "bench.burst", {"burst": burst, "n": n, "pad": "x" * size})
+
+
+async def test_a_socket_that_reads_nothing_is_dropped_and_holds_up_no_one(database_url, sessions, tmp_path) -> None:
+    panel = await start_panel(database_url, tmp_path, ws_queue_limit=20, ws_resume_grace=0.05)
+    try:
+        hub = panel.app[HUB]
+        reader, _ = await signed_in(panel, sessions, "a@example.com")
+        staller, _ = await signed_in(panel, sessions, "stuck@example.com")
+        ws, _ = await connect(panel, reader)
+        raw = await stalled_socket(panel, staller)
+        await drain(ws, 0.3)  # both past the resume grace: live
+        stuck = max(hub.connections.values(), key=lambda c: c.operator_id)  # the later operator
+        assert stuck.transport is not None
+        stuck.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        received: list[dict] = []
+        for burst in range(40):
+            await publish_burst(sessions, burst, 10, 8000)
+            received += await receive_until(ws, lambda f, b=burst: f.get("data", {}).get("burst") == b
+                                            and f["data"]["n"] == 9)
+            if stuck.id not in hub.connections:
+                break
+        assert stuck.id not in hub.connections and stuck.closing, "the stalled socket was never dropped"
+        bursts = [(f["data"]["burst"], f["data"]["n"]) for f in received if f.get("type") == "bench.burst"]
+        assert bursts == [(b, n) for b in range(burst + 1) for n in range(10)]
+        ids = [f["id"] for f in received if "id" in f]
+        assert ids == sorted(set(ids))
+        assert len(hub.connections) == 1
+        raw.close()
+        await ws.close()
+    finally:
+        await panel.close()

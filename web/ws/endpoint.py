@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -15,14 +16,14 @@ from aiohttp import WSMsgType, web
 from core.auth.permissions import principal_for, visible_ticket
 from core.auth.sessions import session_by_token
 from core.errors import DeskError
-from core.events import dumps, event_dict, events_after
+from core.events import Principal, event_dict, events_after
 from core.models import Operator
 from core.services import deliveries
 from core.services import panel_presence as presence
 from web.auth import COOKIE
 from web.keys import DESK, HUB, PANEL
 from web.security import foreign_origin
-from web.ws.hub import LIVE, REPLAYING, WAITING, Connection
+from web.ws.hub import LIVE, REPLAYING, WAITING, Connection, encode
 
 log = logging.getLogger(__name__)
 
@@ -34,23 +35,18 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     if foreign_origin(request):
         log.warning("websocket refused: foreign origin", extra={"origin": request.headers.get("Origin")})
         return web.json_response({"error": "origin"}, status=403)
-    async with desk.sessions() as db:
-        found = await session_by_token(db, request.cookies.get(COOKIE, ""), now=config.clock(), policy=config.sessions)
-        if found is None:
-            return web.json_response({"error": "unauthorized"}, status=401)
-        operator, web_session = found
-        principal = await principal_for(db, operator)
-        await db.commit()
+    who = await _signed_in(request)
+    if who is None:
+        return web.json_response({"error": "unauthorized"}, status=401)
     ws = web.WebSocketResponse(heartbeat=config.ws_heartbeat * 2, max_msg_size=64 * 1024, compress=False)
     await ws.prepare(request)
     connection_id = uuid.uuid4().hex
-    await _presence(request, presence.connected, connection_id, operator.id, operator.role)
-    connection = Connection(id=connection_id, ws=ws, principal=principal, operator_id=operator.id,
-                            web_session_id=web_session.id, last_sent=desk.stream.last_id,
+    await _presence(request, presence.connected, connection_id, who.operator_id, who.principal.role)
+    connection = Connection(id=connection_id, ws=ws, principal=who.principal, operator_id=who.operator_id,
+                            web_session_id=who.web_session_id, last_sent=desk.stream.last_id,
                             queue_limit=config.ws_queue_limit, transport=request.transport)
     hub.add(connection)  # no await between the snapshot of last_id and registration
     connection.send_frame({"type": "hello", "last_event_id": connection.last_sent, "connection_id": connection.id})
-    sender = asyncio.ensure_future(connection.run_sender())
     grace = asyncio.get_running_loop().call_later(config.ws_resume_grace, _grace_over, connection)
     try:
         async for message in ws:
@@ -62,10 +58,36 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         grace.cancel()
         hub.remove(connection)
         connection.close_soon()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(sender, 2.0)
-        await _presence(request, presence.disconnected, connection.id)
+        await hub.shielded(_gone(request, connection))
     return ws
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """Who holds the socket: plain values, so an open socket keeps no ORM objects alive."""
+
+    operator_id: int
+    web_session_id: int
+    principal: Principal
+
+
+async def _signed_in(request: web.Request) -> SignedIn | None:
+    config = request.app[PANEL]
+    async with request.app[DESK].sessions() as db:
+        found = await session_by_token(db, request.cookies.get(COOKIE, ""), now=config.clock(), policy=config.sessions)
+        if found is None:
+            return None
+        operator, web_session = found
+        principal = await principal_for(db, operator)
+        await db.commit()
+        return SignedIn(operator.id, web_session.id, principal)
+
+
+async def _gone(request: web.Request, connection: Connection) -> None:
+    """The socket's last words; shielded, as a server may cancel the handler of a lost connection."""
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(connection.finished(), 2.0)
+    await _presence(request, presence.disconnected, connection.id)
 
 
 def _grace_over(connection: Connection) -> None:
@@ -119,7 +141,7 @@ async def _resume(request: web.Request, connection: Connection, after: Any) -> N
             connection.send_frame({"type": "reset", "last_event_id": connection.last_sent})
             break
         for event in batch:
-            connection.push(event.id, dumps(event_dict(event)))
+            connection.push(event.id, encode(event_dict(event)))
     connection.go_live()
     assert connection.state == LIVE
 

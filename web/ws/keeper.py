@@ -43,4 +43,4 @@ async def tick(hub: Hub, sessions, config: PanelConfig) -> None:  # type: ignore
         await db.commit()
     if dead:
         hub.close_sessions(dead)
-    hub.broadcast_frame({"type": "ping"})
+    await hub.broadcast_frame({"type": "ping"})
