@@ -27,8 +27,12 @@ def asyncpg_dsn(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    engine = create_async_engine(async_url(url), pool_size=pool_size, max_overflow=20, pool_recycle=1800)
+def create_engine(url: str, *, pool_size: int = 30) -> AsyncEngine:
+    """`pool_size` connections are kept once opened; the overflow ones are closed when given back. A
+    webhook takes up to 40 updates at once (Telegram's default `max_connections`), each holding a
+    connection: a pool kept smaller than that opens and closes a connection (a server process, its
+    authentication and type set-up) for most updates under load."""
+    engine = create_async_engine(async_url(url), pool_size=pool_size, max_overflow=10, pool_recycle=1800)
     ping_after_idle(engine, PING_AFTER_IDLE_SECONDS)
     return engine
 
