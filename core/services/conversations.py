@@ -5,9 +5,9 @@ caller's transaction; the caller commits once."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import Table, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -88,19 +88,21 @@ _LIVE_TELEGRAM_TICKET = select(Ticket).where(
     Ticket.contact_id == bindparam("contact_id"), Ticket.channel == "telegram", Ticket.status != "closed"
 )
 _MESSAGE_BY_KEY = select(Message.id).where(Message.external_key == bindparam("key"))
-_INSERT_CUSTOMER_MESSAGE = (
-    insert(Message)
+# Core INSERT/UPDATE ... RETURNING loaded as entities: half the CPU of ORM-enabled DML with RETURNING.
+_MESSAGES, _TICKETS = cast(Table, Message.__table__), cast(Table, Ticket.__table__)
+_INSERT_CUSTOMER_MESSAGE = select(Message).from_statement(
+    insert(_MESSAGES)
     .values(ticket_id=bindparam("ticket_id"), author_kind="customer", body=bindparam("body"), kind=bindparam("kind"),
             meta=bindparam("meta"), external_key=bindparam("external_key"), external_id=bindparam("external_id"),
             reply_to_id=bindparam("reply_to_id"))
     .on_conflict_do_nothing(index_elements=["external_key"])
-    .returning(Message)
+    .returning(*_MESSAGES.c)
 )
-_CUSTOMER_MESSAGE_ARRIVED = (
-    update(Ticket)
-    .where(Ticket.id == bindparam("ticket_id"))
-    .values(unread_count=Ticket.unread_count + 1, last_customer_message_at=func.now(), updated_at=func.now())
-    .returning(Ticket)
+_CUSTOMER_MESSAGE_ARRIVED = select(Ticket).from_statement(
+    update(_TICKETS)
+    .where(_TICKETS.c.id == bindparam("ticket_id"))
+    .values(unread_count=_TICKETS.c.unread_count + 1, last_customer_message_at=func.now(), updated_at=func.now())
+    .returning(*_TICKETS.c)
 )
 _LOAD = {"populate_existing": True}
 
