@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Interval, Select, bindparam, delete, func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Interval, Select, any_, bindparam, delete, func, select
+from sqlalchemy.dialects.postgresql import array, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain import STAFF_ROLES
@@ -45,15 +45,16 @@ class AlertRecipient:
 
 
 def _offline_alert_recipients() -> Select[int, int | None, str]:
+    staff = Operator.role == any_(array(STAFF_ROLES))  # IN (...) would be re-rendered on every execution
     online = (
         select(OperatorPresence.operator_id)
         .join(Operator, Operator.id == OperatorPresence.operator_id)
         .where(OperatorPresence.last_seen_at > func.now() - bindparam("within", type_=Interval()), Operator.is_active,
-               Operator.role.in_(STAFF_ROLES))
+               staff)
         .exists()
     )
     return select(Operator.id, Operator.telegram_user_id, Operator.language).where(
-        Operator.is_active, Operator.role.in_(STAFF_ROLES), Operator.telegram_user_id.is_not(None), ~online
+        Operator.is_active, staff, Operator.telegram_user_id.is_not(None), ~online
     ).order_by(Operator.id)
 
 
