@@ -5,8 +5,9 @@
 Customers with live tickets write text messages; each update goes through the real aiohttp
 webhook of `desk run --only bot` processes (webhook mode), the real aiogram dispatcher and our
 middlewares, and is committed (message, event, processed update) before the 200. Baseline:
-single-row INSERTs with asyncpg from a pool of the same size. Then the latency (POST -> 200) at
-half the measured throughput, open loop. The load generator runs in this process, the desk in its own.
+single-row INSERTs with asyncpg from a pool of the same size (each its own durably committed
+transaction, as the desk's are), measured before and after the desk. Then the latency (POST -> 200)
+at half the measured throughput, open loop. The load generator runs in this process, the desk in its own.
 """
 
 from __future__ import annotations
@@ -160,23 +161,29 @@ async def main(args: argparse.Namespace) -> None:
         users = await prepare(url)
         for user_id in users:
             telegram.user(f"C{user_id}", user_id=user_id)
-        raw = await raw_inserts(asyncpg_dsn(url), args.updates, args.concurrency)
+        load_before = os.getloadavg()[0]
+        raw_before = await raw_inserts(asyncpg_dsn(url), args.updates, args.concurrency)
         processes, hooks = await start_bots(telegram, url, args.processes)
         try:
             await throughput(hooks, users, 1, 200, args.concurrency)  # warm-up
             rate = await throughput(hooks, users, 1000, args.updates, args.concurrency)
             conn = await asyncpg.connect(asyncpg_dsn(url))
             stored = await conn.fetchval("SELECT count(*) FROM message WHERE author_kind = 'customer'")
+            durability = await conn.fetchval("SHOW synchronous_commit")
             await conn.close()
             latencies = sorted(await latency(hooks, users, 1000 + args.updates, rate / 2, args.seconds))
         finally:
             for process in processes:
                 process.terminate()
                 process.wait(timeout=30)
+        raw_after = await raw_inserts(asyncpg_dsn(url), args.updates, args.concurrency)
+        raw = (raw_before + raw_after) / 2  # the machine's load drifts; the desk ran between the two
         p50 = statistics.median(latencies) * 1000
         p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
-        print(f"raw asyncpg single-row inserts : {raw:8.0f} rows/s  (concurrency {args.concurrency}, "
-              f"{os.cpu_count()} CPUs)")
+        print(f"raw asyncpg single-row inserts : {raw:8.0f} rows/s  (before {raw_before:.0f}, after {raw_after:.0f}; "
+              f"concurrency {args.concurrency}; synchronous_commit={durability} on both sides)")
+        print(f"machine                        : {os.cpu_count()} CPUs, load average {load_before:.1f} before, "
+              f"{os.getloadavg()[0]:.1f} after")
         print(f"webhook updates committed      : {rate:8.0f} updates/s  ({rate / raw:.2f} of raw; "
               f"{stored} messages stored; {args.processes} bot process(es))")
         print(f"latency at half load ({rate / 2:.0f}/s, {len(latencies)} updates): p50 {p50:.1f} ms, p99 {p99:.1f} ms")

@@ -6,6 +6,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 
+from bot.filters import run_pure_filters_inline
 from bot.fsm import SessionFSMMiddleware
 from bot.handlers import closing, conversation, fallback, handoff, kb, start
 from bot.middlewares import ContactMiddleware, UpdateSessionMiddleware
@@ -34,4 +35,5 @@ def create_dispatcher(desk: Desk) -> Dispatcher:
                                kb.create_router())
     # Other areas' routers go here: before the catch-all conversation router.
     dispatcher.include_routers(conversation.create_router(), fallback.create_router())
+    run_pure_filters_inline(dispatcher)
     return dispatcher

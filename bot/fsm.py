@@ -12,11 +12,14 @@ from aiogram.fsm.middleware import FSMContextMiddleware
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 from aiogram.fsm.storage.memory import DisabledEventIsolation, MemoryStorage
 from aiogram.types import TelegramObject
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.models import FsmState
+
+_READ = select(FsmState.__table__.c.state, FsmState.__table__.c.data).where(
+    FsmState.__table__.c.key == bindparam("key"))
 
 
 def storage_key(key: StorageKey) -> str:
@@ -34,14 +37,16 @@ class SessionStorage(BaseStorage):
         """State and data, read once per update (the handlers' writes keep the copy current)."""
         name = storage_key(key)
         if name not in self._loaded:
-            row = (await self.session.execute(
-                select(FsmState.state, FsmState.data).where(FsmState.key == name))).one_or_none()
+            row = (await self.session.execute(_READ, {"key": name})).one_or_none()
             self._loaded[name] = (row.state, dict(row.data)) if row else (None, {})
         return self._loaded[name]
 
     async def _upsert(self, key: StorageKey, **values: Any) -> None:
         state, data = await self._row(key)
-        self._loaded[storage_key(key)] = (values.get("state", state), dict(values.get("data", data)))
+        new = (values.get("state", state), dict(values.get("data", data)))
+        if new == (state, data):
+            return  # unchanged (a missing row reads as no state and no data): nothing to write
+        self._loaded[storage_key(key)] = new
         stmt = insert(FsmState).values(key=storage_key(key), **values)
         stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={**values, "updated_at": func.now()})
         await self.session.execute(stmt)

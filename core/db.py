@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+# A connection back from use this recently has just proven itself; one idle longer is pinged first.
+PING_AFTER_IDLE_SECONDS = 10.0
 
 
 def async_url(url: str) -> str:
@@ -19,10 +27,35 @@ def asyncpg_dsn(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(
-        async_url(url), pool_size=pool_size, max_overflow=20, pool_pre_ping=True, pool_recycle=1800
-    )
+def create_engine(url: str, *, pool_size: int = 30) -> AsyncEngine:
+    """`pool_size` connections are kept once opened; the overflow ones are closed when given back. A
+    webhook takes up to 40 updates at once (Telegram's default `max_connections`), each holding a
+    connection: a pool kept smaller than that opens and closes a connection (a server process, its
+    authentication and type set-up) for most updates under load."""
+    engine = create_async_engine(async_url(url), pool_size=pool_size, max_overflow=10, pool_recycle=1800)
+    ping_after_idle(engine, PING_AFTER_IDLE_SECONDS)
+    return engine
+
+
+def ping_after_idle(engine: AsyncEngine, seconds: float) -> None:
+    """Pessimistic disconnect handling for idle connections only. `pool_pre_ping` pings on every
+    checkout, and asyncpg's ping is three round trips (BEGIN, ping, ROLLBACK): more than a bot update's
+    own statements cost. A connection that a dead server dropped while in steady use fails its next
+    statement, and SQLAlchemy then invalidates the whole pool."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def idle_from(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < seconds:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:  # the pool drops this connection and checks out another
+            raise DisconnectionError("idle connection failed its ping") from exc
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -1,8 +1,12 @@
 """Event bus: rows written in the caller's transaction, NOTIFY on commit, replay by id.
 
-Events are collected on the session and written in `before_commit`, under a transaction-level
+Events are collected on the session and handed over in `before_commit` as one `event_batch` row;
+a deferred trigger (migration 0001) writes them to `event` inside COMMIT, under a transaction-level
 advisory lock. The lock makes id order equal commit order, so a reader that has seen id N can
 never later find an id below N appear: "everything after K" is exact, with one process or twenty.
+Taking the lock inside COMMIT, not in a statement before it, means it is held only while the server
+makes the commit durable, never while it waits for a busy client to send COMMIT: commits of
+concurrent publishers follow each other at the disk's pace, not at the slowest client's.
 """
 
 from __future__ import annotations
@@ -20,8 +24,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from core.event_reader import EventRecord
 from core.models import Event
 
-CHANNEL = "desk_events"
-_PUBLISH_LOCK = 7_201_001
+CHANNEL = "desk_events"  # the trigger's NOTIFY channel
 _PENDING = "desk_pending_events"
 _MARKS = "desk_event_savepoints"
 
@@ -68,22 +71,7 @@ def publish(
     pending.append(PendingEvent(type_, data, audience, ticket_id, store_id))
 
 
-# Lock, insert and notify in one round trip. The lock comes first: every inserted row's id (its
-# `nextval`) is computed from a joined row of `lock`, so no id is drawn before the lock is held.
-_WRITE = text(
-    """
-    WITH lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(:key) AS held),
-    written AS (
-        INSERT INTO event (type, data, audience, ticket_id, store_id)
-        SELECT r.type, r.data, r.audience, r.ticket_id, r.store_id
-        FROM lock, ROWS FROM (jsonb_to_recordset(CAST(:rows AS jsonb))
-                              AS (type text, data jsonb, audience text, ticket_id bigint, store_id bigint))
-                   WITH ORDINALITY AS r(type, data, audience, ticket_id, store_id, position)
-        ORDER BY r.position
-        RETURNING id)
-    SELECT pg_notify(:channel, max(id)::text) FROM written
-    """
-)
+_HAND_OVER = text("INSERT INTO event_batch (rows) VALUES (CAST(:rows AS jsonb))")
 
 
 def _flush_pending(session: Session) -> None:
@@ -100,7 +88,7 @@ def _flush_pending(session: Session) -> None:
         }
         for item in pending
     ]
-    session.execute(_WRITE, {"key": _PUBLISH_LOCK, "rows": dumps(rows), "channel": CHANNEL})
+    session.execute(_HAND_OVER, {"rows": dumps(rows)})
 
 
 def _drop_pending(session: Session, transaction: SessionTransaction) -> None:

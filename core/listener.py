@@ -169,6 +169,8 @@ class EventStream:
             await self._reader.close()
 
     async def _drain(self) -> None:
+        if not self._subscribers:
+            return  # a process without the panel (e.g. `--only bot`) has nobody to read events for
         while True:
             batch = await self._reader.after(self.last_id, self.read_limit)
             if not batch:

@@ -1,7 +1,7 @@
 """All tables. Feature modules add theirs here, each with its own Alembic revision."""
 
 from core.models.base import Base
-from core.models.infra import AuditLog, Event, OutboxItem, ProcessedUpdate
+from core.models.infra import AuditLog, Event, EventBatch, OutboxItem, ProcessedUpdate
 from core.models.mail import MailboxState, MailMessage, MailQuarantine
 from core.models.orders import (
     Order,
@@ -41,6 +41,7 @@ __all__ = [
     "Contact",
     "ContactRate",
     "Event",
+    "EventBatch",
     "FsmState",
     "LoginThrottle",
     "MailMessage",

@@ -25,6 +25,17 @@ class Event(Base):
     created_at: Mapped[datetime] = now_column()
 
 
+class EventBatch(Base):
+    """A transaction's events on their way to `event`: a deferred trigger moves them there at commit
+    (see core.events). Unlogged: a row lives only inside its own transaction."""
+
+    __tablename__ = "event_batch"
+    __table_args__ = {"prefixes": ["UNLOGGED"]}
+
+    id: Mapped[int] = id_column()
+    rows: Mapped[list[Any]]
+
+
 class OutboxItem(Base):
     """One delivery to do. `order_key` keeps deliveries to one recipient in order."""
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,9 +25,15 @@ class TelegramProfile:
         return " ".join(part for part in (self.first_name, self.last_name) if part)[:256]
 
 
+_BY_TELEGRAM = select(Contact).where(Contact.telegram_user_id == bindparam("user_id"))
+
+
 async def contact_for_telegram(session: AsyncSession, profile: TelegramProfile) -> Contact:
     """Find or create the contact; race-free (two updates of a new user at once make one row).
-    One statement: it runs for every update."""
+    It runs for every update: a known contact whose name and username did not change is only read."""
+    known = await session.scalar(_BY_TELEGRAM, {"user_id": profile.user_id})
+    if known is not None and (known.name, known.telegram_username) == (profile.full_name, profile.username):
+        return known
     stmt = (
         insert(Contact)
         .values(

@@ -5,9 +5,9 @@ caller's transaction; the caller commits once."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Table, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -82,12 +82,33 @@ async def queue_by_slug(session: AsyncSession, slug: str) -> Queue:
     return queue
 
 
+# The statements of a customer's message are built once: they run for every inbound message, and
+# building and keying a statement costs about as much CPU as running it.
+_LIVE_TELEGRAM_TICKET = select(Ticket).where(
+    Ticket.contact_id == bindparam("contact_id"), Ticket.channel == "telegram", Ticket.status != "closed"
+)
+_MESSAGE_BY_KEY = select(Message.id).where(Message.external_key == bindparam("key"))
+# Core INSERT/UPDATE ... RETURNING loaded as entities: half the CPU of ORM-enabled DML with RETURNING.
+_MESSAGES, _TICKETS = cast(Table, Message.__table__), cast(Table, Ticket.__table__)
+_INSERT_CUSTOMER_MESSAGE = select(Message).from_statement(
+    insert(_MESSAGES)
+    .values(ticket_id=bindparam("ticket_id"), author_kind="customer", body=bindparam("body"), kind=bindparam("kind"),
+            meta=bindparam("meta"), external_key=bindparam("external_key"), external_id=bindparam("external_id"),
+            reply_to_id=bindparam("reply_to_id"))
+    .on_conflict_do_nothing(index_elements=["external_key"])
+    .returning(*_MESSAGES.c)
+)
+_CUSTOMER_MESSAGE_ARRIVED = select(Ticket).from_statement(
+    update(_TICKETS)
+    .where(_TICKETS.c.id == bindparam("ticket_id"))
+    .values(unread_count=_TICKETS.c.unread_count + 1, last_customer_message_at=func.now(), updated_at=func.now())
+    .returning(*_TICKETS.c)
+)
+_LOAD = {"populate_existing": True}
+
+
 async def live_telegram_ticket(session: AsyncSession, contact_id: int) -> Ticket | None:
-    return await session.scalar(
-        select(Ticket).where(
-            Ticket.contact_id == contact_id, Ticket.channel == "telegram", Ticket.status != "closed"
-        )
-    )
+    return await session.scalar(_LIVE_TELEGRAM_TICKET, {"contact_id": contact_id})
 
 
 async def open_ticket(
@@ -150,44 +171,28 @@ async def _attach(session: AsyncSession, message: Message, files: tuple[NewAttac
 
 
 async def customer_wrote(session: AsyncSession, ticket: Ticket, inbound: Inbound) -> Message | None:
-    """Store a customer message on a ticket. Returns None when its external key was already stored."""
+    """Store a customer message on a ticket. Returns None when its external key was already stored.
+    Three statements on the common path: the message and the ticket come back from their INSERT and
+    UPDATE (RETURNING), the events are written at commit."""
     if len(inbound.body) > MAX_BODY:
         raise InvalidInput("message too long", field="body", max_length=MAX_BODY)
     reply_to_id = None
     if inbound.reply_to_external_key:
-        reply_to_id = await session.scalar(
-            select(Message.id).where(Message.external_key == inbound.reply_to_external_key)
-        )
-    stmt = (
-        insert(Message)
-        .values(
-            ticket_id=ticket.id,
-            author_kind="customer",
-            body=inbound.body,
-            kind=inbound.kind,
-            meta=inbound.meta,
-            external_key=inbound.external_key,
-            external_id=inbound.external_id,
-            reply_to_id=reply_to_id,
-        )
-        .on_conflict_do_nothing(index_elements=["external_key"])
-        .returning(Message.id)
-    )
-    message_id = (await session.execute(stmt)).scalar_one_or_none()
-    if message_id is None:
+        reply_to_id = await session.scalar(_MESSAGE_BY_KEY, {"key": inbound.reply_to_external_key})
+    message = await session.scalar(_INSERT_CUSTOMER_MESSAGE, {
+        "ticket_id": ticket.id, "body": inbound.body, "kind": inbound.kind, "meta": inbound.meta,
+        "external_key": inbound.external_key, "external_id": inbound.external_id, "reply_to_id": reply_to_id,
+    }, execution_options=_LOAD)
+    if message is None:
         return None
-    message = await session.get(Message, message_id)
-    assert message is not None
-    attachments = await _attach(session, message, inbound.attachments)
-    ticket.unread_count = Ticket.unread_count + 1
-    ticket.last_customer_message_at = func.now()
-    ticket.updated_at = func.now()
+    attachments = await _attach(session, message, inbound.attachments) if inbound.attachments else []
     await sla.customer_wrote(session, ticket)
-    await session.flush()
-    await session.refresh(ticket)
-    await session.refresh(message)
-    events.publish(session, "message.created", message_payload(message, attachments), ticket_id=ticket.id)
-    events.publish(session, "ticket.updated", ticket_service.ticket_payload(ticket), ticket_id=ticket.id)
+    await session.flush()  # what the SLA hook changed (rarely anything: a paused clock resumes)
+    # The session's own ticket object comes back, its columns refreshed from RETURNING.
+    updated = await session.scalar(_CUSTOMER_MESSAGE_ARRIVED, {"ticket_id": ticket.id}, execution_options=_LOAD)
+    assert updated is not None
+    events.publish(session, "message.created", message_payload(message, attachments), ticket_id=updated.id)
+    events.publish(session, "ticket.updated", ticket_service.ticket_payload(updated), ticket_id=updated.id)
     return message
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Interval, Select, any_, bindparam, delete, func, select
+from sqlalchemy.dialects.postgresql import array, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain import STAFF_ROLES
@@ -44,19 +44,25 @@ class AlertRecipient:
     language: str
 
 
-async def offline_alert_recipients(session: AsyncSession, within: timedelta = ONLINE_WITHIN) -> list[AlertRecipient]:
-    """Nobody online: every active operator or admin who linked Telegram. Someone online: nobody.
-    One statement: it runs for every customer message."""
+def _offline_alert_recipients() -> Select[int, int | None, str]:
+    staff = Operator.role == any_(array(STAFF_ROLES))  # IN (...) would be re-rendered on every execution
     online = (
         select(OperatorPresence.operator_id)
         .join(Operator, Operator.id == OperatorPresence.operator_id)
-        .where(OperatorPresence.last_seen_at > func.now() - within, Operator.is_active,
-               Operator.role.in_(STAFF_ROLES))
+        .where(OperatorPresence.last_seen_at > func.now() - bindparam("within", type_=Interval()), Operator.is_active,
+               staff)
         .exists()
     )
-    rows = (await session.execute(
-        select(Operator.id, Operator.telegram_user_id, Operator.language).where(
-            Operator.is_active, Operator.role.in_(STAFF_ROLES), Operator.telegram_user_id.is_not(None), ~online)
-        .order_by(Operator.id)
-    )).all()
+    return select(Operator.id, Operator.telegram_user_id, Operator.language).where(
+        Operator.is_active, staff, Operator.telegram_user_id.is_not(None), ~online
+    ).order_by(Operator.id)
+
+
+_OFFLINE_ALERT_RECIPIENTS = _offline_alert_recipients()  # built once: it runs for every customer message
+
+
+async def offline_alert_recipients(session: AsyncSession, within: timedelta = ONLINE_WITHIN) -> list[AlertRecipient]:
+    """Nobody online: every active operator or admin who linked Telegram. Someone online: nobody.
+    One statement: it runs for every customer message."""
+    rows = (await session.execute(_OFFLINE_ALERT_RECIPIENTS, {"within": within})).all()
     return [AlertRecipient(r.id, int(r.telegram_user_id), r.language) for r in rows]

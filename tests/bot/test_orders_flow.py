@@ -103,6 +103,7 @@ async def test_delivery_order_in_ru_alerts_both_staff_and_an_accept_edits_the_ot
     await asyncio.gather(press_and_wait(telegram, ivan, summary, confirm),  # a double tap places one order
                          press_and_wait(telegram, ivan, summary, confirm))
     placed = await last_to(telegram, ivan, "editMessageText", "оформлен")
+    await telegram.settled()  # the bot answers before its transaction commits
     async with sessions() as session:
         orders = (await session.scalars(select(Order))).all()
     assert len(orders) == 1
@@ -160,6 +161,7 @@ async def test_two_presses_at_once_give_one_transition_and_the_loser_learns_who_
     assert sum(text.startswith("✅") for text in texts) == 1
     loser = next(a for a in answers if not a["text"].startswith("✅"))
     assert "Anna" in loser["text"] or "Boris" in loser["text"]
+    await telegram.settled()
     async with sessions() as session:
         steps = (await session.scalars(select(OrderTransition).where(OrderTransition.to_status == "preparing"))).all()
     assert len(steps) == 1 and steps[0].actor_name in loser["text"]
@@ -217,6 +219,7 @@ async def test_customer_cancels_while_pending_then_stale_and_forged_buttons_chan
     assert refused["text"] == "Only the store's staff can use this button."
     garbage = await press_and_wait(telegram, world.boris, boris_alert, "ord:abc")
     assert "no longer valid" in garbage["text"]
+    await telegram.settled()
     async with sessions() as session:
         statuses = dict((await session.execute(select(Order.id, Order.status))).all())
     assert statuses == {first: "cancelled", second: "completed"}
@@ -246,6 +249,7 @@ async def test_booking_in_english_with_date_time_and_party_size(
     assert "Booking" in summary.text and "Party size: 4" in summary.text and "21:00 MSK" in summary.text
     await press_and_wait(telegram, eve, summary, summary.button("Confirm")["callback_data"])
     await last_to(telegram, eve, "editMessageText", "is placed")
+    await telegram.settled()  # the bot answers before its transaction commits
     async with sessions() as session:
         order = await session.scalar(select(Order))
     assert order is not None and (order.kind, order.party_size, order.comment, order.language) == (

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
 import pytest
 from sqlalchemy import event as sa_event
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.util import await_only
+from sqlalchemy.orm import Session
 
 from core import events
 from core.events import Principal, events_after, may_see, publish
@@ -76,38 +77,55 @@ async def test_one_commit_with_several_events_writes_all_rows_in_order(
     assert all(row.ticket_id == 7 for row in rows)
 
 
+_HOLD = 7_209_999  # the test holds this advisory lock to stop T1 inside its COMMIT
+_PAUSE_INSIDE_COMMIT = (
+    "CREATE TEMP TABLE pause_commit (n int) ON COMMIT DROP",
+    "CREATE OR REPLACE FUNCTION pg_temp.pause_commit() RETURNS trigger LANGUAGE plpgsql AS"
+    f" $$ BEGIN PERFORM pg_advisory_xact_lock_shared({_HOLD}); RETURN NULL; END $$",
+    "CREATE CONSTRAINT TRIGGER pause_commit AFTER INSERT ON pause_commit DEFERRABLE INITIALLY DEFERRED"
+    " FOR EACH ROW EXECUTE FUNCTION pg_temp.pause_commit()",
+)
+
+
 async def test_ids_follow_commit_order_when_an_earlier_transaction_commits_later(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession], dsn: str
 ) -> None:
-    """T1 has written its event row and is paused before COMMIT; T2 commits meanwhile. T2 must wait
-    and get the larger id, so a reader that saw T2's id can never find T1's appear below it."""
-    t1_inside_commit = asyncio.Event()
-    release_t1 = asyncio.Event()
+    """T1 is inside COMMIT, its event row written (its id drawn), not yet visible; T2 commits
+    meanwhile. T2 must wait and get the larger id, so a reader that saw T2's id can never find T1's
+    appear below it. T1 is held there by a deferred trigger queued after core.events' own."""
 
-    def pause(_session: object) -> None:  # runs in T1's commit, after core.events wrote the row
-        t1_inside_commit.set()
-        await_only(release_t1.wait())
+    def pause_after_events(session: Session) -> None:  # runs after core.events handed over its batch
+        for statement in (*_PAUSE_INSIDE_COMMIT, "INSERT INTO pause_commit VALUES (1)"):
+            session.execute(text(statement))
 
-    async def t1() -> int:
+    async def t1() -> None:
         async with sessions() as session:
-            sa_event.listen(session.sync_session, "before_commit", pause)
+            sa_event.listen(session.sync_session, "before_commit", pause_after_events)
             publish(session, "ticket.created", {"tx": 1})
             await session.commit()
-            return await events.last_event_id(session)
 
     async def t2() -> None:
         async with sessions() as session, session.begin():
             publish(session, "ticket.created", {"tx": 2})
 
-    async with running(t1()) as (first,):
-        await asyncio.wait_for(t1_inside_commit.wait(), 5)
-        second = asyncio.ensure_future(t2())
-        await asyncio.sleep(0.3)
-        assert not second.done(), "T2 committed its event while T1's event was still uncommitted"
-        async with sessions() as reader:
-            assert await events_after(reader, 0) == []
-        release_t1.set()
-        await asyncio.wait_for(asyncio.gather(first, second), 5)
+    async def t1_paused() -> bool:
+        return bool(await holder.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND NOT granted", _HOLD))
+
+    holder = await asyncpg.connect(dsn)
+    try:
+        await holder.execute("SELECT pg_advisory_lock($1)", _HOLD)
+        async with running(t1()) as (first,):
+            await eventually(t1_paused)
+            second = asyncio.ensure_future(t2())
+            await asyncio.sleep(0.3)
+            assert not second.done(), "T2 committed its event while T1's event was still uncommitted"
+            async with sessions() as reader:
+                assert await events_after(reader, 0) == []
+            await holder.execute("SELECT pg_advisory_unlock($1)", _HOLD)
+            await asyncio.wait_for(asyncio.gather(first, second), 5)
+    finally:
+        await holder.close()
     async with sessions() as session:
         rows = await events_after(session, 0)
     assert [row.data["tx"] for row in rows] == [1, 2]
