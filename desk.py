@@ -49,10 +49,14 @@ class Database(contextlib.AbstractAsyncContextManager["Database"]):
 
 
 def build_desk(settings: Settings, url: str) -> Desk:
-    engine = create_engine(url)
+    engine = create_engine(url, pool_size=settings.database_pool_size)
     sessions = create_session_factory(engine)
     dsn = asyncpg_dsn(url)
     listener = PgListener(dsn)
+    # The LISTEN connection drops first when PostgreSQL restarts; the pooled connections died with it,
+    # and most are not pinged (only idle ones are), so the pool starts afresh rather than failing a
+    # request per stale connection once the server is back.
+    listener.on_lost(engine.dispose)
     return Desk(
         settings=settings,
         engine=engine,

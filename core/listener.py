@@ -31,6 +31,7 @@ class PgListener:
         self._dsn = dsn
         self._handlers: dict[str, list[NotifyHandler]] = {}
         self._on_reconnect: list[ReconnectHandler] = []
+        self._on_lost: list[ReconnectHandler] = []
         self._min_backoff = min_backoff
         self._max_backoff = max_backoff
         self._application_name = application_name
@@ -53,6 +54,11 @@ class PgListener:
 
     def on_reconnect(self, handler: ReconnectHandler) -> None:
         self._on_reconnect.append(handler)
+
+    def on_lost(self, handler: ReconnectHandler) -> None:
+        """Called once the connection is gone (the server may have restarted: pooled connections are
+        likely dead too)."""
+        self._on_lost.append(handler)
 
     async def wait_connected(self, timeout: float = 10.0) -> None:
         await asyncio.wait_for(self._connected.wait(), timeout)
@@ -84,10 +90,17 @@ class PgListener:
                 if self._connected.is_set() or backoff == self._min_backoff:
                     log.warning("listener connection lost", extra={"error": str(exc)})
             finally:
+                was_connected = self._connected.is_set()
                 self._connected.clear()
                 await self._close()
             if self._stopping:
                 break
+            if was_connected:
+                for hook in self._on_lost:
+                    try:
+                        await hook()
+                    except Exception:
+                        log.exception("listener lost-connection hook failed")
             await asyncio.sleep(backoff + random.uniform(0, backoff / 2))
             backoff = min(backoff * 2, self._max_backoff)
 

@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     database_url: str | None = None
+    database_pool_size: int = Field(default=30, ge=1, le=500)
     desk_data_dir: Path = Path("./var")
     telegram_bot_token: SecretStr | None = None
     telegram_api_base: str = TELEGRAM_PUBLIC_API
