@@ -25,8 +25,13 @@ INVITE_PREFIX = "partner_"
 DEFAULT_INVITE_TTL = timedelta(days=2)
 
 
+def start_payload(token: str) -> str:
+    """What `/start` carries for an invite: partner_<token>."""
+    return f"{INVITE_PREFIX}{token}"
+
+
 def deep_link(bot_username: str, token: str) -> str:
-    return f"https://t.me/{bot_username.lstrip('@')}?start={INVITE_PREFIX}{token}"
+    return f"https://t.me/{bot_username.lstrip('@')}?start={start_payload(token)}"
 
 
 async def create_invite(
@@ -98,16 +103,21 @@ async def leave_store(session: AsyncSession, store_id: int, telegram_user_id: in
     log.info("store member left", extra={"store": store_id, "member": member.id})
 
 
-async def remove_member(session: AsyncSession, member_id: int, *, actor_role: str, actor_id: int | None) -> None:
+async def remove_member(
+    session: AsyncSession, member_id: int, *, actor_role: str, actor_id: int | None, store_id: int | None = None
+) -> StoreMember:
+    """An admin removes a member (of `store_id`, when given: another store's member is not found).
+    Returns the removed row, so the caller can cut off the member's live connections."""
     if actor_role != "admin":
         raise NotAllowed("only an admin removes staff")
     member = await session.get(StoreMember, member_id)
-    if member is None:
+    if member is None or (store_id is not None and member.store_id != store_id):
         raise NotFound("member", member_id=member_id)
     audit.record(session, actor_kind="operator", actor_id=actor_id, action="store.member_removed",
                  object_type="store", object_id=member.store_id, member_id=member_id)
     await session.delete(member)
     await session.flush()
+    return member
 
 
 async def members_of(session: AsyncSession, store_id: int) -> list[StoreMember]:

@@ -32,12 +32,32 @@ def _check_zone(name: str) -> str:
     return name
 
 
+def _name(value: str, message: str) -> str:
+    """A store's or product's name: 1 to 128 characters once trimmed."""
+    name = value.strip()
+    if not name or len(name) > 128:
+        raise InvalidInput(message, field="name")
+    return name
+
+
+def _store_name(value: str) -> str:
+    return _name(value, N_("A store name is 1 to 128 characters."))
+
+
+def _product_name(value: str) -> str:
+    return _name(value, N_("A product name is 1 to 128 characters."))
+
+
+def _price(value: int) -> int:
+    if value < 0:
+        raise InvalidInput(N_("A price cannot be negative."), field="price_minor")
+    return value
+
+
 async def create_store(
     session: AsyncSession, *, name: str, currency: str = "RUB", time_zone: str = "UTC", actor_id: int | None = None
 ) -> Store:
-    name = name.strip()
-    if not name or len(name) > 128:
-        raise InvalidInput(N_("A store name is 1 to 128 characters."), field="name")
+    name = _store_name(name)
     if len(currency) != 3 or not currency.isalpha():
         raise InvalidInput(N_("A currency is a three-letter code such as RUB."), field="currency")
     store = Store(name=name, currency=currency.upper(), time_zone=_check_zone(time_zone.strip()))
@@ -66,12 +86,9 @@ async def add_product(
     available: bool = True,
 ) -> Product:
     store = await get_store(session, store_id)
-    if not name.strip() or len(name) > 128:
-        raise InvalidInput(N_("A product name is 1 to 128 characters."), field="name")
-    if price_minor < 0:
-        raise InvalidInput(N_("A price cannot be negative."), field="price_minor")
+    name, price_minor = _product_name(name), _price(price_minor)
     position = await session.scalar(select(Product.id).where(Product.store_id == store.id).order_by(Product.id.desc()))
-    product = Product(store_id=store.id, name=name.strip(), description=description, price_minor=price_minor,
+    product = Product(store_id=store.id, name=name, description=description, price_minor=price_minor,
                       currency=store.currency, photo=photo, available=available, position=(position or 0) + 1)
     session.add(product)
     await session.flush()
@@ -100,17 +117,20 @@ async def products_of(session: AsyncSession, store_id: int) -> list[Product]:
 
 async def update_store(
     session: AsyncSession, store_id: int, *, actor_id: int | None, name: str | None = None,
-    is_active: bool | None = None, time_zone: str | None = None,
+    is_active: bool | None = None, time_zone: str | None = None, remind_after: int | None = None,
+    escalate_after: int | None = None,
 ) -> Store:
+    """Change what is given; a reminder delay left out keeps its current value."""
     store = await get_store(session, store_id)
     if time_zone is not None:
         store.time_zone = _check_zone(time_zone.strip())
     if name is not None:
-        if not name.strip() or len(name.strip()) > 128:
-            raise InvalidInput(N_("A store name is 1 to 128 characters."), field="name")
-        store.name = name.strip()
+        store.name = _store_name(name)
     if is_active is not None:
         store.is_active = is_active
+    if remind_after is not None or escalate_after is not None:
+        await set_reminders(session, store.id, remind_after=remind_after or store.remind_after_minutes,
+                            escalate_after=escalate_after or store.escalate_after_minutes)
     audit.record(session, actor_kind="operator" if actor_id else "system", actor_id=actor_id,
                  action="store.updated", object_type="store", object_id=store.id,
                  name=name, is_active=is_active, time_zone=time_zone)
@@ -126,13 +146,9 @@ async def update_product(
     if product is None or product.store_id != store_id:
         raise NotFound("product", product_id=product_id)
     if name is not None:
-        if not name.strip() or len(name.strip()) > 128:
-            raise InvalidInput(N_("A product name is 1 to 128 characters."), field="name")
-        product.name = name.strip()
+        product.name = _product_name(name)
     if price_minor is not None:
-        if price_minor < 0:
-            raise InvalidInput(N_("A price cannot be negative."), field="price_minor")
-        product.price_minor = price_minor
+        product.price_minor = _price(price_minor)
     if available is not None:
         product.available = available
     await session.flush()

@@ -8,7 +8,6 @@ from typing import Any
 from aiohttp import web
 
 from core.auth.permissions import is_staff
-from core.errors import NotFound
 from core.models import Product, Store, StoreMember
 from core.orders import staff as store_staff
 from core.orders import stores
@@ -68,11 +67,9 @@ async def patch_store(request: web.Request) -> web.Response:
     body = await parse_body(request, s.StorePatch)
     db, store_id = request[DB], path_id(request)
     store = await stores.update_store(db, store_id, actor_id=actor.operator.id, name=body.name,
-                                      is_active=body.is_active, time_zone=body.time_zone)
-    if body.remind_after_minutes is not None or body.escalate_after_minutes is not None:
-        store = await stores.set_reminders(
-            db, store_id, remind_after=body.remind_after_minutes or store.remind_after_minutes,
-            escalate_after=body.escalate_after_minutes or store.escalate_after_minutes)
+                                      is_active=body.is_active, time_zone=body.time_zone,
+                                      remind_after=body.remind_after_minutes,
+                                      escalate_after=body.escalate_after_minutes)
     await db.commit()
     return json_ok(await _store_json(request, store))
 
@@ -83,8 +80,8 @@ async def create_invite(request: web.Request) -> web.Response:
     token = await store_staff.create_invite(request[DB], store_id, created_by=actor.operator.id)
     await request[DB].commit()
     username = request.app[DESK].settings.telegram_bot_username
-    start = f"{store_staff.INVITE_PREFIX}{token}"
-    return json_ok({"start": start, "link": store_staff.deep_link(username, token) if username else None,
+    return json_ok({"start": store_staff.start_payload(token),
+                    "link": store_staff.deep_link(username, token) if username else None,
                     "expires_in_hours": int(store_staff.DEFAULT_INVITE_TTL.total_seconds() // 3600)}, status=201)
 
 
@@ -107,15 +104,12 @@ async def add_member(request: web.Request) -> web.Response:
 
 async def remove_member(request: web.Request) -> web.Response:
     actor = admin(request)
-    db, store_id, member_id = request[DB], path_id(request), path_id(request, "member_id")
-    member = await db.get(StoreMember, member_id)
-    if member is None or member.store_id != store_id:
-        raise NotFound("member", member_id=member_id)
-    operator_id = member.operator_id
-    await store_staff.remove_member(db, member_id, actor_role=actor.operator.role, actor_id=actor.operator.id)
-    await db.commit()
-    if operator_id is not None:  # open sockets lose the store's events at once, not at the next sign-in
-        request.app[HUB].close_operator(operator_id)
+    member = await store_staff.remove_member(request[DB], path_id(request, "member_id"),
+                                             actor_role=actor.operator.role, actor_id=actor.operator.id,
+                                             store_id=path_id(request))
+    await request[DB].commit()
+    if member.operator_id is not None:  # open sockets lose the store's events at once, not at the next sign-in
+        request.app[HUB].close_operator(member.operator_id)
     return json_ok({"ok": True})
 
 
