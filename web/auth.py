@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from core.auth.permissions import principal_for, require_admin, require_staff
+from core.auth.permissions import is_staff, principal_for, require_admin, require_staff
 from core.auth.sessions import session_by_token
 from core.auth.tokens import operator_by_api_token
 from core.events import Principal
@@ -35,6 +35,11 @@ class Actor:
     operator: Operator
     principal: Principal
     web_session: WebSession | None  # None: authenticated by an API token
+
+    @property
+    def store_scope(self) -> frozenset[int] | None:
+        """The stores this person may see: None for staff (every store), else a partner's own."""
+        return None if is_staff(self.operator) else self.principal.store_ids
 
     @property
     def csrf_token(self) -> str:

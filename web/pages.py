@@ -56,9 +56,15 @@ def _translations(request: web.Request) -> dict[str, Any]:
     def label(value: str) -> str:
         return gettext(LABELS[value]) if value in LABELS else value
 
-    labels = {key: gettext(text) for key, text in LABELS.items()}
+    labels = _translated(request, LABELS)
     return {"_": gettext, "gettext": gettext, "ngettext": ngettext, "label": label, "labels": labels,
             "lang": language}
+
+
+def _translated(request: web.Request, labels: dict[str, str]) -> dict[str, str]:
+    """A table of marked texts (statuses, kinds) in the request's language."""
+    translator, language = request.app[DESK].translator, request[LANG]
+    return {key: translator.gettext(language, text) for key, text in labels.items()}
 
 
 def _signed_in(request: web.Request, *, staff_only: bool = True, admin_only: bool = False) -> Actor:
@@ -129,22 +135,19 @@ async def dashboard_page(request: web.Request) -> web.Response:
     actor = _signed_in(request)
     days = 30 if request.query.get("days") == "30" else 7
     figures = await dashboard(request[DB], days, request.app[PANEL].clock())
-    gettext = _translations(request)["gettext"]
     return await _render(request, "dashboard.html", "dashboard", actor, figures=figures, days=days,
-                         bar_chart=bar_chart, ratio_ring=ratio_ring,
-                         order_labels={key: gettext(text) for key, text in STATUS_LABELS.items()})
+                         bar_chart=bar_chart, ratio_ring=ratio_ring, order_labels=_translated(request, STATUS_LABELS))
 
 
 async def orders_page(request: web.Request) -> web.Response:
     """The live orders board: staff see every store, a partner its own stores."""
     actor = _signed_in(request, staff_only=False)
-    scope = None if is_staff(actor.operator) else actor.principal.store_ids
-    store_rows = await stores.all_stores(request[DB], scope)
-    gettext = _translations(request)["gettext"]
+    store_rows = await stores.all_stores(request[DB], actor.store_scope)
     data = {
-        "status_labels": {key: gettext(text) for key, text in STATUS_LABELS.items()},
-        "action_labels": {key: gettext(text) for key, text in ACTION_LABELS.items()},
-        "kind_labels": {key: gettext(text) for key, text in KIND_LABELS.items()},
+        "columns": list(OPEN_STATUSES),
+        "status_labels": _translated(request, STATUS_LABELS),
+        "action_labels": _translated(request, ACTION_LABELS),
+        "kind_labels": _translated(request, KIND_LABELS),
         "needs_reason": sorted(NEEDS_REASON),
         "stores": {store.id: store.name for store in store_rows},
     }

@@ -7,7 +7,6 @@ from typing import Any
 
 from aiohttp import web
 
-from core.auth.permissions import is_staff
 from core.models import Product, Store, StoreMember
 from core.orders import staff as store_staff
 from core.orders import stores
@@ -48,8 +47,7 @@ async def _store_json(request: web.Request, store: Store) -> dict[str, Any]:
 
 async def list_stores(request: web.Request) -> web.Response:
     actor = actor_of(request)
-    scope = None if is_staff(actor.operator) else actor.principal.store_ids
-    rows = await stores.all_stores(request[DB], scope)
+    rows = await stores.all_stores(request[DB], actor.store_scope)
     return json_ok({"items": [await _store_json(request, store) for store in rows]})
 
 

@@ -735,8 +735,6 @@ function setupKb() {
 
 // ---------------------------------------------------------------- orders board
 
-const OPEN_ORDER_STATUSES = ["pending", "preparing", "ready", "delivering"];
-
 function money(minor, currency) {
   try {
     return new Intl.NumberFormat(document.documentElement.lang, { style: "currency", currency }).format(minor / 100);
@@ -744,6 +742,7 @@ function money(minor, currency) {
 }
 
 function setupOrders(live) {
+  const columns = DATA.columns;  // the open statuses, from core's transition table
   const orders = new Map();
   const filter = $("#board-store");
   const minutesAgo = (iso) => Math.max(0, Math.round((Date.now() - new Date(iso).getTime()) / 60000));
@@ -799,7 +798,7 @@ function setupOrders(live) {
 
   function render() {
     const store = filter.value;
-    for (const status of OPEN_ORDER_STATUSES) {
+    for (const status of columns) {
       const list = [...orders.values()]
         .filter((order) => order.status === status && (!store || String(order.store_id) === store))
         .sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id - b.id);
@@ -810,15 +809,15 @@ function setupOrders(live) {
   }
 
   function upsert(order) {
-    if (OPEN_ORDER_STATUSES.includes(order.status)) orders.set(order.id, order);
+    if (columns.includes(order.status)) orders.set(order.id, order);
     else orders.delete(order.id);
     render();
   }
 
   async function load() {
-    const { columns } = await api("GET", "/api/orders/board");
+    const board = (await api("GET", "/api/orders/board")).columns;
     orders.clear();
-    for (const list of Object.values(columns)) for (const order of list) orders.set(order.id, order);
+    for (const list of Object.values(board)) for (const order of list) orders.set(order.id, order);
     render();
   }
 
