@@ -10,7 +10,6 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import events
 from core.i18n import Translator
 from core.mail import ids
 from core.mail.ack import queue_acknowledgement
@@ -119,9 +118,7 @@ async def _bounce_of_ours(session: AsyncSession, mail: ParsedMail, index_id: int
         if message is not None and message.ticket_id == ticket.id and message.author_kind == "operator":
             message.delivery_state = "failed"
             message.delivery_error = f"bounced: {reason}"[:1000]
-            await session.flush()
-            await session.refresh(message)
-            events.publish(session, "message.updated", conversations.message_payload(message), ticket_id=ticket.id)
+            await conversations.publish_message_update(session, message)
         await conversations.system_message(session, ticket, f"A mail to the customer bounced: {reason}",
                                            line="bounced", reason=reason)
         await session.execute(update(MailMessage).where(MailMessage.id == index_id).values(ticket_id=ticket.id))

@@ -74,12 +74,16 @@ def quarantine_payload(row: MailQuarantine) -> dict[str, Any]:
     }
 
 
+def _admins_only(actor: Operator) -> None:
+    if actor.role != "admin" or not actor.is_active:
+        raise NotAllowed("only admins see quarantined mail")
+
+
 async def list_quarantined(
     session: AsyncSession, actor: Operator, *, limit: int = 50, before_id: int | None = None
 ) -> list[dict[str, Any]]:
     """Newest first; admins only (a quarantined mail may hold anyone's data)."""
-    if actor.role != "admin" or not actor.is_active:
-        raise NotAllowed("only admins see quarantined mail")
+    _admins_only(actor)
     query = select(MailQuarantine).order_by(MailQuarantine.id.desc()).limit(max(1, min(limit, 200)))
     if before_id is not None:
         query = query.where(MailQuarantine.id < before_id)
@@ -88,8 +92,7 @@ async def list_quarantined(
 
 async def quarantined_raw(session: AsyncSession, actor: Operator, quarantine_id: int) -> MailQuarantine:
     """The quarantined row whose raw mail an admin downloads (NotFound when there is none)."""
-    if actor.role != "admin" or not actor.is_active:
-        raise NotAllowed("only admins see quarantined mail")
+    _admins_only(actor)
     row = await session.get(MailQuarantine, quarantine_id)
     if row is None or row.raw_storage_key is None:
         raise NotFound("quarantined mail", quarantine_id=quarantine_id)

@@ -196,6 +196,13 @@ async def customer_wrote(session: AsyncSession, ticket: Ticket, inbound: Inbound
     return message
 
 
+async def publish_message_update(session: AsyncSession, message: Message) -> None:
+    """Write the message's changes and tell the panel (`message.updated`)."""
+    await session.flush()
+    await session.refresh(message)
+    events.publish(session, "message.updated", message_payload(message), ticket_id=message.ticket_id)
+
+
 async def edit_customer_message(session: AsyncSession, external_key: str, body: str) -> Message | None:
     """A customer edited a message: the stored one changes, its earlier text is kept in history."""
     message = await session.scalar(select(Message).where(Message.external_key == external_key).with_for_update())
@@ -206,9 +213,7 @@ async def edit_customer_message(session: AsyncSession, external_key: str, body: 
     message.edit_history = history
     message.body = body
     message.edited_at = func.now()
-    await session.flush()
-    await session.refresh(message)
-    events.publish(session, "message.updated", message_payload(message), ticket_id=message.ticket_id)
+    await publish_message_update(session, message)
     return message
 
 
@@ -343,6 +348,4 @@ async def record_delivery(
         if contact is not None and not contact.blocked:
             contact.blocked = True
             contact.blocked_at = func.now()
-    await session.flush()
-    await session.refresh(message)
-    events.publish(session, "message.updated", message_payload(message), ticket_id=message.ticket_id)
+    await publish_message_update(session, message)

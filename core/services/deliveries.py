@@ -7,11 +7,11 @@ import time
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import events, outbox
+from core import outbox
 from core.errors import Conflict, NotFound
 from core.models import Contact, Message, OutboxItem, Ticket
 from core.services import audit
-from core.services.conversations import message_payload
+from core.services.conversations import publish_message_update
 
 TYPING_EVERY_SECONDS = 4  # Telegram shows "typing" for about five seconds
 
@@ -31,11 +31,9 @@ async def retry_delivery(session: AsyncSession, message_id: int, *, actor_id: in
     await outbox.requeue(session, item.id)
     message.delivery_state = "queued"
     message.delivery_error = None
-    await session.flush()
-    await session.refresh(message)
     audit.record(session, actor_kind="operator", actor_id=actor_id, action="message.retry", object_type="message",
                  object_id=message.id)
-    events.publish(session, "message.updated", message_payload(message), ticket_id=message.ticket_id)
+    await publish_message_update(session, message)
     return message
 
 
