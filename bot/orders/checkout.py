@@ -90,11 +90,11 @@ def summary(tr: Tr, store: Store, products: Sequence[Product], data: dict[str, A
               for pid, qty in cart.items()]
     amount = format_money(sum(by_id[pid].price_minor * qty for pid, qty in cart.items()), store.currency)
     lines.append(tr("Total: {amount}", amount=amount))
+    zone = zone_of(store)
+    booked = booking_moment(date.fromisoformat(data["date"]), data["time"], zone) if data.get("time") else None
     details = [
         (tr("Address"), data.get("address")), (tr("Phone"), data.get("phone")),
-        (tr("Scheduled for"), local_time(booking_moment(date.fromisoformat(data["date"]), data["time"],
-                                                         zone_of(store)), zone_of(store))
-         if data.get("time") else None),
+        (tr("Scheduled for"), local_time(booked, zone) if booked else None),
         (tr("Party size"), data.get("party")), (tr("Comment"), data.get("comment")),
     ]
     lines += [f"{label}: {esc(value)}" for label, value in details if value]
