@@ -14,32 +14,17 @@ from core.orders import stores
 from core.orders.actors import for_operator
 from core.orders.staff import add_panel_member
 from core.orders.transitions import change_status
-from tests.e2e.test_panel_browser import texts, until
+from tests.e2e.test_panel_browser import signed_in_page, texts, until
+from tests.web import harness
 from tests.web.harness import Panel, make_operator
 
 pytestmark = pytest.mark.browser
 
 
-async def signed_in_page(browser: Any, panel: Panel, email: str, home: str) -> Any:
-    context = await browser.new_context(viewport={"width": 1280, "height": 860})
-    page = await context.new_page()
-    page.on("dialog", lambda dialog: pytest.fail(f"a dialog opened: {dialog.message}"))
-    await page.goto(panel.url("/login"))
-    await page.fill("input[name=email]", email)
-    await page.fill("input[name=password]", "correct horse battery")
-    await page.click("button[type=submit]")
-    await page.wait_for_url(panel.url(home))
-    await page.wait_for_selector("#conn-state[data-state=live]")
-    return page
-
-
 async def website_order(panel: Panel, token: str, product_id: int, key: str, name: str = "Maria") -> int:
-    body = {"kind": "delivery", "items": [{"product_id": product_id, "quantity": 2}], "customer_name": name,
-            "customer_phone": "+7 911 000-11-22", "address": "Nevsky 10", "language": "en"}
-    async with panel.client().post(panel.url("/api/orders"), json=body,
-                                   headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key}) as r:
-        assert r.status == 201, await r.text()
-        return int((await r.json())["id"])
+    order = await harness.website_order(panel, token, product_id, key, kind="delivery", address="Nevsky 10",
+                                        customer_name=name)
+    return int(order["id"])
 
 
 async def status_of(sessions: Any, order_id: int) -> tuple[str, str | None]:

@@ -20,6 +20,11 @@ pytestmark = pytest.mark.browser
 
 async def operator_page(browser: Any, panel: Panel, sessions: Any, email: str = "olga@example.com") -> Any:
     await make_operator(sessions, email)
+    return await signed_in_page(browser, panel, email, "/inbox")
+
+
+async def signed_in_page(browser: Any, panel: Panel, email: str, home: str) -> Any:
+    """A browser tab signed in as `email`, on its home page with the live connection up."""
     context = await browser.new_context(viewport={"width": 1280, "height": 860})
     page = await context.new_page()
     page.on("dialog", lambda dialog: pytest.fail(f"a dialog opened: {dialog.message}"))
@@ -27,7 +32,7 @@ async def operator_page(browser: Any, panel: Panel, sessions: Any, email: str = 
     await page.fill("input[name=email]", email)
     await page.fill("input[name=password]", "correct horse battery")
     await page.click("button[type=submit]")
-    await page.wait_for_url(panel.url("/inbox"))
+    await page.wait_for_url(panel.url(home))
     await page.wait_for_selector("#conn-state[data-state=live]")
     return page
 

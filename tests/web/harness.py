@@ -162,3 +162,33 @@ async def eventually(check: Any, timeout: float = 5.0) -> None:
     async with asyncio.timeout(timeout):
         while not await check():
             await asyncio.sleep(0.05)
+
+
+@dataclass
+class WebsiteShop:
+    """A store with one product and its website API token."""
+
+    store_id: int
+    product_id: int
+    token: str
+
+
+async def website_shop(sessions: async_sessionmaker[AsyncSession], name: str, product: str = "Cola",
+                       price_minor: int = 100) -> WebsiteShop:
+    from core.orders import stores
+
+    async with sessions() as session, session.begin():
+        store = await stores.create_store(session, name=name)
+        item = await stores.add_product(session, store_id=store.id, name=product, price_minor=price_minor)
+        return WebsiteShop(store.id, item.id, await stores.issue_api_token(session, store.id))
+
+
+async def website_order(panel: Panel, token: str, product_id: int, key: str, *, kind: str = "pickup",
+                        **fields: Any) -> dict[str, Any]:
+    """A shop's website posts an order (2 of the product) with its token; the created order."""
+    body = {"kind": kind, "items": [{"product_id": product_id, "quantity": 2}], "customer_name": "Maria",
+            "customer_phone": "+7 911 000-11-22", "language": "en", **fields}
+    async with panel.client().post(panel.url("/api/orders"), json=body,
+                                   headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key}) as r:
+        assert r.status == 201, await r.text()
+        return dict(await r.json())

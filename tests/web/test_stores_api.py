@@ -10,21 +10,11 @@ import aiohttp
 from sqlalchemy import select
 
 from core.models import AuditLog, Order, StoreInvite, StoreMember
-from core.orders import staff, stores
+from core.orders import staff
 from core.services.contacts import TelegramProfile
-from tests.web.harness import Panel, drain, login, make_operator, receive_until
+from tests.web.harness import Panel, drain, login, make_operator, receive_until, website_order, website_shop
 from tests.web.test_ticket_api import signed_in
 from tests.web.test_ws import connect
-
-
-async def _order(panel: Panel, token: str, product_id: int, key: str) -> dict:
-    body = {"kind": "pickup", "items": [{"product_id": product_id, "quantity": 2}], "customer_name": "Maria",
-            "customer_phone": "+7 911 000-11-22", "language": "en"}
-    client = panel.client()
-    async with client.post(panel.url("/api/orders"), json=body,
-                           headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key}) as r:
-        assert r.status == 201, await r.text()
-        return await r.json()
 
 
 async def test_admin_sets_up_a_store_and_a_partner_account_sees_only_it(panel: Panel, sessions) -> None:
@@ -85,8 +75,8 @@ async def test_admin_sets_up_a_store_and_a_partner_account_sees_only_it(panel: P
     assert [m["name"] for m in listed["Pizza Roma"]["members"]] == ["Anna", "Roma"]
     assert listed["Pizza Roma"]["has_api_token"] and listed["Pizza Roma"]["open_invites"] == 0
 
-    mine = await _order(panel, tokens[roma["id"]], pizza["id"], "a")
-    theirs = await _order(panel, tokens[sushi["id"]], maki["id"], "b")
+    mine = await website_order(panel, tokens[roma["id"]], pizza["id"], "a")
+    theirs = await website_order(panel, tokens[sushi["id"]], maki["id"], "b")
 
     partner = panel.client()
     partner_csrf = {"X-CSRF-Token": await login(panel, partner, "roma@example.com")}
@@ -134,36 +124,30 @@ async def test_admin_sets_up_a_store_and_a_partner_account_sees_only_it(panel: P
 
 async def test_products_are_switched_off_and_closed_stores_refuse_website_orders(panel: Panel, sessions) -> None:
     admin, csrf = await signed_in(panel, sessions, "root@example.com", role="admin")
-    async with sessions() as session, session.begin():
-        store = await stores.create_store(session, name="Cafe")
-        cola = await stores.add_product(session, store_id=store.id, name="Cola", price_minor=100)
-        token = await stores.issue_api_token(session, store.id)
-    async with admin.patch(panel.url(f"/api/stores/{store.id}/products/{cola.id}"), json={"available": False},
-                           headers=csrf) as r:
+    cafe = await website_shop(sessions, "Cafe")
+    product_url = f"/api/stores/{cafe.store_id}/products/{cafe.product_id}"
+    async with admin.patch(panel.url(product_url), json={"available": False}, headers=csrf) as r:
         assert r.status == 200 and (await r.json())["available"] is False
-    async with admin.patch(panel.url(f"/api/stores/{store.id + 1}/products/{cola.id}"), json={"available": True},
-                           headers=csrf) as r:
+    async with admin.patch(panel.url(f"/api/stores/{cafe.store_id + 1}/products/{cafe.product_id}"),
+                           json={"available": True}, headers=csrf) as r:
         assert r.status == 404
-    async with admin.post(panel.url(f"/api/stores/{store.id}/products"), json={"name": "", "price_minor": -1},
+    async with admin.post(panel.url(f"/api/stores/{cafe.store_id}/products"), json={"name": "", "price_minor": -1},
                           headers=csrf) as r:
         assert r.status == 422 and set((await r.json())["fields"]) == {"name", "price_minor"}
-    async with admin.patch(panel.url(f"/api/stores/{store.id}"), json={"is_active": False}, headers=csrf) as r:
+    async with admin.patch(panel.url(f"/api/stores/{cafe.store_id}"), json={"is_active": False}, headers=csrf) as r:
         assert r.status == 200 and (await r.json())["is_active"] is False
-    body = {"kind": "pickup", "items": [{"product_id": cola.id, "quantity": 1}], "customer_name": "M",
+    body = {"kind": "pickup", "items": [{"product_id": cafe.product_id, "quantity": 1}], "customer_name": "M",
             "customer_phone": "+7 911 000-11-22"}
     async with panel.client().post(panel.url("/api/orders"), json=body,
-                                   headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "k"}) as r:
+                                   headers={"Authorization": f"Bearer {cafe.token}", "Idempotency-Key": "k"}) as r:
         assert r.status == 401  # a closed store's token no longer takes orders
 
 
 async def test_dashboard_counts_orders_by_status(panel: Panel, sessions) -> None:
     admin, csrf = await signed_in(panel, sessions, "root@example.com", role="admin")
-    async with sessions() as session, session.begin():
-        store = await stores.create_store(session, name="Cafe")
-        cola = await stores.add_product(session, store_id=store.id, name="Cola", price_minor=100)
-        token = await stores.issue_api_token(session, store.id)
-    first = await _order(panel, token, cola.id, "1")
-    await _order(panel, token, cola.id, "2")
+    cafe = await website_shop(sessions, "Cafe")
+    first = await website_order(panel, cafe.token, cafe.product_id, "1")
+    await website_order(panel, cafe.token, cafe.product_id, "2")
     async with admin.patch(panel.url(f"/api/orders/{first['id']}"), json={"status": "rejected", "reason": "closed"},
                            headers=csrf) as r:
         assert r.status == 200
@@ -180,27 +164,21 @@ async def test_a_partner_socket_gets_its_stores_order_events_only_and_is_cut_off
     panel: Panel, sessions
 ) -> None:
     admin, csrf = await signed_in(panel, sessions, "root@example.com", role="admin")
-    async with sessions() as session, session.begin():
-        roma = await stores.create_store(session, name="Roma")
-        sushi = await stores.create_store(session, name="Sushi")
-        pizza = await stores.add_product(session, store_id=roma.id, name="Pizza", price_minor=100)
-        maki = await stores.add_product(session, store_id=sushi.id, name="Maki", price_minor=100)
-        roma_token = await stores.issue_api_token(session, roma.id)
-        sushi_token = await stores.issue_api_token(session, sushi.id)
+    roma, sushi = await website_shop(sessions, "Roma", "Pizza"), await website_shop(sessions, "Sushi", "Maki")
     partner_id = await make_operator(sessions, "roma@example.com", role="partner")
-    async with admin.post(panel.url(f"/api/stores/{roma.id}/members"), json={"operator_id": partner_id},
+    async with admin.post(panel.url(f"/api/stores/{roma.store_id}/members"), json={"operator_id": partner_id},
                           headers=csrf) as r:
         member_id = (await r.json())["id"]
     partner = panel.client()
     await login(panel, partner, "roma@example.com")
     ws, hello = await connect(panel, partner, after=None)
-    theirs = await _order(panel, sushi_token, maki.id, "s")
-    mine = await _order(panel, roma_token, pizza.id, "r")
+    theirs = await website_order(panel, sushi.token, sushi.product_id, "s")
+    mine = await website_order(panel, roma.token, roma.product_id, "r")
     frames = await receive_until(ws, lambda f: f.get("type") == "order.created")
     frames += await drain(ws)
     orders = [(f["type"], f["data"]["id"]) for f in frames if f.get("type", "").startswith("order.")]
     assert orders == [("order.created", mine["id"])] and theirs["id"] != mine["id"]
-    async with admin.delete(panel.url(f"/api/stores/{roma.id}/members/{member_id}"), headers=csrf) as r:
+    async with admin.delete(panel.url(f"/api/stores/{roma.store_id}/members/{member_id}"), headers=csrf) as r:
         assert r.status == 200
     async with asyncio.timeout(5):
         while (message := await ws.receive()).type == aiohttp.WSMsgType.TEXT:
