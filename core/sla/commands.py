@@ -76,7 +76,7 @@ async def recompute_open(
             for ticket in tickets:
                 if ticket.sla_started_at is None:
                     deadlines.start_clocks(ticket, ticket.created_at)
-                await hooks.ticket_changed(session, ticket, {"priority"})
+                await hooks.new_deadlines(session, ticket)
             audit.record(session, actor_kind="system", actor_id=None, action="sla.recomputed", object_type="ticket",
                          object_id=None, first=tickets[0].id, last=tickets[-1].id, count=len(tickets))
         after, done = tickets[-1].id, done + len(tickets)

@@ -28,8 +28,7 @@ async def ticket_changed(session: AsyncSession, ticket: Ticket, changed: set[str
     """Priority or queue changed: recompute deadlines (a new revision: its alerts may fire anew).
     Status changes: pause or resume the resolution clock."""
     if changed & RECOMPUTE_ON:
-        ticket.sla_revision = (ticket.sla_revision or 0) + 1
-        await _recompute(session, ticket)
+        await new_deadlines(session, ticket)
     if "status" not in changed:
         return
     if ticket.status == "closed":
@@ -42,6 +41,12 @@ async def ticket_changed(session: AsyncSession, ticket: Ticket, changed: set[str
         await _resume(session, ticket)
     else:
         _look_soon(session, ticket)
+
+
+async def new_deadlines(session: AsyncSession, ticket: Ticket) -> None:
+    """Deadlines from today's policy and calendar, as a new revision (its alerts may fire anew)."""
+    ticket.sla_revision = (ticket.sla_revision or 0) + 1
+    await _recompute(session, ticket)
 
 
 async def operator_replied(session: AsyncSession, ticket: Ticket) -> None:
