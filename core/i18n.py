@@ -43,6 +43,10 @@ class Translator:
             text = singular if n == 1 else plural
         return text.format(n=n, **params)
 
+    def knows(self, message: str) -> bool:
+        """Whether `message` is a marked text with translations (an English source string in a catalog)."""
+        return any(message in catalog for catalog in self.catalogs.values())
+
     def _lookup(self, language: str, message: str) -> str | tuple[str, ...]:
         found = self.catalogs.get(normalize_language(language), {}).get(message)
         return found if found else message

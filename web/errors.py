@@ -67,7 +67,7 @@ def _explained(request: web.Request, exc: DeskError, params: dict[str, Any]) -> 
     """The field's text: the core's own message when it was written for people (marked with N_, so
     the catalogue test guarantees its translations), else the generic text of the error's code."""
     message = str(exc)
-    if message in request.app[DESK].translator.catalogs.get("ru", {}):
+    if request.app[DESK].translator.knows(message):
         return translate(request, message, **params)
     return error_text(request, exc.code, **params)
 
