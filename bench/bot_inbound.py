@@ -6,8 +6,13 @@ Customers with live tickets write text messages; each update goes through the re
 webhook of `desk run --only bot` processes (webhook mode), the real aiogram dispatcher and our
 middlewares, and is committed (message, event, processed update) before the 200. Baseline:
 single-row INSERTs with asyncpg from a pool of the same size (each its own durably committed
-transaction, as the desk's are), measured before and after the desk. Then the latency (POST -> 200)
-at half the measured throughput, open loop. The load generator runs in this process, the desk in its own.
+transaction, as the desk's are), measured before and after the desk, and once on one connection
+(the plain loop bench/bus_outbox.py reads its aim against). The stack's floor in the same run: the
+same requests answered by aiohttp alone and by aiohttp + aiogram with a handler that does nothing
+(bench/bot_floor.py, no database), and by aiohttp + aiogram + a group-committing writer that
+stores each message in four multi-row statements per batch and nothing else. Then the latency
+(POST -> 200) at half the measured throughput, open loop. The load generator runs in this
+process, the desk and the floor each in their own.
 """
 
 from __future__ import annotations
@@ -113,6 +118,24 @@ async def raw_inserts(dsn: str, count: int, concurrency: int) -> float:
     return count / elapsed
 
 
+async def floor(dsn: str, concurrency: int, count: int) -> list[float]:
+    """Updates per second answered by aiohttp alone, by aiohttp + aiogram, and with a group-committing writer."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "bench/bot_floor.py", str(port), WEBHOOK_SECRET, dsn], cwd=ROOT)
+    try:
+        await listening(port)
+        rates = []
+        for path in ("/plain", "/telegram/webhook", "/batched/telegram/webhook"):
+            hooks = [f"http://127.0.0.1:{port}{path}"]
+            users = [900_000 + n for n in range(CUSTOMERS)]
+            await throughput(hooks, users, 1, 200, concurrency)  # warm-up
+            rates.append(await throughput(hooks, users, 1000, count, concurrency))
+        return rates
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 async def post(http: aiohttp.ClientSession, url: str, body: dict) -> float:
     started = time.perf_counter()
     async with http.post(url, json=body, headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}) as response:
@@ -163,6 +186,8 @@ async def main(args: argparse.Namespace) -> None:
             telegram.user(f"C{user_id}", user_id=user_id)
         load_before = os.getloadavg()[0]
         raw_before = await raw_inserts(asyncpg_dsn(url), args.updates, args.concurrency)
+        raw_single = await raw_inserts(asyncpg_dsn(url), args.updates, 1)
+        plain_rate, aiogram_rate, batched_rate = await floor(asyncpg_dsn(url), args.concurrency, args.updates * 2)
         processes, hooks = await start_bots(telegram, url, args.processes)
         try:
             await throughput(hooks, users, 1, 200, args.concurrency)  # warm-up
@@ -184,9 +209,17 @@ async def main(args: argparse.Namespace) -> None:
               f"concurrency {args.concurrency}; synchronous_commit={durability} on both sides)")
         print(f"machine                        : {os.cpu_count()} CPUs, load average {load_before:.1f} before, "
               f"{os.getloadavg()[0]:.1f} after")
-        print(f"webhook updates committed      : {rate:8.0f} updates/s  ({rate / raw:.2f} of raw; "
-              f"{stored} messages stored; {args.processes} bot process(es))")
+        print(f"raw inserts on one connection  : {raw_single:8.0f} rows/s")
+        print(f"floor, aiohttp alone           : {plain_rate:8.0f} requests/s  ({plain_rate / raw:.2f} of raw)")
+        print(f"floor, aiohttp + aiogram no-op : {aiogram_rate:8.0f} updates/s  ({aiogram_rate / raw:.2f} of raw)")
+        print(f"floor, + group-commit writer   : {batched_rate:8.0f} updates/s  ({batched_rate / raw:.2f} of raw; "
+              "4 multi-row statements per batch, no rules)")
+        print(f"webhook updates committed      : {rate:8.0f} updates/s  ({rate / raw:.2f} of raw, "
+              f"{rate / raw_single:.2f} of one connection's; {stored} messages stored; "
+              f"{args.processes} bot process(es))")
         print(f"latency at half load ({rate / 2:.0f}/s, {len(latencies)} updates): p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+        print(f"aim: >= 1/3 of raw at the same concurrency -> {'MET' if rate >= raw / 3 else 'MISSED'}; "
+              f"p99 < 50 ms at half load -> {'MET' if p99 < 50 else 'MISSED'}")
     finally:
         await telegram.stop()
         pg.stop()
