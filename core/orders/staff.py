@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain import normalize_language
 from core.errors import InvalidInput, NotAllowed, NotFound
 from core.i18n import N_
-from core.models import Operator, Store, StoreInvite, StoreMember
+from core.models import Operator, Product, Store, StoreInvite, StoreMember
 from core.orders.errors import InviteInvalid
 from core.orders.stores import get_store
 from core.security import new_token, token_digest
@@ -150,9 +153,35 @@ async def add_panel_member(
     return member
 
 
-async def open_invites(session: AsyncSession, store_id: int, *, now: datetime | None = None) -> list[StoreInvite]:
-    """Invites not yet used and not expired (their tokens are not kept, only when they expire)."""
+@dataclass(frozen=True)
+class StoreSheet:
+    """What the panel shows of a store: its staff, its whole catalogue and how many invites are open."""
+
+    store: Store
+    members: list[StoreMember]
+    products: list[Product]
+    open_invites: int
+
+
+async def store_sheets(session: AsyncSession, stores: Sequence[Store], *, now: datetime | None = None,
+                       ) -> list[StoreSheet]:
+    """Each store with its staff, catalogue (unavailable products included, in display order) and
+    open invites (not used, not expired): three statements for any number of stores."""
+    ids = [store.id for store in stores]
+    if not ids:
+        return []
+    members: dict[int, list[StoreMember]] = defaultdict(list)
+    for member in await session.scalars(select(StoreMember).where(StoreMember.store_id.in_(ids))
+                                        .order_by(StoreMember.id)):
+        members[member.store_id].append(member)
+    products: dict[int, list[Product]] = defaultdict(list)
+    for product in await session.scalars(select(Product).where(Product.store_id.in_(ids))
+                                         .order_by(Product.position, Product.id)):
+        products[product.store_id].append(product)
     moment = now or datetime.now(UTC)
-    query = select(StoreInvite).where(StoreInvite.store_id == store_id, StoreInvite.used_at.is_(None),
-                                      StoreInvite.expires_at > moment)
-    return list(await session.scalars(query.order_by(StoreInvite.id)))
+    invites = dict((await session.execute(
+        select(StoreInvite.store_id, func.count()).where(StoreInvite.store_id.in_(ids), StoreInvite.used_at.is_(None),
+                                                          StoreInvite.expires_at > moment)
+        .group_by(StoreInvite.store_id)
+    )).tuples().all())
+    return [StoreSheet(store, members[store.id], products[store.id], invites.get(store.id, 0)) for store in stores]

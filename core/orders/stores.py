@@ -109,12 +109,6 @@ async def all_stores(session: AsyncSession, store_ids: frozenset[int] | None = N
     return list(await session.scalars(query))
 
 
-async def products_of(session: AsyncSession, store_id: int) -> list[Product]:
-    """The whole catalogue, unavailable products included, in display order."""
-    query = select(Product).where(Product.store_id == store_id)
-    return list(await session.scalars(query.order_by(Product.position, Product.id)))
-
-
 async def update_store(
     session: AsyncSession, store_id: int, *, actor_id: int | None, name: str | None = None,
     is_active: bool | None = None, time_zone: str | None = None, remind_after: int | None = None,

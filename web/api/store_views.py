@@ -16,15 +16,16 @@ from web.auth import actor_of, admin
 from web.keys import DB, DESK, HUB
 
 
-def store_json(store: Store, members: list[StoreMember], products: list[Product], open_invites: int) -> dict[str, Any]:
+def store_json(sheet: store_staff.StoreSheet) -> dict[str, Any]:
+    store = sheet.store
     return {
         "id": store.id, "name": store.name, "currency": store.currency, "time_zone": store.time_zone,
         "is_active": store.is_active,
         "has_api_token": store.api_token_digest is not None,
         "remind_after_minutes": store.remind_after_minutes, "escalate_after_minutes": store.escalate_after_minutes,
-        "open_invites": open_invites,
-        "members": [member_json(member) for member in members],
-        "products": [product_json(product) for product in products],
+        "open_invites": sheet.open_invites,
+        "members": [member_json(member) for member in sheet.members],
+        "products": [product_json(product) for product in sheet.products],
     }
 
 
@@ -40,15 +41,13 @@ def product_json(product: Product) -> dict[str, Any]:
 
 
 async def _store_json(request: web.Request, store: Store) -> dict[str, Any]:
-    db = request[DB]
-    return store_json(store, await store_staff.members_of(db, store.id), await stores.products_of(db, store.id),
-                      len(await store_staff.open_invites(db, store.id)))
+    return store_json((await store_staff.store_sheets(request[DB], [store]))[0])
 
 
 async def list_stores(request: web.Request) -> web.Response:
     actor = actor_of(request)
     rows = await stores.all_stores(request[DB], actor.store_scope)
-    return json_ok({"items": [await _store_json(request, store) for store in rows]})
+    return json_ok({"items": [store_json(sheet) for sheet in await store_staff.store_sheets(request[DB], rows)]})
 
 
 async def create_store(request: web.Request) -> web.Response:

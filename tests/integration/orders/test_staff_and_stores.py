@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.errors import InvalidInput, NotAllowed
@@ -108,3 +108,28 @@ async def test_alert_memory_is_remembered_per_member(sessions: async_sessionmake
         await alerts.remember_alert(session, order_id, shop.anna.id, 5001, 78)
         target = await alerts.alert_target(session, order_id, shop.anna.id)
     assert target.member_present and target.message_id == 78
+
+
+async def test_store_sheets_read_any_number_of_stores_in_three_statements(
+    sessions: async_sessionmaker[AsyncSession], shop: Shop
+) -> None:
+    async with sessions() as session, session.begin():
+        second = await stores.create_store(session, name="Sushi Go")
+        await stores.add_product(session, store_id=second.id, name="Maki", price_minor=30000)
+        await staff.create_invite(session, second.id)
+        await staff.create_invite(session, second.id, now=NOW - timedelta(days=30))  # long expired
+        empty = await stores.create_store(session, name="Empty Shelf")
+    async with sessions() as session:
+        rows = await stores.all_stores(session)
+        statements: list[str] = []
+        connection = await session.connection()
+        event.listen(connection.sync_connection, "before_cursor_execute",
+                     lambda _c, _cur, sql, *_rest: statements.append(sql))
+        sheets = {sheet.store.id: sheet for sheet in await staff.store_sheets(session, rows)}
+    assert len(statements) == 3
+    assert [p.name for p in sheets[shop.store.id].products] == ["Margherita", "Cola"]
+    assert [m.name for m in sheets[shop.store.id].members] == ["Anna", "Boris"]
+    assert sheets[shop.store.id].open_invites == 0  # both were used to join
+    assert ([p.name for p in sheets[second.id].products], sheets[second.id].members, sheets[second.id].open_invites) \
+        == (["Maki"], [], 1)
+    assert (sheets[empty.id].products, sheets[empty.id].members, sheets[empty.id].open_invites) == ([], [], 0)
