@@ -96,9 +96,11 @@ async def store_token_actor(request: web.Request, session: AsyncSession) -> Acto
 
 async def panel_actor(request: web.Request, session: AsyncSession) -> Actor | None:
     """A panel user (session cookie or personal API token, resolved by web.auth): staff see every
-    order, a partner account the orders of its stores."""
+    order, a partner account the orders of its stores (read once, by web.auth, for the principal)."""
     signed_in = request.get(ACTOR)
-    return await for_operator(session, signed_in.operator) if signed_in is not None else None
+    if signed_in is None:
+        return None
+    return await for_operator(session, signed_in.operator, store_ids=signed_in.principal.store_ids)
 
 
 async def _actor(request: web.Request, session: AsyncSession) -> Actor | None:

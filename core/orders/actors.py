@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.auth.permissions import store_ids_for
 from core.domain import STAFF_ROLES
 from core.events import Principal
 from core.models import Contact, Operator, Order, StoreMember
@@ -51,11 +52,14 @@ def customer(contact: Contact) -> Actor:
     return Actor(kind="customer", name=contact.name, id=contact.id, contact_id=contact.id, language=contact.language)
 
 
-async def for_operator(session: AsyncSession, operator: Operator) -> Actor:
+async def for_operator(session: AsyncSession, operator: Operator, *,
+                       store_ids: frozenset[int] | None = None) -> Actor:
+    """A panel account as an orders actor. `store_ids`: a partner's stores when the caller has
+    already read them (the panel has, for its principal); otherwise they are read here."""
     if operator.role in STAFF_ROLES:
         return Actor(kind=operator.role, name=operator.display_name, id=operator.id, language=operator.language)
-    stores = await session.scalars(select(StoreMember.store_id).where(StoreMember.operator_id == operator.id))
-    return Actor(kind="partner", name=operator.display_name, id=operator.id, store_ids=frozenset(stores),
+    stores = store_ids if store_ids is not None else await store_ids_for(session, operator)
+    return Actor(kind="partner", name=operator.display_name, id=operator.id, store_ids=stores,
                  language=operator.language)
 
 

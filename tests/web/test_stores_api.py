@@ -7,7 +7,7 @@ import asyncio
 import json
 
 import aiohttp
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from core.models import AuditLog, Order, StoreInvite, StoreMember
 from core.orders import staff
@@ -82,8 +82,16 @@ async def test_admin_sets_up_a_store_and_a_partner_account_sees_only_it(panel: P
     partner_csrf = {"X-CSRF-Token": await login(panel, partner, "roma@example.com")}
     async with partner.get(panel.url("/api/stores")) as r:
         assert [store["name"] for store in (await r.json())["items"]] == ["Pizza Roma"]
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, sql: str, *_rest: object) -> None:
+        statements.append(sql)
+
+    event.listen(panel.desk.engine.sync_engine, "before_cursor_execute", seen)
     async with partner.get(panel.url("/api/orders")) as r:
         assert [order["id"] for order in (await r.json())["orders"]] == [mine["id"]]
+    event.remove(panel.desk.engine.sync_engine, "before_cursor_execute", seen)
+    assert sum("FROM store_member" in sql for sql in statements) == 1  # the partner's stores, read once
     async with partner.get(panel.url(f"/api/orders/{theirs['id']}")) as r:
         assert r.status == 404
     async with partner.patch(panel.url(f"/api/orders/{theirs['id']}"), json={"status": "preparing"},
