@@ -3,9 +3,11 @@ with the draft, so the customer's website gets every problem in one 422."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from core.models import Store
 from core.orders.placing import DraftItem, OrderDraft
 from core.orders.validation import MAX_ID
 
@@ -26,7 +28,9 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _when(body: dict[str, Any], errors: dict[str, str]) -> datetime | None:
+def _when(body: dict[str, Any], errors: dict[str, str], zone: ZoneInfo) -> datetime | None:
+    """An ISO 8601 time. Without an offset it is the store's local time: a booking form's "19:00"
+    means 19:00 where the store is."""
     value = body.get("scheduled_at")
     if value is None:
         return None
@@ -37,7 +41,7 @@ def _when(body: dict[str, Any], errors: dict[str, str]) -> datetime | None:
     if parsed is None:
         errors["scheduled_at"] = "bad_type"
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
 
 
 def _items(body: dict[str, Any], errors: dict[str, str]) -> tuple[DraftItem, ...]:
@@ -65,7 +69,7 @@ def _items(body: dict[str, Any], errors: dict[str, str]) -> tuple[DraftItem, ...
     return tuple(items)
 
 
-def draft_from_json(store_id: int, body: dict[str, Any]) -> OrderDraft:
+def draft_from_json(store: Store, body: dict[str, Any]) -> OrderDraft:
     errors: dict[str, str] = {}
     texts = {name: _text(body, name, errors) for name in TEXT_FIELDS}
     party = body.get("party_size")
@@ -74,7 +78,7 @@ def draft_from_json(store_id: int, body: dict[str, Any]) -> OrderDraft:
         party = None
     kind = body.get("kind")
     return OrderDraft(
-        store_id=store_id,
+        store_id=store.id,
         kind=kind if isinstance(kind, str) else "",
         items=_items(body, errors),
         customer_name=texts["customer_name"],
@@ -82,7 +86,7 @@ def draft_from_json(store_id: int, body: dict[str, Any]) -> OrderDraft:
         address=texts["address"],
         comment=texts["comment"],
         language=texts["language"] or "en",
-        scheduled_at=_when(body, errors),
+        scheduled_at=_when(body, errors, ZoneInfo(store.time_zone)),
         party_size=party,
         source="web",
         errors=errors,

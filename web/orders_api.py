@@ -132,7 +132,7 @@ async def create_order(request: web.Request) -> web.Response:
             if not key:
                 return _error(request, 422, "order_invalid", {"Idempotency-Key": "required"})
             order, created = await intake_order(session, desk.translator, store, key, body_digest(body),
-                                                draft_from_json(store.id, body))
+                                                draft_from_json(store, body))
             payload = order_payload(order, await items_of(session, order.id))
     except DeskError as exc:  # rolled back, the Idempotency-Key with it: a corrected retry may use it
         return _desk_error(request, exc)

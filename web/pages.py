@@ -150,6 +150,7 @@ async def orders_page(request: web.Request) -> web.Response:
         "kind_labels": _translated(request, KIND_LABELS),
         "needs_reason": sorted(NEEDS_REASON),
         "stores": {store.id: store.name for store in store_rows},
+        "store_zones": {store.id: store.time_zone for store in store_rows},
     }
     return await _render(request, "orders.html", "orders", actor, data, columns=OPEN_STATUSES,
                          order_labels=data["status_labels"], stores=store_rows)

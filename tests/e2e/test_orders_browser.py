@@ -3,6 +3,7 @@ for a cancel, another member's move shows up) and an admin setting up a store.""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -170,3 +171,25 @@ async def test_an_admin_edits_sla_policies_and_business_hours(browser: Any, pane
     await page.reload()
     await until(page, "document.querySelector('#hours-form input[name=fri]').value === '10:00-16:00'")
     await until(page, f"document.querySelector(\"#member-boxes input[value='{olga}']\")?.checked === true")
+
+
+async def test_a_booking_shows_the_stores_local_time_next_to_the_viewers(
+    browser: Any, panel: Panel, sessions: Any
+) -> None:
+    await make_operator(sessions, "olga@example.com")
+    async with sessions() as session, session.begin():
+        tokyo = await stores.create_store(session, name="Sushi Tokyo", time_zone="Asia/Tokyo")
+        token = await stores.issue_api_token(session, tokyo.id)
+    day = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
+    booking = await harness.website_order(panel, token, 0, "book", kind="booking", items=[], party_size=4,
+                                          scheduled_at=f"{day}T19:30")  # the store's local time
+    page = await signed_in_page(browser, panel, "olga@example.com", "/inbox")
+    await page.goto(panel.url("/orders"))
+    card = page.locator(f"[data-order-id='{booking['id']}'] .scheduled")
+    await card.wait_for()
+    viewer = await page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone")
+    assert viewer != "Asia/Tokyo"
+    text = await card.inner_text()
+    assert "7:30 PM at the store, Asia/Tokyo)" in text and text.endswith(" · 4"), text
+    if viewer == "UTC":
+        assert text.split(", ")[1].startswith("10:30 AM ("), text  # the viewer's own clock comes first

@@ -54,6 +54,14 @@ function describe(data) {
 }
 
 const when = (iso) => (iso ? new Date(iso).toLocaleString(document.documentElement.lang) : "");
+// A time that belongs to a place (a booking): the viewer's time, and the place's own when its zone differs.
+const viewerZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+function placeTime(iso, zone) {
+  if (!iso) return "";
+  const format = (timeZone) => new Date(iso).toLocaleString(document.documentElement.lang, { timeZone, dateStyle: "short", timeStyle: "short" });
+  const here = format(viewerZone);
+  return !zone || zone === viewerZone ? here : `${here} (${t("store_time", { time: format(zone), zone })})`;
+}
 
 // ---------------------------------------------------------------- live connection
 
@@ -789,7 +797,7 @@ function setupOrders(live) {
       el("div", { text: order.customer_name || "—" }),
       el("div", { class: "items", text: items }),
       el("div", { class: "total", text: money(order.total_minor, order.currency) }),
-      order.scheduled_at ? el("div", { class: "muted", text: `${when(order.scheduled_at)}${order.party_size ? ` · ${order.party_size}` : ""}` }) : null,
+      order.scheduled_at ? el("div", { class: "muted scheduled", text: `${placeTime(order.scheduled_at, DATA.store_zones[order.store_id])}${order.party_size ? ` · ${order.party_size}` : ""}` }) : null,
       order.customer_phone ? el("div", { class: "muted", text: order.customer_phone }) : null,
       order.address ? el("div", { class: "muted", text: order.address }) : null,
       order.comment ? el("div", { class: "comment", text: order.comment }) : null,

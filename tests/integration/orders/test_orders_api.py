@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -135,6 +136,21 @@ async def test_bad_payload_gets_422_field_by_field_in_the_callers_language(
     assert await count(sessions, Order) == 0
     status, answer = await api.post(good_body(api.shop))  # the refused request did not burn the key
     assert status == 201
+
+
+async def test_a_booking_time_without_an_offset_is_the_stores_local_time(
+    api: Api, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with sessions() as session, session.begin():
+        await stores.update_store(session, api.shop.store.id, actor_id=None, time_zone="Asia/Tokyo")
+    day = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
+    booking = {"kind": "booking", "customer_name": "Maria", "customer_phone": "+7 911 000-11-22", "party_size": 4}
+    status, local = await api.post({**booking, "scheduled_at": f"{day}T19:00"}, key="local")
+    assert status == 201, local
+    status, explicit = await api.post({**booking, "scheduled_at": f"{day}T19:00+03:00"}, key="explicit")
+    assert status == 201, explicit
+    assert datetime.fromisoformat(local["scheduled_at"]) == datetime.fromisoformat(f"{day}T10:00+00:00")
+    assert datetime.fromisoformat(explicit["scheduled_at"]) == datetime.fromisoformat(f"{day}T16:00+00:00")
 
 
 async def test_out_of_range_values_are_field_errors_not_server_errors(api: Api) -> None:
