@@ -86,7 +86,8 @@ async def _render(request: web.Request, template: str, page: str, actor: Actor |
         context["unread_total"] = await inbox.unread_total(db) if is_staff(actor.operator) else 0
         context["csrf_token"] = actor.csrf_token
         context["data"] = {**context["data"], "me": {"id": actor.operator.id, "role": actor.operator.role,
-                                                     "language": actor.operator.language}}
+                                                     "language": actor.operator.language,
+                                                     "time_zone": actor.operator.time_zone}}
     return aiohttp_jinja2.render_template(template, request, context)
 
 

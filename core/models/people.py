@@ -42,7 +42,7 @@ class Operator(Base):
     display_name: Mapped[str] = mapped_column(String(128))
     role: Mapped[str] = mapped_column(String(16))
     language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
-    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    time_zone: Mapped[str | None] = mapped_column(String(64))  # IANA name; None: the browser's
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     created_at: Mapped[datetime] = now_column()

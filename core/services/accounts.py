@@ -111,8 +111,8 @@ async def update_profile(
         operator.language = language
     if display_name is not None:
         operator.display_name = _display_name(display_name)
-    if time_zone is not None:
-        operator.time_zone = _time_zone(time_zone)
+    if time_zone is not None:  # "": follow the browser's zone again
+        operator.time_zone = _time_zone(time_zone) if time_zone else None
     await session.flush()
     return operator
 

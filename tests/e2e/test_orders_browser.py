@@ -193,3 +193,16 @@ async def test_a_booking_shows_the_stores_local_time_next_to_the_viewers(
     assert "7:30 PM at the store, Asia/Tokyo)" in text and text.endswith(" · 4"), text
     if viewer == "UTC":
         assert text.split(", ")[1].startswith("10:30 AM ("), text  # the viewer's own clock comes first
+
+    # The operator picks a zone in the header: it is kept on the account and wins over the browser's.
+    async with page.expect_navigation():  # the page reloads with the new zone
+        await page.select_option("#time-zone", "Europe/Moscow")
+    await card.wait_for()
+    assert (await card.inner_text()).split(", ")[1].startswith("1:30 PM (")
+    async with page.expect_navigation():
+        await page.select_option("#time-zone", "Asia/Tokyo")
+    await card.wait_for()
+    assert "at the store" not in await card.inner_text()  # the store's clock is the viewer's now
+    async with sessions() as session:
+        olga = await session.scalar(select(Operator).where(Operator.email == "olga@example.com"))
+    assert olga is not None and olga.time_zone == "Asia/Tokyo"

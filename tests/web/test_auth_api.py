@@ -93,6 +93,22 @@ async def test_mutating_request_without_csrf_token_is_refused(panel: Panel, sess
         assert (await r.json())["language"] == "ru"
 
 
+async def test_an_operator_chooses_a_time_zone_or_follows_the_browser(panel: Panel, sessions) -> None:
+    await make_operator(sessions, "tz@example.com")
+    client = panel.client()
+    csrf = {"X-CSRF-Token": await login(panel, client, "tz@example.com")}
+    async with client.get(panel.url("/api/me")) as r:
+        assert (await r.json())["time_zone"] is None  # the browser's until chosen
+    async with client.patch(panel.url("/api/me"), json={"time_zone": "Asia/Tokyo"}, headers=csrf) as r:
+        assert r.status == 200 and (await r.json())["time_zone"] == "Asia/Tokyo"
+    async with client.patch(panel.url("/api/me"), json={"time_zone": "Mars/Olympus"}, headers=csrf) as r:
+        assert r.status == 422 and "time_zone" in (await r.json())["fields"]
+    async with client.get(panel.url("/api/me")) as r:
+        assert (await r.json())["time_zone"] == "Asia/Tokyo"  # the refused change changed nothing
+    async with client.patch(panel.url("/api/me"), json={"time_zone": ""}, headers=csrf) as r:
+        assert r.status == 200 and (await r.json())["time_zone"] is None
+
+
 async def test_mutating_request_from_a_foreign_origin_is_refused(panel: Panel, sessions) -> None:
     await make_operator(sessions, "dan@example.com")
     client = panel.client()

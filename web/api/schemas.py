@@ -45,13 +45,13 @@ class OperatorOut(BaseModel):
 
 class MeOut(OperatorOut):
     csrf_token: str
-    time_zone: str
+    time_zone: str | None = Field(description="IANA name; null: the panel shows the browser's time zone")
 
 
 class MePatch(Strict):
     language: Language | None = None
     display_name: str | None = Field(default=None, min_length=1, max_length=128)
-    time_zone: str | None = Field(default=None, min_length=1, max_length=64)
+    time_zone: str | None = Field(default=None, max_length=64, description='IANA name; "" for the browser\'s zone')
 
 
 class SessionOut(BaseModel):

@@ -53,9 +53,11 @@ function describe(data) {
   return [data.message || t("error"), fields].filter(Boolean).join(" ");
 }
 
-const when = (iso) => (iso ? new Date(iso).toLocaleString(document.documentElement.lang) : "");
+// Times show in the viewer's zone: the one chosen in the header (saved on the account), else the browser's.
+const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+const viewerZone = DATA.me?.time_zone || browserZone;
+const when = (iso) => (iso ? new Date(iso).toLocaleString(document.documentElement.lang, { timeZone: viewerZone }) : "");
 // A time that belongs to a place (a booking): the viewer's time, and the place's own when its zone differs.
-const viewerZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
 function placeTime(iso, zone) {
   if (!iso) return "";
   const format = (timeZone) => new Date(iso).toLocaleString(document.documentElement.lang, { timeZone, dateStyle: "short", timeStyle: "short" });
@@ -202,6 +204,18 @@ function setupHeader() {
     await api("PATCH", "/api/me", { language: event.target.value });
     location.reload();
   });
+  const zones = $("#time-zone");
+  if (zones) {
+    const names = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
+    for (const name of new Set([...names, "UTC", DATA.me?.time_zone].filter(Boolean))) {
+      zones.append(el("option", { value: name, text: name }));
+    }
+    zones.value = DATA.me?.time_zone || "";
+    zones.addEventListener("change", async (event) => {
+      await api("PATCH", "/api/me", { time_zone: event.target.value });
+      location.reload();
+    });
+  }
   $("#logout")?.addEventListener("click", async () => { await api("POST", "/api/auth/logout"); location.assign("/login"); });
   $("#logout-all")?.addEventListener("click", async () => { await api("POST", "/api/auth/logout-all"); location.assign("/login"); });
 }
