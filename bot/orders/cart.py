@@ -46,7 +46,7 @@ def render(tr: Tr, store: Store, products: Sequence[Product], cart: dict[str, in
     rows: list[list[InlineKeyboardButton]] = []
     for product in shown:
         row = [_button(f"➕ {product.name[:40]}", "add", product.id)]
-        if product.photo:
+        if product.photo or product.photo_key:
             row.append(_button("📷", "photo", product.id))
         rows.append(row)
     for product, qty in in_cart:

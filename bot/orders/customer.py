@@ -3,6 +3,7 @@ booking → details → summary → confirm; "My orders" lists them and cancels 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Sequence
@@ -12,6 +13,7 @@ from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
+    BufferedInputFile,
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -70,7 +72,7 @@ async def choose_store(callback: CallbackQuery, session: AsyncSession, tr: Tr) -
 
 
 async def shop(callback: CallbackQuery, callback_data: ShopCb, session: AsyncSession, state: FSMContext,
-               bot: Bot, tr: Tr) -> None:
+               bot: Bot, desk: Desk, tr: Tr) -> None:
     action = callback_data.action
     if action == "store":
         await state.set_state(Ordering.shopping)
@@ -87,7 +89,7 @@ async def shop(callback: CallbackQuery, callback_data: ShopCb, session: AsyncSes
         await edit_in_place(callback, tr("The order is cancelled. Send /start for the menu."), None)
         return
     if action == "photo":
-        await _photo(callback, bot, products, callback_data.value, tr)
+        await _photo(callback, bot, desk, products, callback_data.value)
         return
     if action == "checkout":
         await callback.answer()
@@ -105,11 +107,25 @@ async def shop(callback: CallbackQuery, callback_data: ShopCb, session: AsyncSes
     await edit_in_place(callback, *cart.render(tr, store, products, data["cart"], int(data.get("page", 0))))
 
 
-async def _photo(callback: CallbackQuery, bot: Bot, products: Sequence[Product], product_id: int, tr: Tr) -> None:
-    product = next((p for p in products if p.id == product_id and p.photo), None)
+async def _photo(callback: CallbackQuery, bot: Bot, desk: Desk, products: Sequence[Product], product_id: int) -> None:
+    """Telegram's copy when there is one (a file id or URL); else the uploaded file, whose Telegram
+    file id is kept for the next time (in this update's transaction)."""
+    product = next((p for p in products if p.id == product_id and (p.photo or p.photo_key)), None)
     await callback.answer()
-    if product is not None:
-        await bot.send_photo(callback.from_user.id, product.photo or "", caption=esc(product.name))
+    if product is None:
+        return
+    if product.photo:
+        await bot.send_photo(callback.from_user.id, product.photo, caption=esc(product.name))
+        return
+    try:
+        data = await asyncio.to_thread(desk.storage.read, product.photo_key or "")
+    except FileNotFoundError:
+        log.warning("product photo file missing", extra={"product": product.id})
+        return
+    sent = await bot.send_photo(callback.from_user.id, BufferedInputFile(data, f"product-{product.id}"),
+                                caption=esc(product.name))
+    if sent.photo:
+        product.photo = sent.photo[-1].file_id  # the largest size Telegram made
 
 
 async def _zone(session: AsyncSession, data: dict) -> tzinfo:  # type: ignore[type-arg]

@@ -89,7 +89,10 @@ class Product(Base):
     price_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3), default="RUB", server_default="RUB")
     available: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    # What Telegram sends as the photo: a URL or Telegram file id (set from the CLI, or cached after
+    # the first send of an uploaded photo); photo_key: the uploaded file in the attachment store.
     photo: Mapped[str | None] = mapped_column(String(512))
+    photo_key: Mapped[str | None] = mapped_column(String(80))
     position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = now_column()
 

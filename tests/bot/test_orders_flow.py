@@ -14,11 +14,13 @@ from bot.callbacks import MenuCb
 from bot.orders.callbacks import ShopCb
 from core.i18n import load_translator
 from core.models import Operator, Order, OrderTransition, Product, Store
-from core.orders import staff, stores
+from core.orders import photos, staff, stores
 from core.orders.reminders import run_reminders
 from tests.botapi import TelegramServer
 from tests.botapi.objects import TgUser
 from tests.botapi.server import Call
+from tests.images import png
+from tests.waiting import eventually
 
 # Deliveries go through the outbox worker; on a loaded machine they can take a few seconds.
 WAIT = 20.0
@@ -309,6 +311,37 @@ async def test_product_photo_is_shown_on_request_and_a_member_can_leave(
     await last_to(telegram, world.anna, "sendMessage", f"Заказ №{order_id}")
     await asyncio.sleep(0.5)
     assert not [c for c in telegram.sent_to(world.boris.id) if f"Order #{order_id}" in c.text]
+
+
+async def test_an_uploaded_product_photo_is_uploaded_to_telegram_once_then_sent_by_file_id(
+    telegram: TelegramServer, desk_bot, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    running = await desk_bot()
+    world = await open_shop(telegram, sessions)
+    image = png()
+    async with sessions() as session, session.begin():
+        await photos.set_photo(session, running.desk.storage, world.store.id, world.cola.id, image, actor_id=None)
+    eve = telegram.user("Eve", language_code="en")
+    flow = await shop_to_checkout(telegram, eve, world, [])
+    page = await last_to(telegram, eve, "editMessageText", "Tap a product")
+    assert [b["text"] for b in page.buttons[:4]] == ["➕ Margherita", "📷", "➕ Cola", "📷"]
+    cola_photo = ShopCb(action="photo", value=world.cola.id).pack()
+
+    await press_and_wait(telegram, eve, flow, cola_photo)
+    first = await last_to(telegram, eve, "sendPhoto", "Cola")
+    assert first.files["photo"].data == image  # uploaded from the desk's store
+    largest = first.result["photo"][-1]["file_id"]
+
+    async def telegrams_copy_kept() -> bool:  # in the update's transaction: once it commits
+        async with sessions() as session:
+            return (await session.get(Product, world.cola.id)).photo == largest  # type: ignore[union-attr]
+
+    await eventually(telegrams_copy_kept, timeout=WAIT)
+
+    mark = telegram.mark()
+    await press_and_wait(telegram, eve, flow, cola_photo)
+    second = await telegram.wait_for_call("sendPhoto", lambda c: c.chat_id == eve.id, since=mark, timeout=WAIT)
+    assert second.params["photo"] == largest and not second.files  # Telegram's copy, nothing uploaded again
 
 
 async def test_an_alert_the_member_deleted_is_sent_anew_and_remembered(

@@ -16,6 +16,7 @@ from core.orders.actors import for_operator
 from core.orders.staff import add_panel_member
 from core.orders.transitions import change_status
 from tests.e2e.test_panel_browser import signed_in_page, texts, until
+from tests.images import png
 from tests.web import harness
 from tests.web.harness import Panel, make_operator
 
@@ -121,6 +122,10 @@ async def test_an_admin_sets_up_a_store_in_russian(
     await store.locator(".product-form button").click()
     await page.locator(".store [data-product-id]", has_text="Маргарита").wait_for()
     assert "550,50" in await page.locator(".store [data-product-id]").inner_text()
+    await page.locator(".store [data-product-id] input.photo-input").set_input_files(
+        files=[{"name": "margherita.png", "mimeType": "image/png", "buffer": png(8, 8)}])
+    await until(page, "document.querySelector('.store [data-product-id] img.thumb')?.naturalWidth === 8")
+    assert "Заменить фото" in await page.locator(".store [data-product-id]").inner_text()
 
     await page.locator(".store button", has_text="Ссылка-приглашение для партнёра").click()
     await until(page, "document.querySelector('#admin-notice').textContent.includes('/start partner_')")
@@ -135,6 +140,7 @@ async def test_an_admin_sets_up_a_store_in_russian(
         product = await session.scalar(select(Product))
         member = await session.scalar(select(StoreMember).where(StoreMember.operator_id == partner_id))
     assert product is not None and (product.name, product.price_minor) == ("Маргарита", 55050)
+    assert product.photo_key is not None and product.photo is None  # Telegram gets it on the first show
     assert member is not None and member.store_id == product.store_id
 
 

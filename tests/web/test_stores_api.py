@@ -12,6 +12,7 @@ from sqlalchemy import event, select
 from core.models import AuditLog, Order, StoreInvite, StoreMember
 from core.orders import staff
 from core.services.contacts import TelegramProfile
+from tests.images import png
 from tests.web.harness import Panel, drain, login, make_operator, receive_until, website_order, website_shop
 from tests.web.test_ticket_api import signed_in
 from tests.web.test_ws import connect
@@ -193,3 +194,65 @@ async def test_a_partner_socket_gets_its_stores_order_events_only_and_is_cut_off
             assert not json.loads(message.data).get("type", "").startswith("order.")
     assert message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING)
     assert hello["type"] == "hello"
+
+
+def photo_form(data: bytes, file_name: str = "photo.png", content_type: str = "image/png") -> aiohttp.FormData:
+    form = aiohttp.FormData()
+    form.add_field("photo", data, filename=file_name, content_type=content_type)
+    return form
+
+
+async def test_an_admin_uploads_a_product_photo_and_only_the_stores_people_see_it(panel: Panel, sessions) -> None:
+    await make_operator(sessions, "root@example.com", role="admin", language="ru")
+    admin = panel.client()
+    csrf = {"X-CSRF-Token": await login(panel, admin, "root@example.com")}
+    roma = await website_shop(sessions, "Pizza Roma", "Margherita")
+    sushi = await website_shop(sessions, "Sushi Bar", "Maki")
+    photo_path = f"/api/stores/{roma.store_id}/products/{roma.product_id}/photo"
+    image = png(4, 3)
+
+    async with admin.put(panel.url(photo_path), data=photo_form(b"MZ\x90\x00 not an image", "photo.jpg",
+                                                                    "image/jpeg"), headers=csrf) as r:
+        assert r.status == 422  # judged by its bytes, not by its name or claimed type
+        assert (await r.json())["fields"]["photo"] == "Фото товара должно быть изображением JPEG, PNG или WebP."
+    async with admin.put(panel.url(photo_path), data=photo_form(image + b"\0" * (10 * 1024 * 1024)),
+                         headers=csrf) as r:
+        assert r.status == 422 and (await r.json())["fields"]["photo"] == "Фото товара — не больше 10 МБ."
+    async with admin.put(panel.url(f"/api/stores/{sushi.store_id}/products/{roma.product_id}/photo"),
+                         data=photo_form(image), headers=csrf) as r:
+        assert r.status == 404  # that product is not in that store
+    async with admin.put(panel.url(photo_path), data=photo_form(image)) as r:
+        assert r.status == 403  # no CSRF token
+    operator, operator_csrf = await signed_in(panel, sessions, "op@example.com")
+    async with operator.put(panel.url(photo_path), data=photo_form(image), headers=operator_csrf) as r:
+        assert r.status == 403  # products are the admins'
+
+    async with admin.put(panel.url(photo_path), data=photo_form(image), headers=csrf) as r:
+        assert r.status == 200
+        product = await r.json()
+    assert product["has_photo"] and product["photo_url"].startswith(f"/api/products/{roma.product_id}/photo?v=")
+    async with admin.get(panel.url("/api/stores")) as r:
+        listed = {store["name"]: store for store in (await r.json())["items"]}
+    assert listed["Pizza Roma"]["products"][0]["photo_url"] == product["photo_url"]
+    assert listed["Sushi Bar"]["products"][0]["has_photo"] is False
+
+    async with operator.get(panel.url(product["photo_url"])) as r:
+        assert r.status == 200 and await r.read() == image
+        assert r.headers["Content-Type"] == "image/png" and r.headers["X-Content-Type-Options"] == "nosniff"
+        assert "sandbox" in r.headers["Content-Security-Policy"]
+    partner_id = await make_operator(sessions, "sushi@example.com", role="partner")
+    async with admin.post(panel.url(f"/api/stores/{sushi.store_id}/members"), json={"operator_id": partner_id},
+                          headers=csrf) as r:
+        assert r.status == 201
+    partner = panel.client()
+    await login(panel, partner, "sushi@example.com")
+    async with partner.get(panel.url(product["photo_url"])) as r:
+        assert r.status == 404  # another store's product
+
+    async with admin.delete(panel.url(photo_path), headers=csrf) as r:
+        assert r.status == 200 and (await r.json())["has_photo"] is False
+    async with operator.get(panel.url(product["photo_url"])) as r:
+        assert r.status == 404
+    async with sessions() as session:
+        actions = list((await session.scalars(select(AuditLog.action).where(AuditLog.action.like("product.%")))).all())
+    assert actions == ["product.photo", "product.photo_removed"]

@@ -3,13 +3,17 @@ link partner panel accounts and set reminder delays; a partner sees only its own
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
+from core.errors import InvalidInput, NotFound
+from core.i18n import N_
 from core.models import Product, Store, StoreMember
+from core.orders import photos, stores
 from core.orders import staff as store_staff
-from core.orders import stores
 from web.api import schemas as s
 from web.api.registry import ApiRegistry, json_ok, parse_body, path_id
 from web.auth import actor_of, admin
@@ -36,8 +40,11 @@ def member_json(member: StoreMember) -> dict[str, Any]:
 
 
 def product_json(product: Product) -> dict[str, Any]:
+    # The URL changes with the file, so a browser never shows a replaced photo from its cache.
+    photo_url = f"/api/products/{product.id}/photo?v={product.photo_key[-12:]}" if product.photo_key else None
     return {"id": product.id, "name": product.name, "description": product.description,
-            "price_minor": product.price_minor, "currency": product.currency, "available": product.available}
+            "price_minor": product.price_minor, "currency": product.currency, "available": product.available,
+            "has_photo": bool(product.photo_key or product.photo), "photo_url": photo_url}
 
 
 async def _store_json(request: web.Request, store: Store) -> dict[str, Any]:
@@ -129,6 +136,64 @@ async def patch_product(request: web.Request) -> web.Response:
     return json_ok(product_json(product))
 
 
+async def put_photo(request: web.Request) -> web.Response:
+    actor = admin(request)
+    data = await _photo_part(request)
+    product = await photos.set_photo(request[DB], request.app[DESK].storage, path_id(request),
+                                     path_id(request, "product_id"), data, actor_id=actor.operator.id)
+    await request[DB].commit()
+    return json_ok(product_json(product))
+
+
+async def _photo_part(request: web.Request) -> bytes:
+    """The `photo` file of a multipart form, read up to the limit (a larger one is refused unread)."""
+    if not request.content_type.startswith("multipart/"):
+        raise InvalidInput(N_("A product photo must be a JPEG, PNG or WebP image."), field="photo")
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        if isinstance(part, BodyPartReader) and part.name == "photo":
+            chunks, size = [], 0
+            while chunk := await part.read_chunk(64 * 1024):
+                size += len(chunk)
+                if size > photos.MAX_PHOTO_BYTES:
+                    raise InvalidInput(N_("A product photo can be at most 10 MB."), field="photo")
+                chunks.append(chunk)
+            return b"".join(chunks)
+    raise InvalidInput(N_("A product photo must be a JPEG, PNG or WebP image."), field="photo")
+
+
+async def delete_photo(request: web.Request) -> web.Response:
+    actor = admin(request)
+    product = await photos.remove_photo(request[DB], path_id(request), path_id(request, "product_id"),
+                                        actor_id=actor.operator.id)
+    await request[DB].commit()
+    return json_ok(product_json(product))
+
+
+async def get_photo(request: web.Request) -> web.StreamResponse:
+    actor = actor_of(request)  # a partner sees its own stores' products only (404 otherwise)
+    product = await photos.visible_photo(request[DB], path_id(request), actor.store_scope)
+    path = request.app[DESK].storage.path(product.photo_key or "")
+    head = await asyncio.to_thread(_head, path)
+    if head is None:
+        raise NotFound("product photo", product_id=product.id)
+    return web.FileResponse(path, headers={
+        "Content-Type": photos.photo_type(head) or "application/octet-stream",
+        "Content-Disposition": f"inline; filename=product-{product.id}",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, max-age=86400",
+    })
+
+
+def _head(path: Path) -> bytes | None:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(12)
+    except FileNotFoundError:
+        return None
+
+
 def register(api: ApiRegistry) -> None:
     api.add("GET", "/api/stores", list_stores, "Stores with staff and products (partners: their own)", access="any")
     api.add("POST", "/api/stores", create_store, "Create a store", access="admin", body=s.StoreIn, status=201)
@@ -149,3 +214,10 @@ def register(api: ApiRegistry) -> None:
             status=201)
     api.add("PATCH", "/api/stores/{id}/products/{product_id}", patch_product,
             "Rename, re-price or switch a product's availability", access="admin", body=s.ProductPatch)
+    api.add("PUT", "/api/stores/{id}/products/{product_id}/photo", put_photo,
+            "Upload the product's photo (multipart field `photo`: JPEG, PNG or WebP up to 10 MB)", access="admin",
+            multipart=True)
+    api.add("DELETE", "/api/stores/{id}/products/{product_id}/photo", delete_photo, "Remove the product's photo",
+            access="admin")
+    api.add("GET", "/api/products/{id}/photo", get_photo, "The product's uploaded photo (partners: their stores')",
+            access="any")

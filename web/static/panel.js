@@ -880,8 +880,19 @@ async function setupStores() {
     const products = el("table", { class: "list" }, el("tbody", {}, ...store.products.map((product) => {
       const available = el("input", { type: "checkbox", checked: product.available, "aria-label": product.name });
       available.addEventListener("change", () => api("PATCH", `/api/stores/${store.id}/products/${product.id}`, { available: available.checked }).catch((error) => notice(error.message)));
+      const photoUrl = `/api/stores/${store.id}/products/${product.id}/photo`;
+      const upload = el("input", { type: "file", accept: "image/jpeg,image/png,image/webp", class: "photo-input", "aria-label": `${t("photo")}: ${product.name}` });
+      upload.addEventListener("change", async () => {
+        const form = new FormData();
+        form.append("photo", upload.files[0]);
+        try { await api("PUT", photoUrl, undefined, { form }); load(); } catch (error) { notice(error.message); upload.value = ""; }
+      });
+      const photo = el("td", { class: "photo" },
+        product.photo_url ? el("img", { src: product.photo_url, alt: product.name, class: "thumb" }) : null,
+        el("label", { class: "link" }, product.has_photo ? t("replace_photo") : t("add_photo"), upload),
+        product.has_photo ? action(t("remove_photo"), async () => { await api("DELETE", photoUrl); load(); }) : null);
       return el("tr", { "data-product-id": product.id }, el("td", { text: product.name }), el("td", { text: money(product.price_minor, product.currency) }),
-        el("td", {}, el("label", {}, available, ` ${t("available")}`)));
+        el("td", {}, el("label", {}, available, ` ${t("available")}`)), photo);
     })));
     const productForm = el("form", { class: "inline-form product-form" },
       el("input", { type: "text", name: "name", required: true, maxLength: 128, placeholder: t("product_name"), "aria-label": t("product_name") }),
