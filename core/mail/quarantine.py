@@ -19,6 +19,7 @@ REASONS = {
     "unparseable": N_("The mail could not be read."),
     "no_sender": N_("The mail has no usable sender address."),
     "own_address": N_("The mail came from the desk's own address."),
+    "bounce_unmatched": N_("A mail server returned a mail the desk did not send; no ticket was opened."),
     "error": N_("The mail could not be stored."),
 }
 
