@@ -15,6 +15,7 @@ from core.i18n import Translator
 from core.jobs.autoclose import AutoClose
 from core.jobs.prune import PruneEvents, RemoveOrphanFiles
 from core.jobs.ratings import RatingRequests, rating_key
+from core.mail.quarantine import Setaside, quarantine
 from core.models import Contact, Event, OutboxItem, Ticket
 from core.services import conversations, tickets
 from core.services.conversations import Inbound, NewAttachment
@@ -169,7 +170,11 @@ async def test_orphaned_attachment_files_are_removed_after_the_grace_period(
     kept = store.save(b"in use", "a.txt", "text/plain")
     orphan = store.save(b"nobody", "b.txt", "text/plain")
     fresh = store.save(b"just saved", "c.txt", "text/plain")
+    quarantined = store.save(b"From: nobody\r\n\r\nset aside", "mail-1.eml", "message/rfc822")
     ticket_id = await open_ticket(clocked)
+    async with clocked() as session, session.begin():
+        await quarantine(session, Setaside(mailbox="support@desk.test/INBOX", uid=1, uidvalidity=1, reason="no_sender",
+                                           raw_storage_key=quarantined.storage_key))
     async with clocked() as session, session.begin():
         ticket = await session.get(Ticket, ticket_id)
         assert ticket is not None
@@ -177,7 +182,7 @@ async def test_orphaned_attachment_files_are_removed_after_the_grace_period(
             body="", kind="file", external_key="tg:5001:7",
             attachments=(NewAttachment("a.txt", "text/plain", kept.size, kept.sha256, kept.storage_key),)))
     day_old = (clock.now() - timedelta(days=2)).timestamp()
-    for stored in (kept, orphan):
+    for stored in (kept, orphan, quarantined):
         os.utime(store.root / stored.storage_key, (day_old, day_old))
     os.utime(store.root / fresh.storage_key, (clock.now().timestamp(), clock.now().timestamp()))
     job = RemoveOrphanFiles(clocked, store.root, timedelta(hours=24), clock=clock)
@@ -185,3 +190,4 @@ async def test_orphaned_attachment_files_are_removed_after_the_grace_period(
     assert (store.root / kept.storage_key).exists()
     assert not (store.root / orphan.storage_key).exists()
     assert (store.root / fresh.storage_key).exists()
+    assert (store.root / quarantined.storage_key).exists()  # an admin may still download or retry it
