@@ -23,6 +23,7 @@ _FAILED_SUBJECT = re.compile(
     r"|недоставлен|не доставлен|не может быть доставлен|не удалось доставить|ошибка доставки|возвращ[её]нн",
     re.IGNORECASE,
 )
+_NOT_FAILED_ACTIONS = frozenset({"delayed", "delivered", "relayed", "expanded"})  # RFC 3464 2.3.3
 _NOT_FINAL = re.compile(r"delay|warning|задерж|предупрежд", re.IGNORECASE)  # still being retried
 _QUOTED_ID = re.compile(r"^[\s>]*message-?id:\s*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE)
 # An SMTP reply in prose: "550 5.1.1 <bob@...>: User unknown", "said: 550 No such user", "'554 ...".
@@ -46,6 +47,18 @@ def is_delivery_status(msg: Message) -> bool:
     if report_type:
         return report_type == "delivery-status"
     return any(part.get_content_type() == "message/delivery-status" for part in msg.walk())
+
+
+def only_not_final(msg: Message) -> bool:
+    """A delivery report whose every recipient says delayed (still being retried) or delivered:
+    no failure to record. A report without Action fields is read as a failure, as before."""
+    actions = set()
+    for part in msg.walk():
+        blocks = part.get_payload() if part.get_content_type() == "message/delivery-status" else None
+        for block in blocks if isinstance(blocks, list) else []:
+            if isinstance(block, Message) and (action := header(block, "Action").lower()):
+                actions.add(action)
+    return bool(actions) and actions <= _NOT_FAILED_ACTIONS
 
 
 def delivery_report(msg: Message) -> DeliveryReport:

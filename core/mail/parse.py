@@ -11,7 +11,7 @@ from email.parser import BytesParser
 
 import html2text
 
-from core.mail.bounce import DeliveryReport, delivery_report, is_delivery_status, text_bounce
+from core.mail.bounce import DeliveryReport, delivery_report, is_delivery_status, only_not_final, text_bounce
 from core.mail.headers import auto_reason, header, language, message_ids, sender
 
 CALENDAR_NAME = "invite.ics"
@@ -67,7 +67,7 @@ def parse_mail(raw: bytes) -> ParsedMail:
         parsed.problems.append("defects: " + ", ".join(sorted({type(d).__name__ for d in msg.defects}))[:300])
     _Collector(parsed).walk(msg)
     if is_delivery_status(msg):
-        parsed.report = delivery_report(msg)
+        parsed.report = None if only_not_final(msg) else delivery_report(msg)
     else:
         parsed.report = text_bounce(msg, address, parsed.subject, parsed.text)
     return parsed

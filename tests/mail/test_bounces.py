@@ -105,6 +105,12 @@ async def test_a_bounce_of_someone_elses_mail_is_quarantined_and_never_answered(
     assert "<not-ours@elsewhere.example>" in kept[0][1] and "550 5.1.1 user unknown" in kept[0][1]
 
 
+def test_a_delay_warning_is_not_a_bounce() -> None:
+    delayed = bounce("<desk.m7.t3@desk.test>", attach="headers").replace(b"Action: failed\r\nStatus: 5.1.1",
+                                                                        b"Action: delayed\r\nStatus: 4.4.7")
+    assert b"Action: delayed" in delayed and parse_mail(delayed).report is None
+
+
 def test_a_read_receipt_is_not_a_bounce() -> None:
     receipt = (
         b"From: Alice <alice@example.com>\r\nTo: support@desk.test\r\nSubject: Read: Re: [#1] Printer is broken\r\n"
