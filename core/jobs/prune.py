@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import select, text
+from sqlalchemy import CompoundSelect, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.models import Attachment
+from core.models import Attachment, MailQuarantine, Product
 from core.sla.clock import SYSTEM_CLOCK, Clock
 
 log = logging.getLogger(__name__)
@@ -64,13 +64,21 @@ class RemoveOrphanFiles:
             part = files[start:start + self.chunk]
             keys = [path.relative_to(self.root).as_posix() for path in part]
             async with self.sessions() as session:
-                query = select(Attachment.storage_key).where(Attachment.storage_key.in_(keys))
-                known = set(await session.scalars(query))
+                known = set(await session.scalars(_in_use(keys)))
             orphans = [path for path, key in zip(part, keys, strict=True) if key not in known]
             removed += await asyncio.to_thread(_unlink_old, orphans, cutoff)
         if removed:
             log.info("removed %d orphaned attachment files", removed, extra={"removed": removed})
         return removed
+
+
+def _in_use(keys: list[str]) -> CompoundSelect:
+    """Files a row still names: attachments, quarantined mail kept for an admin to inspect or retry,
+    and product photos uploaded in the panel."""
+    attachments = select(Attachment.storage_key).where(Attachment.storage_key.in_(keys))
+    return attachments.union_all(
+        select(MailQuarantine.raw_storage_key).where(MailQuarantine.raw_storage_key.in_(keys)),
+        select(Product.photo_key).where(Product.photo_key.in_(keys)))
 
 
 def _old_files(root: Path, cutoff: float) -> list[Path]:

@@ -74,7 +74,10 @@ async def ingest_mail(
     index_id = await claim_message_id(session, options.mailbox, mail.message_id, uid, mail.address)
     if index_id is None:
         return IntakeResult("duplicate")
-    if mail.report is not None and (bounced := await _bounce_of_ours(session, mail, index_id)) is not None:
+    if mail.report is not None:
+        bounced = await _bounce_of_ours(session, mail, index_id)
+        if bounced is None:
+            raise Unusable("bounce_unmatched", _unmatched(mail))
         return bounced
     if not mail.address:
         raise Unusable("no_sender", "no usable From, Sender or Return-Path address")
@@ -105,7 +108,7 @@ async def ingest_mail(
 async def _bounce_of_ours(session: AsyncSession, mail: ParsedMail, index_id: int) -> IntakeResult | None:
     """A delivery report returning a mail we sent: the reply it returns is marked failed with the
     report's reason, and the ticket gets a line saying so. No ticket is opened and nobody is answered.
-    A report about a mail that is not ours is left to the usual path (a ticket, never acknowledged)."""
+    None for a bounce of a mail that is not ours (the caller sets it aside for an admin)."""
     assert mail.report is not None
     for rfc_id in mail.report.original_ids:
         ticket_id = ids.ticket_of_our_id(rfc_id)
@@ -125,6 +128,14 @@ async def _bounce_of_ours(session: AsyncSession, mail: ParsedMail, index_id: int
         log.info("mail bounced", extra={"ticket": ticket.id, "message_id": message.id if message else None})
         return IntakeResult("bounced", ticket.id, message.id if message is not None else None)
     return None
+
+
+def _unmatched(mail: ParsedMail) -> str:
+    assert mail.report is not None
+    kind = "delivery report" if mail.report.kind == "dsn" else "non-delivery mail"
+    about = ", ".join(mail.report.original_ids[:3]) or "no Message-ID"
+    reason = mail.report.status or mail.subject or "no reason given"
+    return f"{kind} from {mail.address or '<>'} about {about}, none of them ours: {reason}"
 
 
 async def _thread(session: AsyncSession, mail: ParsedMail, contact: Contact, options: IntakeOptions) -> Ticket | None:

@@ -7,10 +7,11 @@ import hashlib
 from dataclasses import dataclass, field
 from email import policy
 from email.message import Message
-from email.parser import BytesParser, HeaderParser
+from email.parser import BytesParser
 
 import html2text
 
+from core.mail.bounce import DeliveryReport, delivery_report, is_delivery_status, only_not_final, text_bounce
 from core.mail.headers import auto_reason, header, language, message_ids, sender
 
 CALENDAR_NAME = "invite.ics"
@@ -21,14 +22,6 @@ class MailFile:
     file_name: str
     content_type: str
     data: bytes
-
-
-@dataclass
-class DeliveryReport:
-    """What a bounce (a multipart/report delivery-status notice) says about the mail it returns."""
-
-    original_ids: list[str] = field(default_factory=list)  # Message-IDs of the returned mail
-    status: str = ""  # e.g. "5.1.1 gone@example.com: user unknown"
 
 
 @dataclass
@@ -45,7 +38,7 @@ class ParsedMail:
     auto: str | None = None
     html_only: bool = False
     problems: list[str] = field(default_factory=list)
-    report: DeliveryReport | None = None  # set for a delivery-status report (a bounce)
+    report: DeliveryReport | None = None  # set for a bounce (a delivery-status report or its plain-text kin)
 
     @property
     def thread_ids(self) -> list[str]:
@@ -72,41 +65,12 @@ def parse_mail(raw: bytes) -> ParsedMail:
         parsed.problems.append("no Message-ID")
     if msg.defects:
         parsed.problems.append("defects: " + ", ".join(sorted({type(d).__name__ for d in msg.defects}))[:300])
-    if msg.get_content_type() == "multipart/report":
-        parsed.report = delivery_report(msg)
     _Collector(parsed).walk(msg)
+    if is_delivery_status(msg):
+        parsed.report = None if only_not_final(msg) else delivery_report(msg)
+    else:
+        parsed.report = text_bounce(msg, address, parsed.subject, parsed.text)
     return parsed
-
-
-def delivery_report(msg: Message) -> DeliveryReport:
-    """The returned mail's Message-ID (from its attached copy or headers) and the reason it failed."""
-    report = DeliveryReport()
-    statuses: list[str] = []
-    for part in msg.walk():
-        ctype = part.get_content_type()
-        try:
-            if ctype == "message/delivery-status":
-                blocks = part.get_payload()
-                for block in blocks if isinstance(blocks, list) else []:
-                    if not isinstance(block, Message):
-                        continue
-                    found = " ".join(value for value in (header(block, "Status"), header(block, "Final-Recipient")
-                                                          .split(";")[-1].strip(), header(block, "Diagnostic-Code"))
-                                     if value)
-                    if found and header(block, "Status"):
-                        statuses.append(found)
-            elif ctype == "message/rfc822":
-                inner = part.get_payload()
-                original = inner[0] if isinstance(inner, list) and inner else None
-                if isinstance(original, Message):
-                    report.original_ids += message_ids(header(original, "Message-ID"))
-            elif ctype == "text/rfc822-headers":
-                headers = HeaderParser(policy=policy.default).parsestr(_payload(part).decode("utf-8", "replace"))
-                report.original_ids += message_ids(header(headers, "Message-ID"))
-        except Exception as exc:  # a broken report is still a report; its mail is kept as text
-            report.status = report.status or f"unreadable report part: {type(exc).__name__}"
-    report.status = ("; ".join(statuses) or report.status)[:500]
-    return report
 
 
 def stable_id(raw: bytes) -> str:

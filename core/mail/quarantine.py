@@ -19,6 +19,7 @@ REASONS = {
     "unparseable": N_("The mail could not be read."),
     "no_sender": N_("The mail has no usable sender address."),
     "own_address": N_("The mail came from the desk's own address."),
+    "bounce_unmatched": N_("A mail server returned a mail the desk did not send; no ticket was opened."),
     "error": N_("The mail could not be stored."),
 }
 
@@ -71,10 +72,14 @@ def quarantine_payload(row: MailQuarantine) -> dict[str, Any]:
         "size": row.size,
         "raw_available": row.raw_storage_key is not None,
         "created_at": row.created_at.isoformat() if row.created_at else None,
+        "retries": row.retries or 0,
+        "retried_at": row.retried_at.isoformat() if row.retried_at else None,
+        "resolved": row.resolved_at is not None,
+        "ticket_id": row.ticket_id,
     }
 
 
-def _admins_only(actor: Operator) -> None:
+def admins_only(actor: Operator) -> None:
     if actor.role != "admin" or not actor.is_active:
         raise NotAllowed("only admins see quarantined mail")
 
@@ -82,9 +87,11 @@ def _admins_only(actor: Operator) -> None:
 async def list_quarantined(
     session: AsyncSession, actor: Operator, *, limit: int = 50, before_id: int | None = None
 ) -> list[dict[str, Any]]:
-    """Newest first; admins only (a quarantined mail may hold anyone's data)."""
-    _admins_only(actor)
-    query = select(MailQuarantine).order_by(MailQuarantine.id.desc()).limit(max(1, min(limit, 200)))
+    """Newest first, those still waiting (a retried mail that went in is kept, but not listed);
+    admins only (a quarantined mail may hold anyone's data)."""
+    admins_only(actor)
+    query = (select(MailQuarantine).where(MailQuarantine.resolved_at.is_(None))
+             .order_by(MailQuarantine.id.desc()).limit(max(1, min(limit, 200))))
     if before_id is not None:
         query = query.where(MailQuarantine.id < before_id)
     return [quarantine_payload(row) for row in (await session.scalars(query)).all()]
@@ -92,7 +99,7 @@ async def list_quarantined(
 
 async def quarantined_raw(session: AsyncSession, actor: Operator, quarantine_id: int) -> MailQuarantine:
     """The quarantined row whose raw mail an admin downloads (NotFound when there is none)."""
-    _admins_only(actor)
+    admins_only(actor)
     row = await session.get(MailQuarantine, quarantine_id)
     if row is None or row.raw_storage_key is None:
         raise NotFound("quarantined mail", quarantine_id=quarantine_id)

@@ -54,16 +54,20 @@ def own_addresses(settings: Settings) -> frozenset[str]:
     return frozenset(address for address in found if "@" in address)
 
 
-def build_poller(desk: Desk) -> MailPoller:
-    settings = desk.settings
-    imap = imap_config(settings)
-    options = IntakeOptions(
-        mailbox=imap.mailbox,
+def intake_options(settings: Settings, mailbox: str) -> IntakeOptions:
+    return IntakeOptions(
+        mailbox=mailbox,
         own_addresses=own_addresses(settings),
         reopen_window_hours=settings.reopen_window_hours,
         acknowledge=settings.mail_ack and settings.mail_out_enabled,
         default_language=settings.mail_default_language,
     )
+
+
+def build_poller(desk: Desk) -> MailPoller:
+    settings = desk.settings
+    imap = imap_config(settings)
+    options = intake_options(settings, imap.mailbox)
     return MailPoller(
         sessions=desk.sessions, dsn=desk.dsn, storage=desk.storage, translator=desk.translator, imap=imap,
         options=options, poll_seconds=settings.imap_poll_seconds, max_bytes=settings.mail_max_bytes,

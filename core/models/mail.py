@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models.base import Base, id_column, now_column
@@ -55,3 +55,10 @@ class MailQuarantine(Base):
     size: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     raw_storage_key: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = now_column()
+    # An admin's "Try again" (each attempt is also in the audit log): how often, when last, and
+    # once it went in, when, by whom and into which ticket. Resolved rows stay for the record.
+    retries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    retried_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("operator.id", ondelete="SET NULL"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id", ondelete="SET NULL"))

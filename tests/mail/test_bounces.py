@@ -1,5 +1,6 @@
 """A bounce of a mail we sent does not open a ticket: the returned reply is marked failed with the
-report's reason (the panel shows it beside Retry), the ticket gets a line saying so, nobody is answered."""
+report's reason (the panel shows it beside Retry), the ticket gets a line saying so, nobody is answered.
+A bounce of a mail we did not send opens nothing either: an admin finds it in quarantine."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.mail.parse import parse_mail
 from core.mail.poller import MailPoller
-from core.models import Event, Message, Operator, OutboxItem, Ticket
+from core.models import Event, MailQuarantine, Message, Operator, OutboxItem, Ticket
 from core.outbox import OutboxWorker
 from core.services import conversations
 from tests.mail.conftest import mail
@@ -38,6 +39,22 @@ def bounce(original_id: str, *, attach: str, message_id: str = "<bounce1@mx.exam
     ).encode()
 
 
+async def sent_reply(
+    imap_server: ImapTestServer, poller: MailPoller, sessions: async_sessionmaker[AsyncSession],
+    smtp_sink: SmtpSink, outbox_worker: OutboxWorker, operator: Operator,
+) -> tuple[Ticket, Message, str]:
+    """Alice writes, an operator answers, the answer leaves: (her ticket, the reply, its Message-ID)."""
+    await imap_server.append(mail(message_id="<b1@example.com>"))
+    await _sync_once(poller)
+    async with sessions() as session, session.begin():
+        ticket = await session.scalar(select(Ticket))
+        assert ticket is not None
+        reply = await conversations.operator_replied(session, ticket_id=ticket.id, operator=operator,
+                                                     body="Please try the steps.")
+    assert await outbox_worker.run_once() == 1
+    return ticket, reply, str(smtp_sink.handler.received[-1]["Message-ID"])
+
+
 def test_the_report_names_the_returned_mail_and_the_reason() -> None:
     for attach in ("headers", "copy"):
         parsed = parse_mail(bounce("<desk.m7.t3@desk.test>", attach=attach))
@@ -53,16 +70,8 @@ async def test_a_bounced_reply_is_marked_failed_on_its_ticket_and_opens_nothing(
     sessions: async_sessionmaker[AsyncSession], smtp_sink: SmtpSink, outbox_worker: OutboxWorker,
     operator: Operator,
 ) -> None:
-    await imap_server.append(mail(message_id="<b1@example.com>"))
     poller = make_poller(acknowledge=False)
-    await _sync_once(poller)
-    async with sessions() as session, session.begin():
-        ticket = await session.scalar(select(Ticket))
-        assert ticket is not None
-        reply = await conversations.operator_replied(session, ticket_id=ticket.id, operator=operator,
-                                                     body="Please try the steps.")
-    assert await outbox_worker.run_once() == 1
-    sent_id = smtp_sink.handler.received[0]["Message-ID"]
+    ticket, reply, sent_id = await sent_reply(imap_server, poller, sessions, smtp_sink, outbox_worker, operator)
 
     await imap_server.append(bounce(sent_id, attach=attach))
     await _sync_once(poller)
@@ -82,12 +91,35 @@ async def test_a_bounced_reply_is_marked_failed_on_its_ticket_and_opens_nothing(
     assert all("\\Seen" in flags for flags in (await imap_server.flags()).values())
 
 
-async def test_a_bounce_of_someone_elses_mail_is_still_kept_and_never_answered(
+async def test_a_bounce_of_someone_elses_mail_is_quarantined_and_never_answered(
     imap_server: ImapTestServer, make_poller: Callable[..., MailPoller], sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     await imap_server.append(bounce("<not-ours@elsewhere.example>", attach="headers"))
     await _sync_once(make_poller(acknowledge=True))
     async with sessions() as session:
-        subjects = (await session.scalars(select(Ticket.subject))).all()
+        tickets = int(await session.scalar(select(func.count()).select_from(Ticket)) or 0)
         acks = int(await session.scalar(select(func.count()).select_from(OutboxItem)) or 0)
-    assert subjects == ["Undelivered Mail Returned to Sender"] and acks == 0
+        kept = (await session.execute(select(MailQuarantine.reason, MailQuarantine.detail))).all()
+    assert tickets == 0 and acks == 0
+    assert [reason for reason, _ in kept] == ["bounce_unmatched"]
+    assert "<not-ours@elsewhere.example>" in kept[0][1] and "550 5.1.1 user unknown" in kept[0][1]
+
+
+def test_a_delay_warning_is_not_a_bounce() -> None:
+    delayed = bounce("<desk.m7.t3@desk.test>", attach="headers").replace(b"Action: failed\r\nStatus: 5.1.1",
+                                                                        b"Action: delayed\r\nStatus: 4.4.7")
+    assert b"Action: delayed" in delayed and parse_mail(delayed).report is None
+
+
+def test_a_read_receipt_is_not_a_bounce() -> None:
+    receipt = (
+        b"From: Alice <alice@example.com>\r\nTo: support@desk.test\r\nSubject: Read: Re: [#1] Printer is broken\r\n"
+        b"Message-ID: <mdn1@example.com>\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/report; report-type=disposition-notification; boundary="R"\r\n\r\n'
+        b"--R\r\nContent-Type: text/plain\r\n\r\nYour message was displayed.\r\n"
+        b"--R\r\nContent-Type: message/disposition-notification\r\n\r\n"
+        b"Final-Recipient: rfc822; alice@example.com\r\nOriginal-Message-ID: <desk.m7.t3@desk.test>\r\n"
+        b"Disposition: manual-action/MDN-sent-manually; displayed\r\n"
+        b"--R\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <desk.m7.t3@desk.test>\r\n--R--\r\n"
+    )
+    assert parse_mail(receipt).report is None

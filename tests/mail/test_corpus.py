@@ -23,7 +23,8 @@ from tests.mail.servers import ImapTestServer
 
 CORPUS = sorted((Path(__file__).parent / "corpus").glob("*.eml"))
 # 17_not_a_mail.eml has no Message-ID: it is known by the stable hash of its bytes.
-QUARANTINED = {"<c10@example.com>": "no_sender", "<sha256.": "no_sender", "<c23@example.com>": "too_large"}
+QUARANTINED = {"<c10@example.com>": "no_sender", "<sha256.": "no_sender", "<c23@example.com>": "too_large",
+               "<c13@mx.example.com>": "bounce_unmatched"}
 
 
 def _short(rfc_id: str) -> str:

@@ -15,10 +15,13 @@ from core.i18n import Translator
 from core.jobs.autoclose import AutoClose
 from core.jobs.prune import PruneEvents, RemoveOrphanFiles
 from core.jobs.ratings import RatingRequests, rating_key
+from core.mail.quarantine import Setaside, quarantine
 from core.models import Contact, Event, OutboxItem, Ticket
+from core.orders import photos, stores
 from core.services import conversations, tickets
 from core.services.conversations import Inbound, NewAttachment
 from core.storage import AttachmentStore
+from tests.images import png
 from tests.sla.clocks import ManualClock
 from tests.sla.conftest import START, load, open_ticket
 
@@ -169,7 +172,17 @@ async def test_orphaned_attachment_files_are_removed_after_the_grace_period(
     kept = store.save(b"in use", "a.txt", "text/plain")
     orphan = store.save(b"nobody", "b.txt", "text/plain")
     fresh = store.save(b"just saved", "c.txt", "text/plain")
+    quarantined = store.save(b"From: nobody\r\n\r\nset aside", "mail-1.eml", "message/rfc822")
+    image = png()
     ticket_id = await open_ticket(clocked)
+    async with clocked() as session, session.begin():
+        shop = await stores.create_store(session, name="Pizza Roma")
+        pizza = await stores.add_product(session, store_id=shop.id, name="Margherita", price_minor=100)
+        photo_key = (await photos.set_photo(session, store, shop.id, pizza.id, image, actor_id=None)).photo_key
+    assert photo_key is not None
+    async with clocked() as session, session.begin():
+        await quarantine(session, Setaside(mailbox="support@desk.test/INBOX", uid=1, uidvalidity=1, reason="no_sender",
+                                           raw_storage_key=quarantined.storage_key))
     async with clocked() as session, session.begin():
         ticket = await session.get(Ticket, ticket_id)
         assert ticket is not None
@@ -177,11 +190,13 @@ async def test_orphaned_attachment_files_are_removed_after_the_grace_period(
             body="", kind="file", external_key="tg:5001:7",
             attachments=(NewAttachment("a.txt", "text/plain", kept.size, kept.sha256, kept.storage_key),)))
     day_old = (clock.now() - timedelta(days=2)).timestamp()
-    for stored in (kept, orphan):
-        os.utime(store.root / stored.storage_key, (day_old, day_old))
+    for key in (kept.storage_key, orphan.storage_key, quarantined.storage_key, photo_key):
+        os.utime(store.root / key, (day_old, day_old))
     os.utime(store.root / fresh.storage_key, (clock.now().timestamp(), clock.now().timestamp()))
     job = RemoveOrphanFiles(clocked, store.root, timedelta(hours=24), clock=clock)
     assert await job.run() == 1
     assert (store.root / kept.storage_key).exists()
     assert not (store.root / orphan.storage_key).exists()
     assert (store.root / fresh.storage_key).exists()
+    assert (store.root / quarantined.storage_key).exists()  # an admin may still download or retry it
+    assert (store.root / photo_key).exists()  # a product's photo, uploaded in the panel

@@ -310,3 +310,14 @@ class QueueMembersIn(Strict):
 class QuarantineQuery(Strict):
     limit: int = Field(default=50, ge=1, le=200)
     before: int | None = Field(default=None, ge=1, le=2**63 - 1)
+
+
+class RetryOut(BaseModel):
+    id: int
+    resolved: bool
+    outcome: str = Field(description="created | appended | bounced | duplicate, or quarantined when it still fails")
+    ticket_id: int | None
+    message_id: int | None
+    reason: str = Field(description="the new reason code while it stays quarantined, else empty")
+    reason_text: str
+    detail: str

@@ -1043,11 +1043,28 @@ function setupQuarantine(live) {
   const rows = $("#quarantine-rows");
   const more = $("#more");
   let before = null;
+  async function tryAgain(item, button) {
+    button.disabled = true;
+    button.textContent = t("trying_again");
+    try {
+      const result = await api("POST", `/api/mail/quarantine/${item.id}/retry`);
+      if (!result.resolved) notice(t("retry_still_quarantined", { reason: result.reason_text }));
+      else notice(result.ticket_id ? t("retry_in_ticket", { ticket: result.ticket_id }) : t("retry_already_in"));
+    } catch (error) { notice(error.message); }
+    load(true);
+  }
+  const actions = (item) => {
+    if (!item.raw_available) return null;
+    const button = el("button", { type: "button", class: "retry", text: t("try_again") });
+    button.addEventListener("click", () => tryAgain(item, button));
+    return el("div", {}, el("a", { href: `/api/mail/quarantine/${item.id}/raw`, text: t("download") }), " ", button);
+  };
   const row = (item) => el("tr", { "data-quarantine-id": item.id },
     el("td", { text: when(item.created_at) }), el("td", { text: item.sender || "—" }), el("td", { text: item.subject || "—" }),
-    el("td", {}, el("div", { text: item.reason_text }), item.detail ? el("div", { class: "muted", text: item.detail }) : null),
+    el("td", {}, el("div", { text: item.reason_text }), item.detail ? el("div", { class: "muted", text: item.detail }) : null,
+      item.retried_at ? el("div", { class: "muted retried", text: t("tried_again", { when: when(item.retried_at) }) }) : null),
     el("td", { text: `${Math.ceil(item.size / 1024)} KB` }),
-    el("td", {}, item.raw_available ? el("a", { href: `/api/mail/quarantine/${item.id}/raw`, text: t("download") }) : null));
+    el("td", {}, actions(item)));
   async function load(reset) {
     const params = new URLSearchParams({ limit: "50" });
     if (!reset && before) params.set("before", String(before));
@@ -1059,7 +1076,7 @@ function setupQuarantine(live) {
     $("#quarantine-empty").hidden = rows.children.length > 0;
   }
   more.addEventListener("click", () => load(false));
-  live.on((event) => { if (event.type === "mail.quarantined") load(true); });
+  live.on((event) => { if (event.type === "mail.quarantined" || event.type === "mail.retried") load(true); });
   load(true);
 }
 
