@@ -8,10 +8,13 @@ import contextlib
 import re
 from collections.abc import Awaitable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import aioimaplib
 
 from core.mail.tls import tls_context
+
+T = TypeVar("T")
 
 _FETCH_HEAD = re.compile(rb"^\d+ FETCH \(")
 _UID = re.compile(rb"UID (\d+)")
@@ -129,17 +132,17 @@ class ImapSession:
             await _first(asyncio.sleep(seconds), self.lost.wait(), self.wakeup.wait())
             self._check_alive()
             return
-        starting = asyncio.ensure_future(self.client.idle_start(timeout=seconds))
-        await _first(starting, self.lost.wait(), asyncio.sleep(self.config.timeout))
-        if starting.cancelled():  # the connection dropped as IDLE went out, or no answer came
+        starting = await _first(self.client.idle_start(timeout=seconds), self.lost.wait(),
+                                asyncio.sleep(self.config.timeout))
+        if starting is None:  # the connection dropped as IDLE went out, or no answer came
             self._check_alive()
             raise ImapError("IDLE was not acknowledged")
         idle = starting.result()
         try:
             while self.client.has_pending_idle() and not self.lost.is_set() and not self.wakeup.is_set():
-                push = asyncio.ensure_future(self.client.wait_server_push(seconds + self.config.timeout))
-                await _first(push, self.lost.wait(), self.wakeup.wait())
-                if push.cancelled():
+                push = await _first(self.client.wait_server_push(seconds + self.config.timeout), self.lost.wait(),
+                                    self.wakeup.wait())
+                if push is None:
                     break
                 lines = push.result()
                 if lines == aioimaplib.STOP_WAIT_SERVER_PUSH or any(b"EXISTS" in bytes(x) for x in lines):
@@ -164,6 +167,15 @@ class ImapSession:
             if client.protocol.transport is not None:
                 client.protocol.transport.close()
 
+    async def _answer(self, command: Awaitable[aioimaplib.Response]) -> aioimaplib.Response:
+        """A command's answer; ImapError as soon as the connection drops (not at the timeout), and
+        TimeoutError when no answer comes in time."""
+        done = await _first(command, self.lost.wait(), asyncio.sleep(self.config.timeout))
+        if done is None:
+            self._check_alive()
+            raise TimeoutError(f"no answer from the IMAP server within {self.config.timeout} s")
+        return done.result()
+
     def _check_alive(self) -> None:
         if self.lost.is_set():
             raise ImapError("connection lost")
@@ -172,7 +184,7 @@ class ImapSession:
         assert self.client is not None
         self._check_alive()
         try:
-            response = await self.client.uid_search(criteria, charset=None)
+            response = await self._answer(self.client.uid_search(criteria, charset=None))
         except aioimaplib.Abort as exc:
             raise ImapError(str(exc)) from exc
         if response.result != "OK":
@@ -183,7 +195,7 @@ class ImapSession:
         assert self.client is not None
         self._check_alive()
         try:
-            response = await asyncio.wait_for(self.client.uid(command, *args), self.config.timeout)
+            response = await self._answer(self.client.uid(command, *args))
         except aioimaplib.Abort as exc:
             raise ImapError(str(exc)) from exc
         if response.result != "OK":
@@ -191,14 +203,16 @@ class ImapSession:
         return response
 
 
-async def _first(*waits: Awaitable[object]) -> None:
-    """Wait until the first of these finishes; cancel the others (a finished future is kept)."""
-    tasks = [asyncio.ensure_future(w) for w in waits]
+async def _first(first: Awaitable[T], *others: Awaitable[object]) -> asyncio.Future[T] | None:
+    """Wait until one of these finishes; cancel the rest and let them stop. The first one's future
+    when it finished (its result or error is the caller's), else None."""
+    tasks: list[asyncio.Future[Any]] = [asyncio.ensure_future(first), *(asyncio.ensure_future(w) for w in others)]
     await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    for task in tasks[1:]:
+    pending = [task for task in tasks if not task.done()]
+    for task in pending:
         task.cancel()
-    if not tasks[0].done():
-        tasks[0].cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    return tasks[0] if tasks[0].done() and not tasks[0].cancelled() else None
 
 
 def parse_fetch(lines: list[bytes | bytearray]) -> dict[int, bytes]:
