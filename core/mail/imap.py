@@ -173,8 +173,12 @@ class ImapSession:
         done = await _first(command, self.lost.wait(), asyncio.sleep(self.config.timeout))
         if done is None:
             self._check_alive()
-            raise TimeoutError(f"no answer from the IMAP server within {self.config.timeout} s")
-        return done.result()
+        try:
+            if done is not None:
+                return done.result()
+        except aioimaplib.CommandTimeout:  # aioimaplib's own clock ran out first
+            pass
+        raise TimeoutError(f"no answer from the IMAP server within {self.config.timeout} s")
 
     def _check_alive(self) -> None:
         if self.lost.is_set():
