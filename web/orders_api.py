@@ -172,7 +172,8 @@ async def get_board(request: web.Request) -> web.Response:
         actor = await _actor(request, session)
         if actor is None:
             return _error(request, 401, "unauthorized")
-        return web.json_response({"columns": await queries.board(session, actor)})
+        board = await queries.board(session, actor)
+        return web.json_response({"columns": board.columns, "more": board.more})
 
 
 def _order_id(request: web.Request) -> int:

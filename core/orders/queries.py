@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import InvalidInput, NotFound
@@ -51,7 +52,8 @@ async def list_orders(
     orders: Sequence[Order] = (
         await session.scalars(query.order_by(Order.id.desc()).limit(max(1, min(limit, MAX_PAGE))))
     ).all()
-    return [order_payload(order, await repo.items_of(session, order.id)) for order in orders]
+    items = await repo.items_by_order(session, [order.id for order in orders])
+    return [order_payload(order, items[order.id]) for order in orders]
 
 
 async def get_order(session: AsyncSession, actor: Actor, order_id: int) -> Order:
@@ -72,11 +74,26 @@ async def customer_orders(session: AsyncSession, contact_id: int, *, limit: int 
     return list(await session.scalars(query))
 
 
-async def board(session: AsyncSession, actor: Actor, *, per_status: int = 100) -> dict[str, list[dict[str, Any]]]:
-    """The live board's first paint: open orders by status, oldest first (events keep it current)."""
+@dataclass(frozen=True)
+class Board:
+    columns: dict[str, list[dict[str, Any]]]  # open status -> its oldest orders, oldest first
+    more: dict[str, int]  # open status -> how many newer ones the column leaves out
+
+
+async def board(session: AsyncSession, actor: Actor, *, per_status: int = 100) -> Board:
+    """The live board's first paint: the oldest `per_status` open orders of each status (events keep
+    it current), and how many each column leaves out. Three statements however long the queues."""
+    scoped = _scoped(actor).where(Order.status.in_(OPEN_STATUSES)).subquery()
+    place = func.row_number().over(partition_by=scoped.c.status, order_by=(scoped.c.created_at, scoped.c.id))
+    ranked = select(scoped.c.id, place.label("place")).subquery()
+    query = (select(Order).join(ranked, ranked.c.id == Order.id).where(ranked.c.place <= per_status)
+             .order_by(Order.created_at, Order.id))
+    orders = (await session.scalars(query)).all()
+    counted = select(scoped.c.status, func.count()).group_by(scoped.c.status)
+    totals: dict[str, int] = dict((await session.execute(counted)).tuples().all())
+    items = await repo.items_by_order(session, [order.id for order in orders])
     columns: dict[str, list[dict[str, Any]]] = {status: [] for status in OPEN_STATUSES}
-    query = _scoped(actor).where(Order.status.in_(OPEN_STATUSES)).order_by(Order.created_at, Order.id)
-    for order in (await session.scalars(query.limit(per_status * len(OPEN_STATUSES)))).all():
-        if len(columns[order.status]) < per_status:
-            columns[order.status].append(order_payload(order, await repo.items_of(session, order.id)))
-    return columns
+    for order in orders:
+        columns[order.status].append(order_payload(order, items[order.id]))
+    more = {status: totals.get(status, 0) - len(shown) for status, shown in columns.items()}
+    return Board(columns, {status: count for status, count in more.items() if count > 0})

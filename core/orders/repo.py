@@ -22,6 +22,16 @@ async def items_of(session: AsyncSession, order_id: int) -> Sequence[OrderItem]:
     return (await session.scalars(select(OrderItem).where(OrderItem.order_id == order_id).order_by(OrderItem.id))).all()
 
 
+async def items_by_order(session: AsyncSession, order_ids: Sequence[int]) -> dict[int, list[OrderItem]]:
+    """The items of many orders in one statement (a page or a board), each order's in their order."""
+    found: dict[int, list[OrderItem]] = {order_id: [] for order_id in order_ids}
+    if order_ids:
+        query = select(OrderItem).where(OrderItem.order_id.in_(order_ids)).order_by(OrderItem.order_id, OrderItem.id)
+        for item in await session.scalars(query):
+            found[item.order_id].append(item)
+    return found
+
+
 async def history_of(session: AsyncSession, order_id: int) -> Sequence[OrderTransition]:
     query = select(OrderTransition).where(OrderTransition.order_id == order_id).order_by(OrderTransition.id)
     return (await session.scalars(query)).all()

@@ -766,6 +766,7 @@ function money(minor, currency) {
 function setupOrders(live) {
   const columns = DATA.columns;  // the open statuses, from core's transition table
   const orders = new Map();
+  let more = {};  // status -> newer orders the first paint left out (the board shows the oldest first)
   const filter = $("#board-store");
   const minutesAgo = (iso) => Math.max(0, Math.round((Date.now() - new Date(iso).getTime()) / 60000));
 
@@ -826,6 +827,9 @@ function setupOrders(live) {
         .sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id - b.id);
       $(`[data-cards="${status}"]`).replaceChildren(...list.map(card));
       $(`[data-count="${status}"]`).textContent = String(list.length);
+      const left = $(`[data-more="${status}"]`);
+      left.hidden = !more[status];
+      left.textContent = more[status] ? t("more_orders", { n: more[status] }) : "";
     }
     document.body.dataset.boardRenders = String(Number(document.body.dataset.boardRenders || 0) + 1);
   }
@@ -837,9 +841,10 @@ function setupOrders(live) {
   }
 
   async function load() {
-    const board = (await api("GET", "/api/orders/board")).columns;
+    const board = await api("GET", "/api/orders/board");
     orders.clear();
-    for (const list of Object.values(board)) for (const order of list) orders.set(order.id, order);
+    more = board.more || {};
+    for (const list of Object.values(board.columns)) for (const order of list) orders.set(order.id, order);
     render();
   }
 
