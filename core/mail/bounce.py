@@ -37,6 +37,7 @@ class DeliveryReport:
     original_ids: list[str] = field(default_factory=list)  # Message-IDs of the returned mail, likeliest first
     status: str = ""  # e.g. "5.1.1 gone@example.com: user unknown"
     kind: str = "dsn"  # dsn (multipart/report) | text (a plain-text non-delivery mail)
+    delayed: bool = False  # a notice (not a failure): the server is still trying to deliver
 
 
 def is_delivery_status(msg: Message) -> bool:
@@ -52,13 +53,25 @@ def is_delivery_status(msg: Message) -> bool:
 def only_not_final(msg: Message) -> bool:
     """A delivery report whose every recipient says delayed (still being retried) or delivered:
     no failure to record. A report without Action fields is read as a failure, as before."""
+    actions = _actions(msg)
+    return bool(actions) and actions <= _NOT_FAILED_ACTIONS
+
+
+def delivery_notice(msg: Message) -> DeliveryReport:
+    """A delivery report that records no failure (see only_not_final): which mail, and whether it is delayed."""
+    notice = delivery_report(msg)
+    notice.delayed = "delayed" in _actions(msg)
+    return notice
+
+
+def _actions(msg: Message) -> set[str]:
     actions = set()
     for part in msg.walk():
         blocks = part.get_payload() if part.get_content_type() == "message/delivery-status" else None
         for block in blocks if isinstance(blocks, list) else []:
             if isinstance(block, Message) and (action := header(block, "Action").lower()):
                 actions.add(action)
-    return bool(actions) and actions <= _NOT_FAILED_ACTIONS
+    return actions
 
 
 def delivery_report(msg: Message) -> DeliveryReport:
@@ -78,15 +91,31 @@ def delivery_report(msg: Message) -> DeliveryReport:
 
 def text_bounce(msg: Message, address: str, subject: str, text: str) -> DeliveryReport | None:
     """A plain-text non-delivery mail from a mail server, or None for anything else."""
-    null_sender = header(msg, "Return-Path").replace(" ", "") == "<>"
-    if not (null_sender or address.split("@")[0] in DAEMONS) or _NOT_FINAL.search(subject):
+    if not _from_a_mail_server(msg, address) or _NOT_FINAL.search(subject):
         return None
-    found = [*_attached_ids(msg), *_quoted_ids(text), *message_ids(header(msg, "In-Reply-To")),
-             *reversed(message_ids(header(msg, "References")))]
+    found = _returned_ids(msg, text)
     reason = failure_reason(text)
     if not _FAILED_SUBJECT.search(subject) and not (found and reason.startswith("5")):
         return None
-    return DeliveryReport(original_ids=list(dict.fromkeys(found)), status=reason, kind="text")
+    return DeliveryReport(original_ids=found, status=reason, kind="text")
+
+
+def text_delay(msg: Message, address: str, subject: str, text: str) -> DeliveryReport | None:
+    """A plain-text delay warning from a mail server ("Warning: message delayed 24 hours"), or None."""
+    if not _from_a_mail_server(msg, address) or not _NOT_FINAL.search(subject):
+        return None
+    return DeliveryReport(original_ids=_returned_ids(msg, text), status=failure_reason(text) or subject[:300],
+                          kind="text", delayed=True)
+
+
+def _from_a_mail_server(msg: Message, address: str) -> bool:
+    return header(msg, "Return-Path").replace(" ", "") == "<>" or address.split("@")[0] in DAEMONS
+
+
+def _returned_ids(msg: Message, text: str) -> list[str]:
+    found = [*_attached_ids(msg), *_quoted_ids(text), *message_ids(header(msg, "In-Reply-To")),
+             *reversed(message_ids(header(msg, "References")))]
+    return list(dict.fromkeys(found))
 
 
 def failure_reason(text: str) -> str:

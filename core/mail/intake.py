@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.i18n import Translator
 from core.mail import ids
 from core.mail.ack import queue_acknowledgement
+from core.mail.bounce import DeliveryReport
 from core.mail.parse import ParsedMail
 from core.models import Contact, MailMessage, Message, Ticket
 from core.services import conversations
@@ -44,7 +45,7 @@ class IntakeOptions:
 
 @dataclass(frozen=True)
 class IntakeResult:
-    outcome: str  # created | appended | duplicate | bounced
+    outcome: str  # created | appended | duplicate | bounced | delayed | notice
     ticket_id: int | None = None
     message_id: int | None = None
     acknowledged: bool = False
@@ -74,6 +75,8 @@ async def ingest_mail(
     index_id = await claim_message_id(session, options.mailbox, mail.message_id, uid, mail.address)
     if index_id is None:
         return IntakeResult("duplicate")
+    if mail.notice is not None:
+        return await _delivery_notice(session, mail.notice, index_id)
     if mail.report is not None:
         bounced = await _bounce_of_ours(session, mail, index_id)
         if bounced is None:
@@ -110,11 +113,7 @@ async def _bounce_of_ours(session: AsyncSession, mail: ParsedMail, index_id: int
     report's reason, and the ticket gets a line saying so. No ticket is opened and nobody is answered.
     None for a bounce of a mail that is not ours (the caller sets it aside for an admin)."""
     assert mail.report is not None
-    for rfc_id in mail.report.original_ids:
-        ticket_id = ids.ticket_of_our_id(rfc_id)
-        ticket = await session.get(Ticket, ticket_id) if ticket_id else None
-        if ticket is None or ticket.channel != "email":
-            continue
+    for rfc_id, ticket in await _our_tickets(session, mail.report.original_ids):
         reason = mail.report.status or mail.subject or "delivery failed"
         reply = ids.message_of_our_reply(rfc_id)
         message = await session.get(Message, reply[0], with_for_update=True) if reply else None
@@ -128,6 +127,33 @@ async def _bounce_of_ours(session: AsyncSession, mail: ParsedMail, index_id: int
         log.info("mail bounced", extra={"ticket": ticket.id, "message_id": message.id if message else None})
         return IntakeResult("bounced", ticket.id, message.id if message is not None else None)
     return None
+
+
+async def _our_tickets(session: AsyncSession, rfc_ids: list[str]) -> list[tuple[str, Ticket]]:
+    """The email tickets of the mails we sent among these Message-IDs, in their order."""
+    found = []
+    for rfc_id in rfc_ids:
+        ticket_id = ids.ticket_of_our_id(rfc_id)
+        ticket = await session.get(Ticket, ticket_id) if ticket_id else None
+        if ticket is not None and ticket.channel == "email":
+            found.append((rfc_id, ticket))
+    return found
+
+
+async def _delivery_notice(session: AsyncSession, notice: DeliveryReport, index_id: int) -> IntakeResult:
+    """A server's word that a mail is delayed (it keeps trying) or was delivered: no failure, so no
+    ticket and no quarantine. A delay of a mail we sent puts a line on its ticket; the rest is logged."""
+    ours = await _our_tickets(session, notice.original_ids)
+    if not ours or not notice.delayed:
+        log.info("delivery notice noted", extra={"delayed": notice.delayed, "about": notice.original_ids[:3]})
+        return IntakeResult("notice")
+    ticket = ours[0][1]
+    reason = notice.status or "no reason given"
+    await conversations.system_message(session, ticket, f"A mail to the customer is delayed; the server keeps trying: "
+                                       f"{reason}", line="delivery_delayed", reason=reason)
+    await session.execute(update(MailMessage).where(MailMessage.id == index_id).values(ticket_id=ticket.id))
+    log.info("mail delayed", extra={"ticket": ticket.id})
+    return IntakeResult("delayed", ticket.id)
 
 
 def _unmatched(mail: ParsedMail) -> str:

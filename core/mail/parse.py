@@ -11,7 +11,15 @@ from email.parser import BytesParser
 
 import html2text
 
-from core.mail.bounce import DeliveryReport, delivery_report, is_delivery_status, only_not_final, text_bounce
+from core.mail.bounce import (
+    DeliveryReport,
+    delivery_notice,
+    delivery_report,
+    is_delivery_status,
+    only_not_final,
+    text_bounce,
+    text_delay,
+)
 from core.mail.headers import auto_reason, header, language, message_ids, sender
 
 CALENDAR_NAME = "invite.ics"
@@ -39,6 +47,7 @@ class ParsedMail:
     html_only: bool = False
     problems: list[str] = field(default_factory=list)
     report: DeliveryReport | None = None  # set for a bounce (a delivery-status report or its plain-text kin)
+    notice: DeliveryReport | None = None  # a server's notice that is no failure: delayed, or delivered
 
     @property
     def thread_ids(self) -> list[str]:
@@ -67,9 +76,14 @@ def parse_mail(raw: bytes) -> ParsedMail:
         parsed.problems.append("defects: " + ", ".join(sorted({type(d).__name__ for d in msg.defects}))[:300])
     _Collector(parsed).walk(msg)
     if is_delivery_status(msg):
-        parsed.report = None if only_not_final(msg) else delivery_report(msg)
+        if only_not_final(msg):
+            parsed.notice = delivery_notice(msg)
+        else:
+            parsed.report = delivery_report(msg)
+    elif (bounce := text_bounce(msg, address, parsed.subject, parsed.text)) is not None:
+        parsed.report = bounce
     else:
-        parsed.report = text_bounce(msg, address, parsed.subject, parsed.text)
+        parsed.notice = text_delay(msg, address, parsed.subject, parsed.text)
     return parsed
 
 

@@ -105,10 +105,48 @@ async def test_a_bounce_of_someone_elses_mail_is_quarantined_and_never_answered(
     assert "<not-ours@elsewhere.example>" in kept[0][1] and "550 5.1.1 user unknown" in kept[0][1]
 
 
-def test_a_delay_warning_is_not_a_bounce() -> None:
-    delayed = bounce("<desk.m7.t3@desk.test>", attach="headers").replace(b"Action: failed\r\nStatus: 5.1.1",
-                                                                        b"Action: delayed\r\nStatus: 4.4.7")
-    assert b"Action: delayed" in delayed and parse_mail(delayed).report is None
+def delay(original_id: str, message_id: str = "<delay1@mx.example.com>") -> bytes:
+    return (bounce(original_id, attach="headers", message_id=message_id)
+            .replace(b"Action: failed\r\nStatus: 5.1.1", b"Action: delayed\r\nStatus: 4.4.7")
+            .replace(b"550 5.1.1 user unknown", b"451 4.4.7 mx.example.com: connection timed out")
+            .replace(b"Undelivered Mail Returned to Sender", b"Delayed Mail (still being retried)"))
+
+
+def test_a_delay_warning_is_not_a_bounce_but_a_notice() -> None:
+    parsed = parse_mail(delay("<desk.m7.t3@desk.test>"))
+    assert parsed.report is None
+    assert parsed.notice is not None and parsed.notice.delayed
+    assert parsed.notice.original_ids == ["<desk.m7.t3@desk.test>"]
+    text = parse_mail(mail(subject="Warning: message 1tGb3B-0004Xs-1f delayed 24 hours",
+                           sender="Mail Delivery System <Mailer-Daemon@relay.desk.test>",
+                           body="451 4.4.1 mx.example.com: retrying\n\nMessage-ID: <desk.m7.t3@desk.test>"))
+    assert text.report is None and text.notice is not None
+    assert (text.notice.delayed, text.notice.original_ids, text.notice.status) == (
+        True, ["<desk.m7.t3@desk.test>"], "451 4.4.1 mx.example.com: retrying")
+    assert parse_mail(mail(subject="Warning: my parcel is delayed")).notice is None  # a customer
+
+
+async def test_a_delayed_reply_gets_a_line_on_its_ticket_and_nothing_else(
+    imap_server: ImapTestServer, make_poller: Callable[..., MailPoller], sessions: async_sessionmaker[AsyncSession],
+    smtp_sink: SmtpSink, outbox_worker: OutboxWorker, operator: Operator,
+) -> None:
+    poller = make_poller(acknowledge=False)
+    ticket, reply, sent_id = await sent_reply(imap_server, poller, sessions, smtp_sink, outbox_worker, operator)
+    await imap_server.append(delay(sent_id), delay("<not-ours@elsewhere.example>", "<delay2@mx.example.com>"))
+    await _sync_once(poller)
+    async with sessions() as session:
+        tickets = int(await session.scalar(select(func.count()).select_from(Ticket)) or 0)
+        returned = await session.get(Message, reply.id)
+        lines = (await session.scalars(select(Message).where(Message.ticket_id == ticket.id,
+                                                             Message.author_kind == "system"))).all()
+        kept = int(await session.scalar(select(func.count()).select_from(MailQuarantine)) or 0)
+        queued = int(await session.scalar(select(func.count()).select_from(OutboxItem)) or 0)
+    assert tickets == 1 and kept == 0  # neither notice opens a ticket or waits in quarantine
+    assert queued == 1  # the reply; the notices are answered by nobody
+    assert returned is not None and returned.delivery_state == "sent"  # the server is still trying
+    assert [(line.meta["line"], line.meta["params"]["reason"]) for line in lines] == [
+        ("delivery_delayed", "4.4.7 alice@example.com smtp; 451 4.4.7 mx.example.com: connection timed out")]
+    assert all("\\Seen" in flags for flags in (await imap_server.flags()).values())
 
 
 def test_a_read_receipt_is_not_a_bounce() -> None:
