@@ -834,7 +834,14 @@ function setupOrders(live) {
     document.body.dataset.boardRenders = String(Number(document.body.dataset.boardRenders || 0) + 1);
   }
 
+  let reloading = null;
   function upsert(order) {
+    const before = orders.get(order.id);
+    if (Object.keys(more).length && (!before || before.status !== order.status)) {
+      // Some columns leave orders out: which one comes in next is the server's to say (at most once a second).
+      reloading ??= setTimeout(() => { reloading = null; load(); }, 1000);
+      return;
+    }
     if (columns.includes(order.status)) orders.set(order.id, order);
     else orders.delete(order.id);
     render();
