@@ -212,3 +212,25 @@ async def test_a_booking_shows_the_stores_local_time_next_to_the_viewers(
     async with sessions() as session:
         olga = await session.scalar(select(Operator).where(Operator.email == "olga@example.com"))
     assert olga is not None and olga.time_zone == "Asia/Tokyo"
+
+
+async def test_a_column_that_leaves_orders_out_says_so_and_refills(browser: Any, panel: Panel, sessions: Any) -> None:
+    staff_id = await make_operator(sessions, "olga@example.com")
+    shop = await harness.website_shop(sessions, "Busy Pizza")
+    first = [await harness.website_order(panel, shop.token, shop.product_id, f"k{n}") for n in range(101)]
+    page = await signed_in_page(browser, panel, "olga@example.com", "/inbox")
+    await page.goto(panel.url("/orders"))
+    note = page.locator("[data-more=pending]")
+    await note.wait_for()
+    assert await note.inner_text() == "Newer orders not shown yet: 1. They come in as these are done."
+    assert await page.locator("[data-cards=pending] [data-order-id]").count() == 100
+    assert await page.locator(f"[data-order-id='{first[100]['id']}']").count() == 0  # the newest waits
+
+    async with sessions() as session, session.begin():  # the oldest is accepted elsewhere
+        operator = await session.get(Operator, staff_id)
+        assert operator is not None
+        await change_status(session, panel.desk.translator, order_id=first[0]["id"], new_status="preparing",
+                            actor=await for_operator(session, operator))
+    await page.locator(f"[data-cards=preparing] [data-order-id='{first[0]['id']}']").wait_for()
+    await page.locator(f"[data-cards=pending] [data-order-id='{first[100]['id']}']").wait_for()  # it came in
+    assert await note.is_hidden()
