@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from core.models import Store
 from core.orders.placing import DraftItem, OrderDraft
+from core.orders.stores import zone_of
 from core.orders.validation import MAX_ID
 
 TEXT_FIELDS = ("customer_name", "customer_phone", "address", "comment", "language")
@@ -86,7 +87,7 @@ def draft_from_json(store: Store, body: dict[str, Any]) -> OrderDraft:
         address=texts["address"],
         comment=texts["comment"],
         language=texts["language"] or "en",
-        scheduled_at=_when(body, errors, ZoneInfo(store.time_zone)),
+        scheduled_at=_when(body, errors, zone_of(store)),
         party_size=party,
         source="web",
         errors=errors,

@@ -12,6 +12,7 @@ from core.i18n import N_
 from core.models import Product, Store
 from core.security import new_token, token_digest
 from core.services import audit
+from core.zones import check_time_zone
 
 MAX_REMINDER_MINUTES = 24 * 60
 
@@ -22,14 +23,6 @@ def zone_of(store: Store) -> ZoneInfo:
         return ZoneInfo(store.time_zone)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
-
-
-def _check_zone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(N_("Unknown time zone; use a name such as Europe/Moscow."), field="time_zone") from None
-    return name
 
 
 def _name(value: str, message: str) -> str:
@@ -60,7 +53,7 @@ async def create_store(
     name = _store_name(name)
     if len(currency) != 3 or not currency.isalpha():
         raise InvalidInput(N_("A currency is a three-letter code such as RUB."), field="currency")
-    store = Store(name=name, currency=currency.upper(), time_zone=_check_zone(time_zone.strip()))
+    store = Store(name=name, currency=currency.upper(), time_zone=check_time_zone(time_zone.strip()).key)
     session.add(store)
     await session.flush()
     audit.record(session, actor_kind="operator" if actor_id else "system", actor_id=actor_id,
@@ -117,7 +110,7 @@ async def update_store(
     """Change what is given; a reminder delay left out keeps its current value."""
     store = await get_store(session, store_id)
     if time_zone is not None:
-        store.time_zone = _check_zone(time_zone.strip())
+        store.time_zone = check_time_zone(time_zone.strip()).key
     if name is not None:
         store.name = _store_name(name)
     if is_active is not None:

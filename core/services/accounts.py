@@ -17,6 +17,7 @@ from core.models import AccountLink, ApiToken, Operator
 from core.security import MIN_PASSWORD_LENGTH, hash_password, new_token, token_digest
 from core.services import audit
 from core.services.operators import create_operator
+from core.zones import check_time_zone
 
 LINK_LIFETIME = timedelta(hours=72)
 
@@ -112,19 +113,9 @@ async def update_profile(
     if display_name is not None:
         operator.display_name = _display_name(display_name)
     if time_zone is not None:  # "": follow the browser's zone again
-        operator.time_zone = _time_zone(time_zone) if time_zone else None
+        operator.time_zone = check_time_zone(time_zone).key if time_zone else None
     await session.flush()
     return operator
-
-
-def _time_zone(value: str) -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidInput("time zone", field="time_zone") from exc
-    return value
 
 
 async def use_account_link(session: AsyncSession, token: str, password: str, now: datetime) -> Operator:

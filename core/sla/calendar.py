@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from core.errors import InvalidInput
 from core.i18n import N_
@@ -74,13 +74,6 @@ def business_seconds(calendar: BusinessCalendar | None, start: datetime, end: da
         overlap = (min(finish, end) - max(begin, start)).total_seconds()
         total += max(overlap, 0.0)
     return int(total)
-
-
-def parse_zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidInput(N_("unknown time zone"), field="time_zone", time_zone=name) from exc
 
 
 def parse_week(weekly: Mapping[str, Sequence[Sequence[str]]]) -> tuple[tuple[Span, ...], ...]:

@@ -15,7 +15,8 @@ from core.errors import InvalidInput, NotFound
 from core.i18n import N_
 from core.models import BusinessHoliday, BusinessHours, Queue
 from core.services import audit
-from core.sla.calendar import BusinessCalendar, format_week, parse_week, parse_zone
+from core.sla.calendar import BusinessCalendar, format_week, parse_week
+from core.zones import check_time_zone
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ async def calendar_for(session: AsyncSession, queue_id: int) -> BusinessCalendar
     if hours is None:
         return None
     days = await session.scalars(select(BusinessHoliday.day).where(BusinessHoliday.queue_id == queue_id))
-    return BusinessCalendar(parse_zone(hours.time_zone), parse_week(hours.weekly), frozenset(days))
+    return BusinessCalendar(check_time_zone(hours.time_zone), parse_week(hours.weekly), frozenset(days))
 
 
 async def get_hours(session: AsyncSession, queue_id: int) -> QueueHours | None:
@@ -55,7 +56,7 @@ async def set_hours(
 ) -> QueueHours:
     """Validate and store a queue's working week; deadlines of tickets opened or changed later use it."""
     await _queue(session, queue_id)
-    parse_zone(time_zone)
+    check_time_zone(time_zone)
     normalized: dict[str, Any] = format_week(parse_week(weekly))
     values = {"time_zone": time_zone, "weekly": normalized}
     await session.execute(
