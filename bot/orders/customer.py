@@ -29,8 +29,9 @@ from bot.orders.callbacks import FlowCb, KindCb, ShopCb, SlotCb
 from bot.orders.states import Ordering
 from bot.render import esc
 from core.context import Desk
+from core.errors import NotFound
 from core.models import Contact, Product, Store
-from core.orders import stores
+from core.orders import photos, stores
 from core.orders.actors import customer
 from core.orders.errors import OrderInvalid
 from core.orders.intake import body_digest, place_once
@@ -118,14 +119,15 @@ async def _photo(callback: CallbackQuery, bot: Bot, desk: Desk, products: Sequen
         await bot.send_photo(callback.from_user.id, product.photo, caption=esc(product.name))
         return
     try:
-        data = await asyncio.to_thread(desk.storage.read, product.photo_key or "")
-    except FileNotFoundError:
+        path, _ = await asyncio.to_thread(photos.photo_file, desk.storage, product)
+        data = await asyncio.to_thread(path.read_bytes)
+    except (NotFound, OSError):
         log.warning("product photo file missing", extra={"product": product.id})
         return
     sent = await bot.send_photo(callback.from_user.id, BufferedInputFile(data, f"product-{product.id}"),
                                 caption=esc(product.name))
     if sent.photo:
-        product.photo = sent.photo[-1].file_id  # the largest size Telegram made
+        photos.keep_telegram_copy(product, sent.photo[-1].file_id)  # the largest size Telegram made
 
 
 async def _zone(session: AsyncSession, data: dict) -> tzinfo:  # type: ignore[type-arg]

@@ -5,12 +5,14 @@ store); the bot uploads it to Telegram on the first send and keeps Telegram's fi
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.errors import InvalidInput, NotFound
+from core.errors import InvalidInput, NotFound, UnsupportedType
 from core.i18n import N_
 from core.models import Product
+from core.orders import stores
 from core.services import audit
 from core.storage import AttachmentStore
 
@@ -30,16 +32,9 @@ def photo_type(head: bytes) -> str | None:
     return next((kind for signature, kind in _SIGNATURES if head.startswith(signature)), None)
 
 
-async def store_product(session: AsyncSession, store_id: int, product_id: int) -> Product:
-    product = await session.get(Product, product_id)
-    if product is None or product.store_id != store_id:
-        raise NotFound("product", product_id=product_id)
-    return product
-
-
 async def set_photo(session: AsyncSession, storage: AttachmentStore, store_id: int, product_id: int, data: bytes,
                     *, actor_id: int | None) -> Product:
-    product = await store_product(session, store_id, product_id)
+    product = await stores.store_product(session, store_id, product_id)
     if len(data) > MAX_PHOTO_BYTES:
         raise InvalidInput(N_("A product photo can be at most 10 MB."), field="photo")
     content_type = photo_type(data[:12])
@@ -55,13 +50,29 @@ async def set_photo(session: AsyncSession, storage: AttachmentStore, store_id: i
 
 
 async def remove_photo(session: AsyncSession, store_id: int, product_id: int, *, actor_id: int | None) -> Product:
-    product = await store_product(session, store_id, product_id)
+    product = await stores.store_product(session, store_id, product_id)
     product.photo_key = None
     product.photo = None
     audit.record(session, actor_kind="operator" if actor_id else "system", actor_id=actor_id,
                  action="product.photo_removed", object_type="product", object_id=product.id)
     await session.flush()
     return product
+
+
+def photo_file(storage: AttachmentStore, product: Product) -> tuple[Path, str]:
+    """The uploaded photo's file and its image type (from its first bytes); NotFound when it is gone."""
+    try:
+        path = storage.path(product.photo_key or "")
+        with path.open("rb") as handle:
+            head = handle.read(12)
+    except (OSError, UnsupportedType):
+        raise NotFound("product photo", product_id=product.id) from None
+    return path, photo_type(head) or "application/octet-stream"
+
+
+def keep_telegram_copy(product: Product, file_id: str) -> None:
+    """The bot uploaded the photo: Telegram's file id is what it sends from now on (until a new upload)."""
+    product.photo = file_id
 
 
 async def visible_photo(session: AsyncSession, product_id: int, store_scope: frozenset[int] | None) -> Product:

@@ -125,13 +125,19 @@ async def update_store(
     return store
 
 
+async def store_product(session: AsyncSession, store_id: int, product_id: int) -> Product:
+    """A product of this store (NotFound for another store's, as for a missing one)."""
+    product = await session.get(Product, product_id)
+    if product is None or product.store_id != store_id:
+        raise NotFound("product", product_id=product_id)
+    return product
+
+
 async def update_product(
     session: AsyncSession, store_id: int, product_id: int, *, name: str | None = None,
     price_minor: int | None = None, available: bool | None = None,
 ) -> Product:
-    product = await session.get(Product, product_id)
-    if product is None or product.store_id != store_id:
-        raise NotFound("product", product_id=product_id)
+    product = await store_product(session, store_id, product_id)
     if name is not None:
         product.name = _product_name(name)
     if price_minor is not None:

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from pydantic import BaseModel
 
 from core.errors import NotFound
@@ -52,6 +52,16 @@ async def parse_body(request: web.Request, model: type[M]) -> M:
     if not isinstance(data, dict):
         raise ValidationFailed({"body"}, code="bad_json")
     return model.model_validate(data)
+
+
+async def read_at_most(part: BodyPartReader, limit: int) -> bytes:
+    """An uploaded file part, read up to one byte past `limit`: the caller can tell it is too large
+    (len > limit) without the rest ever being held in memory."""
+    chunks, size = [], 0
+    while size <= limit and (chunk := await part.read_chunk(64 * 1024)):
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)[: limit + 1]
 
 
 def parse_query(request: web.Request, model: type[M]) -> M:

@@ -4,18 +4,15 @@ link partner panel accounts and set reminder delays; a partner sees only its own
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from core.errors import InvalidInput, NotFound
-from core.i18n import N_
 from core.models import Product, Store, StoreMember
 from core.orders import photos, stores
 from core.orders import staff as store_staff
 from web.api import schemas as s
-from web.api.registry import ApiRegistry, json_ok, parse_body, path_id
+from web.api.registry import ApiRegistry, json_ok, parse_body, path_id, read_at_most
 from web.auth import actor_of, admin
 from web.keys import DB, DESK, HUB
 
@@ -146,20 +143,13 @@ async def put_photo(request: web.Request) -> web.Response:
 
 
 async def _photo_part(request: web.Request) -> bytes:
-    """The `photo` file of a multipart form, read up to the limit (a larger one is refused unread)."""
-    if not request.content_type.startswith("multipart/"):
-        raise InvalidInput(N_("A product photo must be a JPEG, PNG or WebP image."), field="photo")
-    reader = await request.multipart()
-    while (part := await reader.next()) is not None:
-        if isinstance(part, BodyPartReader) and part.name == "photo":
-            chunks, size = [], 0
-            while chunk := await part.read_chunk(64 * 1024):
-                size += len(chunk)
-                if size > photos.MAX_PHOTO_BYTES:
-                    raise InvalidInput(N_("A product photo can be at most 10 MB."), field="photo")
-                chunks.append(chunk)
-            return b"".join(chunks)
-    raise InvalidInput(N_("A product photo must be a JPEG, PNG or WebP image."), field="photo")
+    """The `photo` file of a multipart form (nothing when there is none: core says what it needs)."""
+    if request.content_type.startswith("multipart/"):
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if isinstance(part, BodyPartReader) and part.name == "photo":
+                return await read_at_most(part, photos.MAX_PHOTO_BYTES)
+    return b""
 
 
 async def delete_photo(request: web.Request) -> web.Response:
@@ -173,25 +163,14 @@ async def delete_photo(request: web.Request) -> web.Response:
 async def get_photo(request: web.Request) -> web.StreamResponse:
     actor = actor_of(request)  # a partner sees its own stores' products only (404 otherwise)
     product = await photos.visible_photo(request[DB], path_id(request), actor.store_scope)
-    path = request.app[DESK].storage.path(product.photo_key or "")
-    head = await asyncio.to_thread(_head, path)
-    if head is None:
-        raise NotFound("product photo", product_id=product.id)
+    path, content_type = await asyncio.to_thread(photos.photo_file, request.app[DESK].storage, product)
     return web.FileResponse(path, headers={
-        "Content-Type": photos.photo_type(head) or "application/octet-stream",
+        "Content-Type": content_type,
         "Content-Disposition": f"inline; filename=product-{product.id}",
         "Content-Security-Policy": "default-src 'none'; sandbox",
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "private, max-age=86400",
     })
-
-
-def _head(path: Path) -> bytes | None:
-    try:
-        with path.open("rb") as handle:
-            return handle.read(12)
-    except FileNotFoundError:
-        return None
 
 
 def register(api: ApiRegistry) -> None:

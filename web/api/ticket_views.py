@@ -16,7 +16,7 @@ from core.services import panel_presence as presence
 from core.services import tickets as ticket_service
 from core.services.conversations import NewAttachment
 from web.api import schemas as s
-from web.api.registry import ApiRegistry, json_ok, parse_body, parse_query, path_id
+from web.api.registry import ApiRegistry, json_ok, parse_body, parse_query, path_id, read_at_most
 from web.auth import actor_of, staff
 from web.errors import ValidationFailed
 from web.keys import DB, DESK, PANEL
@@ -106,22 +106,14 @@ async def _read_reply(request: web.Request) -> tuple[s.ReplyIn, tuple[NewAttachm
             continue
         if len(files) >= config.max_files_per_message:
             raise ValidationFailed({"files"}, code="too_many_files", limit=config.max_files_per_message)
-        data = await _read_limited(part, desk.storage.max_bytes)
+        data = await read_at_most(part, desk.storage.max_bytes)
+        if len(data) > desk.storage.max_bytes:
+            raise TooLarge("file too large", field="files", limit=desk.storage.max_bytes)
         content_type = part.headers.get("Content-Type", "application/octet-stream").split(";")[0].strip()
         stored = await asyncio.to_thread(desk.storage.save, data, part.filename, content_type)
         files.append(NewAttachment(file_name=part.filename, content_type=content_type, size=stored.size,
                                    sha256=stored.sha256, storage_key=stored.storage_key))
     return s.ReplyIn.model_validate(fields), tuple(files)
-
-
-async def _read_limited(part: BodyPartReader, limit: int) -> bytes:
-    chunks, size = [], 0
-    while chunk := await part.read_chunk(64 * 1024):
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge("file too large", field="files", limit=limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 async def reply(request: web.Request) -> web.Response:
