@@ -123,11 +123,6 @@ async def remove_member(
     return member
 
 
-async def members_of(session: AsyncSession, store_id: int) -> list[StoreMember]:
-    query = select(StoreMember).where(StoreMember.store_id == store_id).order_by(StoreMember.id)
-    return list(await session.scalars(query))
-
-
 async def add_panel_member(
     session: AsyncSession, store_id: int, operator_id: int, *, actor_id: int | None
 ) -> StoreMember:

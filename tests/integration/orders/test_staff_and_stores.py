@@ -68,7 +68,7 @@ async def test_member_leaves_and_admin_removes_and_alerts_stop(
         with pytest.raises(NotAllowed):
             await staff.remove_member(session, shop.boris.id, actor_role="operator", actor_id=1)
         await staff.remove_member(session, shop.boris.id, actor_role="admin", actor_id=None)
-        assert await staff.members_of(session, shop.store.id) == []
+        assert (await staff.store_sheets(session, [shop.store]))[0].members == []
 
 
 def test_deep_link_has_the_partner_payload() -> None:
