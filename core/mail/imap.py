@@ -170,15 +170,15 @@ class ImapSession:
     async def _answer(self, command: Awaitable[aioimaplib.Response]) -> aioimaplib.Response:
         """A command's answer; ImapError as soon as the connection drops (not at the timeout), and
         TimeoutError when no answer comes in time."""
+        silent = f"no answer from the IMAP server within {self.config.timeout} s"
         done = await _first(command, self.lost.wait(), asyncio.sleep(self.config.timeout))
         if done is None:
-            self._check_alive()
+            self._check_alive()  # the connection dropped: ImapError
+            raise TimeoutError(silent)
         try:
-            if done is not None:
-                return done.result()
-        except aioimaplib.CommandTimeout:  # aioimaplib's own clock ran out first
-            pass
-        raise TimeoutError(f"no answer from the IMAP server within {self.config.timeout} s")
+            return done.result()
+        except aioimaplib.CommandTimeout as exc:  # aioimaplib's own clock ran out first
+            raise TimeoutError(silent) from exc
 
     def _check_alive(self) -> None:
         if self.lost.is_set():
