@@ -5,6 +5,7 @@ A bounce of a mail we did not send opens nothing either: an admin finds it in qu
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import func, select
@@ -55,6 +56,31 @@ async def sent_reply(
     return ticket, reply, str(smtp_sink.handler.received[-1]["Message-ID"])
 
 
+@dataclass
+class Aftermath:
+    """What a returned mail left behind: tickets in all, the reply now, the system lines on its
+    ticket as (line, reason), outbox rows and quarantined mails in all."""
+
+    tickets: int
+    reply: Message | None
+    lines: list[tuple[str, str]]
+    queued: int
+    quarantined: int
+
+
+async def aftermath(sessions: async_sessionmaker[AsyncSession], ticket: Ticket, reply: Message) -> Aftermath:
+    async with sessions() as session:
+        lines = (await session.scalars(select(Message).where(Message.ticket_id == ticket.id,
+                                                             Message.author_kind == "system"))).all()
+        return Aftermath(
+            tickets=int(await session.scalar(select(func.count()).select_from(Ticket)) or 0),
+            reply=await session.get(Message, reply.id),
+            lines=[(line.meta["line"], line.meta["params"]["reason"]) for line in lines],
+            queued=int(await session.scalar(select(func.count()).select_from(OutboxItem)) or 0),
+            quarantined=int(await session.scalar(select(func.count()).select_from(MailQuarantine)) or 0),
+        )
+
+
 def test_the_report_names_the_returned_mail_and_the_reason() -> None:
     for attach in ("headers", "copy"):
         parsed = parse_mail(bounce("<desk.m7.t3@desk.test>", attach=attach))
@@ -75,18 +101,13 @@ async def test_a_bounced_reply_is_marked_failed_on_its_ticket_and_opens_nothing(
 
     await imap_server.append(bounce(sent_id, attach=attach))
     await _sync_once(poller)
+    after = await aftermath(sessions, ticket, reply)
     async with sessions() as session:
-        tickets = int(await session.scalar(select(func.count()).select_from(Ticket)) or 0)
-        returned = await session.get(Message, reply.id)
-        lines = (await session.scalars(select(Message).where(Message.ticket_id == ticket.id,
-                                                             Message.author_kind == "system"))).all()
-        outbox_rows = int(await session.scalar(select(func.count()).select_from(OutboxItem)) or 0)
         updated = (await session.scalars(select(Event.data).where(Event.type == "message.updated"))).all()
-    assert tickets == 1 and outbox_rows == 1  # no new ticket, nobody answered
-    assert returned is not None and returned.delivery_state == "failed"
-    assert returned.delivery_error == "bounced: 5.1.1 alice@example.com smtp; 550 5.1.1 user unknown"
-    assert [(line.meta["line"], line.meta["params"]["reason"]) for line in lines] == [
-        ("bounced", "5.1.1 alice@example.com smtp; 550 5.1.1 user unknown")]
+    assert after.tickets == 1 and after.queued == 1  # no new ticket, nobody answered
+    assert after.reply is not None and after.reply.delivery_state == "failed"
+    assert after.reply.delivery_error == "bounced: 5.1.1 alice@example.com smtp; 550 5.1.1 user unknown"
+    assert after.lines == [("bounced", "5.1.1 alice@example.com smtp; 550 5.1.1 user unknown")]
     assert any(data["id"] == reply.id and data["delivery_state"] == "failed" for data in updated)
     assert all("\\Seen" in flags for flags in (await imap_server.flags()).values())
 
@@ -134,17 +155,11 @@ async def test_a_delayed_reply_gets_a_line_on_its_ticket_and_nothing_else(
     ticket, reply, sent_id = await sent_reply(imap_server, poller, sessions, smtp_sink, outbox_worker, operator)
     await imap_server.append(delay(sent_id), delay("<not-ours@elsewhere.example>", "<delay2@mx.example.com>"))
     await _sync_once(poller)
-    async with sessions() as session:
-        tickets = int(await session.scalar(select(func.count()).select_from(Ticket)) or 0)
-        returned = await session.get(Message, reply.id)
-        lines = (await session.scalars(select(Message).where(Message.ticket_id == ticket.id,
-                                                             Message.author_kind == "system"))).all()
-        kept = int(await session.scalar(select(func.count()).select_from(MailQuarantine)) or 0)
-        queued = int(await session.scalar(select(func.count()).select_from(OutboxItem)) or 0)
-    assert tickets == 1 and kept == 0  # neither notice opens a ticket or waits in quarantine
-    assert queued == 1  # the reply; the notices are answered by nobody
-    assert returned is not None and returned.delivery_state == "sent"  # the server is still trying
-    assert [(line.meta["line"], line.meta["params"]["reason"]) for line in lines] == [
+    after = await aftermath(sessions, ticket, reply)
+    assert after.tickets == 1 and after.quarantined == 0  # neither notice opens a ticket or waits in quarantine
+    assert after.queued == 1  # the reply; the notices are answered by nobody
+    assert after.reply is not None and after.reply.delivery_state == "sent"  # the server is still trying
+    assert after.lines == [
         ("delivery_delayed", "4.4.7 alice@example.com smtp; 451 4.4.7 mx.example.com: connection timed out")]
     assert all("\\Seen" in flags for flags in (await imap_server.flags()).values())
 

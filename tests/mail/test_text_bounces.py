@@ -9,16 +9,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.mail.parse import parse_mail
 from core.mail.poller import MailPoller
-from core.models import Contact, MailQuarantine, Message, Operator, OutboxItem, Ticket
+from core.models import Contact, MailQuarantine, Operator, OutboxItem, Ticket
 from core.outbox import OutboxWorker
 from tests.mail.conftest import mail
 from tests.mail.servers import ImapTestServer, SmtpSink
-from tests.mail.test_bounces import sent_reply
+from tests.mail.test_bounces import aftermath, sent_reply
 from tests.mail.test_threading import _sync_once
 
 SAMPLES = Path(__file__).parent / "bounces"
@@ -70,17 +70,11 @@ async def test_a_plain_text_bounce_marks_the_returned_reply_failed_and_opens_not
 
     await imap_server.append(sample(name, sent_id))
     await _sync_once(poller)
-    async with sessions() as session:
-        tickets = int(await session.scalar(select(func.count()).select_from(Ticket)) or 0)
-        returned = await session.get(Message, reply.id)
-        lines = (await session.scalars(select(Message).where(Message.ticket_id == ticket.id,
-                                                             Message.author_kind == "system"))).all()
-        outbox_rows = int(await session.scalar(select(func.count()).select_from(OutboxItem)) or 0)
-        quarantined = int(await session.scalar(select(func.count()).select_from(MailQuarantine)) or 0)
-    assert tickets == 1 and outbox_rows == 1 and quarantined == 0
-    assert returned is not None and returned.delivery_state == "failed"
-    assert returned.delivery_error == f"bounced: {REASONS[name]}"
-    assert [(line.meta["line"], line.meta["params"]["reason"]) for line in lines] == [("bounced", REASONS[name])]
+    after = await aftermath(sessions, ticket, reply)
+    assert after.tickets == 1 and after.queued == 1 and after.quarantined == 0
+    assert after.reply is not None and after.reply.delivery_state == "failed"
+    assert after.reply.delivery_error == f"bounced: {REASONS[name]}"
+    assert after.lines == [("bounced", REASONS[name])]
 
 
 async def test_bounces_of_mail_we_did_not_send_are_quarantined_but_a_person_gets_a_ticket(
