@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import ClientSession
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -27,17 +28,23 @@ from tests.web.test_ws import connect
 CORPUS = Path(__file__).parent / "corpus"
 
 
+async def admin_and_operator(panel: Panel, sessions: async_sessionmaker[AsyncSession], admin_language: str = "en",
+                             ) -> tuple[ClientSession, dict[str, str], ClientSession, dict[str, str]]:
+    """An admin and an operator signed in: each client with its CSRF header."""
+    await make_operator(sessions, "root@example.com", role="admin", language=admin_language)
+    await make_operator(sessions, "op@example.com")
+    admin, operator = panel.client(), panel.client()
+    admin_csrf = {"X-CSRF-Token": await login(panel, admin, "root@example.com")}
+    return admin, admin_csrf, operator, {"X-CSRF-Token": await login(panel, operator, "op@example.com")}
+
+
 async def test_admins_see_quarantined_mail_live_and_can_download_it(
     imap_server: ImapTestServer, make_poller: Callable[..., MailPoller], sessions: async_sessionmaker[AsyncSession],
     database_url: str, tmp_path: Path,
 ) -> None:
     panel = await start_panel(database_url, tmp_path)  # shares the poller's attachment store
     try:
-        await make_operator(sessions, "root@example.com", role="admin", language="ru")
-        await make_operator(sessions, "op@example.com")
-        admin, operator = panel.client(), panel.client()
-        await login(panel, admin, "root@example.com")
-        await login(panel, operator, "op@example.com")
+        admin, _, operator, _ = await admin_and_operator(panel, sessions, admin_language="ru")
         admin_ws, _ = await connect(panel, admin, after=None)
         operator_ws, _ = await connect(panel, operator, after=None)
 
@@ -104,11 +111,7 @@ async def test_admins_try_quarantined_mail_again_over_the_api(
 ) -> None:
     panel = await start_panel(database_url, tmp_path)  # shares the poller's attachment store
     try:
-        await make_operator(sessions, "root@example.com", role="admin")
-        await make_operator(sessions, "op@example.com")
-        admin, operator = panel.client(), panel.client()
-        csrf = {"X-CSRF-Token": await login(panel, admin, "root@example.com")}
-        operator_csrf = {"X-CSRF-Token": await login(panel, operator, "op@example.com")}
+        admin, csrf, operator, operator_csrf = await admin_and_operator(panel, sessions)
         admin_ws, _ = await connect(panel, admin, after=None)
         await quarantine_two(make_poller(acknowledge=False), imap_server)
         async with admin.get(panel.url("/api/mail/quarantine")) as r:
