@@ -14,7 +14,7 @@ from core.models import Base
 from tests.pg import PostgresForTests
 
 os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
-pytest_plugins = ["tests.botapi.plugin"]
+pytest_plugins = ["tests.botapi.plugin", "tests.browser"]
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 

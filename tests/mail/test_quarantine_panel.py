@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.mail.poller import MailPoller
 from core.models import Message, Ticket
-from tests.e2e.conftest import browser  # noqa: F401 — the Chromium fixture
 from tests.e2e.test_panel_browser import signed_in_page, until
 from tests.mail.conftest import eventually, mail
 from tests.mail.servers import USER, ImapTestServer
@@ -155,7 +154,7 @@ async def test_admins_try_quarantined_mail_again_over_the_api(
 
 @pytest.mark.browser
 async def test_an_admin_clicks_try_again_in_the_panel(
-    browser: Any, imap_server: ImapTestServer, make_poller: Callable[..., MailPoller],  # noqa: F811 (browser)
+    browser: Any, imap_server: ImapTestServer, make_poller: Callable[..., MailPoller],
     sessions: async_sessionmaker[AsyncSession], database_url: str, tmp_path: Path, artifacts_dir: Path,
 ) -> None:
     panel: Panel = await start_panel(database_url, tmp_path)
