@@ -62,8 +62,9 @@ class DeskProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def tail(self, lines: int = 60) -> str:
-        return "\n".join(self.log.splitlines()[-lines:])
+    def tail(self, lines: int = 60, width: int = 400) -> str:
+        """The log's last lines, each cut short (a traceback is one long JSON line)."""
+        return "\n".join(line[:width] for line in self.log.splitlines()[-lines:])
 
     async def healthz(self) -> tuple[int, dict[str, Any]] | None:
         try:

@@ -1,0 +1,51 @@
+"""Steady inbound load for a drill: customers writing about once a second each, an operator replying
+about twice a second; what was sent and what the API accepted is recorded for the checks after."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from dataclasses import dataclass, field
+
+from tests.botapi import TelegramServer, TgUser
+from tests.drills.operator import Operator, Reply
+
+
+@dataclass
+class Load:
+    telegram: TelegramServer
+    operator: Operator
+    customers: list[TgUser]
+    tickets: list[int]
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    written: dict[str, float] = field(default_factory=dict)  # customer body -> when the server handed it out
+    replies: list[tuple[float, Reply]] = field(default_factory=list)  # (first attempt, final answer)
+
+    async def customer(self, index: int) -> None:
+        user = self.customers[index]
+        for n in itertools.count(1):
+            if self.stopping.is_set():
+                return
+            body = f"c{index:02d} m{n:04d}"
+            await self.telegram.send(user, body)
+            self.written[body] = time.monotonic()
+            await asyncio.sleep(1.0)
+
+    async def replier(self) -> None:
+        for n in itertools.count(1):
+            if self.stopping.is_set():
+                return
+            started = time.monotonic()
+            self.replies.append((started, await self.operator.reply(self.tickets[n % len(self.tickets)],
+                                                                    f"r{n:04d}.")))
+            await asyncio.sleep(0.5)
+
+    async def run(self) -> None:
+        await asyncio.gather(self.replier(), *(self.customer(i) for i in range(len(self.customers))))
+
+    def accepted(self) -> list[str]:
+        return [reply.body for _, reply in self.replies if reply.status == 201]
+
+    def refused(self) -> list[Reply]:
+        return [reply for _, reply in self.replies if reply.status != 201]

@@ -1,0 +1,173 @@
+"""PostgreSQL stopped for 1, 6 and 30 seconds under a running desk with steady inbound load: afterwards
+every customer message is stored once, every accepted operator reply reached Telegram once, the
+operator's socket saw every customer message once and in order, /healthz is back with the listener
+up — without restarting the desk, which then exits 0 on Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable
+
+import asyncpg
+import pytest
+
+from tests.botapi import TelegramServer
+from tests.drills.customers import delivered_texts, hand_off, stored_bodies
+from tests.drills.load import Load
+from tests.drills.operator import Operator, Socket
+from tests.drills.postgres import ExternalPostgres
+from tests.drills.process import DeskProcess, create_admin
+from tests.waiting import running
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
+
+CUSTOMERS = 10
+LOAD_BEFORE = 3.0
+LOAD_AFTER = 5.0
+SETTLE_WITHIN = 60.0
+
+
+def reply_deliveries(telegram: TelegramServer, bodies: list[str]) -> Counter[str]:
+    texts = delivered_texts(telegram)
+    return Counter(body for body in bodies for text in texts if text.startswith(body))
+
+
+async def outbox_busy(dsn: str) -> int:
+    conn = await asyncpg.connect(dsn, timeout=5)
+    try:
+        return await conn.fetchval("SELECT count(*) FROM outbox WHERE state IN ('pending', 'sending')")
+    finally:
+        await conn.close()
+
+
+class Recovery:
+    """Seconds after PostgreSQL came back until each part caught up with what happened before that."""
+
+    def __init__(self, desk: DeskProcess, telegram: TelegramServer, load: Load, socket: Socket, dsn: str) -> None:
+        self.desk, self.telegram, self.load, self.socket, self.dsn = desk, telegram, load, socket, dsn
+        self.back_at = time.monotonic()
+        self.seconds: dict[str, float] = {}
+
+    async def watch(self) -> None:
+        before = [body for body, at in self.load.written.items() if at < self.back_at]
+        while len(self.seconds) < 4:
+            checks = {"healthz": self._healthy, "stored": lambda: self._stored(before),
+                      "socket": lambda: self._seen(before), "replies": self._replied}
+            for name, check in checks.items():
+                if name not in self.seconds:
+                    try:
+                        if await check():
+                            self.seconds[name] = time.monotonic() - self.back_at
+                    except (OSError, asyncpg.PostgresError):
+                        pass
+            await asyncio.sleep(0.2)
+
+    async def _healthy(self) -> bool:
+        answer = await self.desk.healthz()
+        return answer is not None and answer[0] == 200 and answer[1]["components"].get("listener") == "ok"
+
+    async def _stored(self, bodies: list[str]) -> bool:
+        stored = await stored_bodies(self.dsn, "customer")
+        return all(body in stored for body in bodies)
+
+    async def _seen(self, bodies: list[str]) -> bool:
+        seen = set(self.socket.bodies())
+        return all(body in seen for body in bodies)
+
+    async def _replied(self) -> bool:
+        """Every reply the operator started before the database was back is accepted and on Telegram."""
+        early = [reply for started, reply in self.load.replies if started < self.back_at]
+        if any(reply.status != 201 for reply in early):
+            return False
+        delivered = reply_deliveries(self.telegram, [reply.body for reply in early])
+        return all(delivered[reply.body] for reply in early)
+
+
+async def missing(desk: DeskProcess, telegram: TelegramServer, load: Load, socket: Socket, dsn: str) -> dict:
+    """What has not caught up yet; empty once everything is stored, sent and seen."""
+    stored = await stored_bodies(dsn, "customer")
+    replies = reply_deliveries(telegram, load.accepted())
+    seen = set(socket.bodies())
+    answer = await desk.healthz()
+    gaps = {
+        "customer messages not stored": [body for body in load.written if body not in stored],
+        "accepted replies not on Telegram": [body for body in load.accepted() if not replies[body]],
+        "customer messages not on the socket": [body for body in load.written if body not in seen],
+        "updates not confirmed to Telegram": len(telegram.updates),
+        "outbox rows pending or sending": await outbox_busy(dsn),
+        "healthz": None if answer and answer[0] == 200 and answer[1]["components"].get("listener") == "ok"
+        else answer,
+    }
+    return {what: found for what, found in gaps.items() if found}
+
+
+async def settle(desk: DeskProcess, telegram: TelegramServer, load: Load, socket: Socket, dsn: str) -> None:
+    gaps: dict = {}
+
+    async def done() -> bool:
+        nonlocal gaps
+        gaps = await missing(desk, telegram, load, socket, dsn)
+        return not gaps
+
+    try:
+        await desk.wait_for(done, "everything delivered after the outage", SETTLE_WITHIN)
+    except AssertionError as error:
+        short = {what: found[:8] if isinstance(found, list) else found for what, found in gaps.items()}
+        raise AssertionError(f"not settled {SETTLE_WITHIN} s after the load: {short}\n{error}") from None
+
+
+@pytest.mark.parametrize("outage", [1, 6, 30], ids=lambda n: f"{n}s")
+async def test_database_outage(
+    outage: int, start_desk: Callable[[], DeskProcess], telegram: TelegramServer, drill_db: str,
+    external_pg: ExternalPostgres, cpu_burner: object,
+) -> None:
+    desk = start_desk()
+    await desk.wait_healthy()
+    await create_admin(desk.env)
+    customers = [telegram.user(f"Customer{i}") for i in range(CUSTOMERS)]
+    tickets = list(await asyncio.gather(*(hand_off(telegram, customer) for customer in customers)))
+    operator = Operator(desk)
+    socket = Socket(desk, operator.http)
+    try:
+        await operator.login()
+        await socket.open()
+        load = Load(telegram, operator, customers, tickets)
+        async with running(load.run()) as (load_task,):
+            await asyncio.sleep(LOAD_BEFORE)
+            await asyncio.to_thread(external_pg.stop)
+            await asyncio.sleep(outage)
+            await asyncio.to_thread(external_pg.start)
+            recovery = Recovery(desk, telegram, load, socket, drill_db)
+            async with running(recovery.watch()):
+                await asyncio.sleep(LOAD_AFTER)
+                load.stopping.set()
+                await asyncio.wait_for(load_task, 120)
+                await settle(desk, telegram, load, socket, drill_db)
+        await asyncio.sleep(1.0)  # room for a late duplicate to show up
+
+        stored = await stored_bodies(drill_db, "customer")
+        replies = reply_deliveries(telegram, load.accepted())
+        frames = [frame for frame in socket.frames if "id" in frame]
+        ids = [frame["id"] for frame in frames]
+        live = Counter(socket.bodies())
+        print(f"\noutage {outage} s: {len(load.written)} customer messages, {len(load.accepted())} replies accepted, "
+              f"{len(operator.refusals)} answers 503/unreachable waited out, {len(socket.connects)} socket "
+              f"connections; recovery after PostgreSQL was back (s): "
+              + ", ".join(f"{name} {seconds:.1f}" for name, seconds in sorted(recovery.seconds.items())))
+        problems = {
+            "replies refused for good (not 201)": [(r.body, r.status) for r in load.refused()],
+            "customer messages not stored exactly once": {b: stored.get(b, 0) for b in load.written
+                                                           if stored.get(b) != 1},
+            "accepted replies not sent exactly once": {b: n for b, n in replies.items() if n != 1},
+            "customer messages not on the socket exactly once": {b: live[b] for b in load.written if live[b] != 1},
+            "socket event ids repeated or out of order": [] if ids == sorted(set(ids)) else ids,
+            "log lines 'update given up'": desk.log.count("update given up"),
+        }
+        code = await desk.stop()
+        problems["Ctrl-C exit code"] = code
+        assert not {what: found for what, found in problems.items() if found}, desk.tail()
+    finally:
+        await socket.close()
+        await operator.close()
