@@ -4,7 +4,8 @@ and the operator's socket gets the event; Ctrl-C then exits 0."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import asyncpg
 import pytest
@@ -15,7 +16,7 @@ from tests.drills.operator import Operator, Socket
 from tests.drills.process import DeskProcess, create_admin
 from tests.waiting import eventually
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(480)]
 
 STARTS = 10
 LISTENER_WITHIN = 5.0  # after /healthz first answers 200
@@ -36,9 +37,9 @@ async def one_listener(dsn: str) -> bool:
 
 
 async def live_reply(desk: DeskProcess, telegram: TelegramServer, customer: TgUser, ticket_id: int,
-                     body: str) -> float:
-    """The operator replies through the API; seconds from its 201 to Telegram's sendMessage. The
-    operator's socket must get the reply's message.created."""
+                     body: str) -> tuple[float, bool]:
+    """The operator replies through the API: seconds from its 201 to Telegram's sendMessage, and whether
+    the operator's socket got the reply's message.created."""
     operator = Operator(desk)
     socket = Socket(desk, operator.http)
     try:
@@ -49,11 +50,49 @@ async def live_reply(desk: DeskProcess, telegram: TelegramServer, customer: TgUs
         assert reply.status == 201, reply
         call = await telegram.wait_for_call("sendMessage", lambda c: c.chat_id == customer.id
                                             and c.text.startswith(body), since=mark, timeout=15)
-        await eventually(lambda: body in socket.bodies(), timeout=5)
-        return call.at - reply.answered_at
+        try:
+            await eventually(lambda: body in socket.bodies(), timeout=5)
+        except AssertionError:
+            return call.at - reply.answered_at, False
+        return call.at - reply.answered_at, True
     finally:
         await socket.close()
         await operator.close()
+
+
+async def within(seconds: float, wait: Awaitable[float]) -> float | None:
+    try:
+        return await wait
+    except AssertionError:
+        return None
+
+
+@dataclass
+class ColdStart:
+    number: int
+    healthy: float
+    listener: float | None = None  # seconds after /healthz first answered 200
+    listener_session: bool = False
+    reply: float = 0.0
+    socket_event: bool = False
+    exit_code: int | None = None
+    tracebacks: int = 0
+
+    def faults(self) -> list[str]:
+        found = [what for what, bad in [
+            (f"listener not ok within {LISTENER_WITHIN} s", self.listener is None),
+            ("no desk-listener session in pg_stat_activity", not self.listener_session),
+            (f"reply took {self.reply:.1f} s (outbox timer, not NOTIFY)", self.reply >= LIVE_REPLY_WITHIN),
+            ("no message.created on the socket", not self.socket_event),
+            (f"Ctrl-C exit code {self.exit_code}", self.exit_code != 0),
+            (f"{self.tracebacks} tracebacks in the log", self.tracebacks > 0),
+        ] if bad]
+        return found
+
+    def __str__(self) -> str:
+        listener = "never" if self.listener is None else f"{self.listener:.2f} s later"
+        return (f"start {self.number}: /healthz 200 after {self.healthy:.2f} s, listener ok {listener}, reply on "
+                f"Telegram {self.reply:.2f} s after its 201, exit {self.exit_code}")
 
 
 async def test_cold_starts_under_load_bring_the_listener_up(
@@ -61,25 +100,22 @@ async def test_cold_starts_under_load_bring_the_listener_up(
 ) -> None:
     anna = telegram.user("Anna")
     ticket_id = 0
-    figures = []
-    for start in range(1, STARTS + 1):
+    starts = []
+    for number in range(1, STARTS + 1):
         desk = start_desk()
-        healthy = await desk.wait_healthy()
-        print(f"start {start}: /healthz 200 after {healthy:.2f} s", flush=True)
-        if start == 1:
+        start = ColdStart(number, await desk.wait_healthy())
+        if number == 1:
             await create_admin(desk.env)
             ticket_id = await hand_off(telegram, anna)
-        listening = await desk.wait_listener(timeout=LISTENER_WITHIN)
-        await eventually(lambda: one_listener(drill_db), timeout=LISTENER_WITHIN)
-
-        latency = await live_reply(desk, telegram, anna, ticket_id, f"cold start {start}: we are on it")
-        code = await desk.stop()
-        figures.append((start, healthy, listening, latency))
-        print(f"start {start}: listener ok {listening:.2f} s after that, reply on Telegram {latency:.2f} s "
-              f"after its 201, Ctrl-C exit {code}")
-        assert code == 0, desk.tail()
-        assert latency < LIVE_REPLY_WITHIN, f"start {start}: the reply came on the outbox timer, not by NOTIFY"
-        assert "Traceback" not in desk.log, desk.tail()
-    slowest = max(figures, key=lambda f: f[3])
-    print(f"{STARTS} cold starts: slowest healthz {max(f[1] for f in figures):.2f} s, slowest listener "
-          f"{max(f[2] for f in figures):.2f} s, slowest reply {slowest[3]:.2f} s (start {slowest[0]})")
+        start.listener = await within(LISTENER_WITHIN, desk.wait_listener(timeout=LISTENER_WITHIN))
+        start.listener_session = await within(
+            LISTENER_WITHIN, eventually(lambda: one_listener(drill_db), timeout=LISTENER_WITHIN)) is not None
+        start.reply, start.socket_event = await live_reply(desk, telegram, anna, ticket_id,
+                                                           f"cold start {number}: we are on it")
+        start.exit_code = await desk.stop()
+        start.tracebacks = desk.log.count("Traceback")
+        starts.append(start)
+        print(start, "; ".join(start.faults()), flush=True)
+    print(f"{STARTS} cold starts under CPU load: slowest /healthz {max(s.healthy for s in starts):.2f} s, "
+          f"slowest reply {max(s.reply for s in starts):.2f} s")
+    assert not {s.number: s.faults() for s in starts if s.faults()}

@@ -24,8 +24,8 @@ from tests.waiting import running
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 CUSTOMERS = 10
-LOAD_BEFORE = 3.0
-LOAD_AFTER = 5.0
+LOAD_BEFORE = 2.0
+LOAD_AFTER = 4.0
 SETTLE_WITHIN = 60.0
 
 
@@ -167,7 +167,7 @@ async def test_database_outage(
         }
         code = await desk.stop()
         problems["Ctrl-C exit code"] = code
-        assert not {what: found for what, found in problems.items() if found}, desk.tail()
+        assert not {what: found for what, found in problems.items() if found}, desk.tail(25)
     finally:
         await socket.close()
         await operator.close()
