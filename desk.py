@@ -16,14 +16,17 @@ from cli import support as support_cli
 from core.context import Desk
 from core.db import asyncpg_dsn, create_engine, create_session_factory
 from core.embedded_pg import EmbeddedPostgres
+from core.health import Components
 from core.heap import freeze_startup_heap
 from core.i18n import load_translator
 from core.listener import EventStream, PgListener
 from core.logs import setup_logging
-from core.outbox import Channel, OutboxWorker
+from core.outbox import CHANNEL as OUTBOX_CHANNEL
+from core.outbox import Channel, LeaseOwner, OutboxWorker
 from core.scheduler import LeaderScheduler
 from core.settings import Settings, SettingsError, load_settings
 from core.storage import AttachmentStore
+from core.supervisor import Supervisor
 
 log = logging.getLogger("desk")
 ROLES = ("web", "bot", "worker")
@@ -52,7 +55,8 @@ def build_desk(settings: Settings, url: str) -> Desk:
     engine = create_engine(url, pool_size=settings.database_pool_size)
     sessions = create_session_factory(engine)
     dsn = asyncpg_dsn(url)
-    listener = PgListener(dsn)
+    components = Components()
+    listener = PgListener(dsn, status=components)
     # The LISTEN connection drops first when PostgreSQL restarts; the pooled connections died with it,
     # and most are not pinged (only idle ones are), so the pool starts afresh rather than failing a
     # request per stale connection once the server is back.
@@ -65,17 +69,22 @@ def build_desk(settings: Settings, url: str) -> Desk:
         translator=load_translator(),
         storage=AttachmentStore(settings.attachments_dir, settings.attachment_max_bytes),
         listener=listener,
-        stream=EventStream(sessions, listener),
-        scheduler=LeaderScheduler(dsn),
+        stream=EventStream(sessions, listener, status=components),
+        scheduler=LeaderScheduler(dsn, status=components),
+        components=components,
     )
 
 
 def create_outbox_worker(desk: Desk, channels: dict[str, Channel]) -> OutboxWorker:
-    """The outbox worker with every outcome hook (a message's delivery state follows its row)."""
+    """The outbox worker with every outcome hook (a message's delivery state follows its row). It
+    wakes on NOTIFY: the handler is registered here, before anything can miss a wake-up."""
     from core.services.conversations import record_delivery
     from core.services.support import mark_recipient_gone
 
-    return OutboxWorker(desk.sessions, channels, on_outcome=[record_delivery, mark_recipient_gone])
+    worker = OutboxWorker(desk.sessions, channels, on_outcome=[record_delivery, mark_recipient_gone],
+                          owner=LeaseOwner(desk.dsn), status=desk.components)
+    desk.listener.on(OUTBOX_CHANNEL, worker.wake)
+    return worker
 
 
 def register_jobs(desk: Desk) -> None:
@@ -114,54 +123,50 @@ async def serve(settings: Settings, roles: set[str], migrate: bool, ready: Calla
 
 
 async def _start(desk: Desk, roles: set[str], stack: contextlib.AsyncExitStack) -> None:
-    tasks: list[asyncio.Task[None]] = []
-
-    async def cancel_tasks() -> None:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-    stack.push_async_callback(cancel_tasks)
-    spawn: Callable[[Awaitable[None]], None] = lambda coro: tasks.append(asyncio.ensure_future(coro))  # noqa: E731
+    """Every long-running part runs under one supervisor (logged, restarted with backoff, its state on
+    /healthz). Handlers and channels are all registered before the listener starts. Shutdown runs in
+    reverse: stop taking updates, stop the web server, let the outbox pass in flight finish, then the
+    parts, then the listener."""
+    supervisor = Supervisor(desk.components)
+    stack.push_async_callback(supervisor.stop)
     stack.push_async_callback(desk.listener.stop)
     await desk.stream.start_from_now()
-    spawn(desk.listener.run())
-    spawn(desk.stream.run())
-    bot_parts = await _start_bot(desk, roles, stack, spawn)
+    bot_parts = _bot_parts(desk, roles)
+    worker: OutboxWorker | None = None
     if "worker" in roles:
-        channels: dict[str, Channel] = {}
-        if bot_parts is not None:
-            channels.update(bot_parts.channels)
-        mail = _start_mail(desk, stack, spawn)
+        channels: dict[str, Channel] = dict(bot_parts.channels) if bot_parts is not None else {}
+        mail = _start_mail(desk, stack, supervisor)
         if mail.channel is not None:
             channels[mail.channel.name] = mail.channel
-        worker = create_outbox_worker(desk, channels)
-        desk.outbox = worker
-        desk.listener.on("desk_outbox", worker.wake)
-        stack.push_async_callback(_drain_worker, worker, asyncio.ensure_future(worker.run()))
+        worker = desk.outbox = create_outbox_worker(desk, channels)
+        stack.push_async_callback(worker.close)
         register_jobs(desk)
         stack.push_async_callback(desk.scheduler.stop)
-        spawn(desk.scheduler.run())
+    supervisor.start("listener", desk.listener.run)
+    supervisor.start("events", desk.stream.run)
+    if worker is not None:
+        supervisor.start("outbox", worker.run)
+        stack.push_async_callback(_drain_worker, worker, supervisor)
+        supervisor.start("scheduler", desk.scheduler.run)
     if bot_parts is not None:
+        stack.push_async_callback(bot_parts.close)
+        bot_parts.start(supervisor)
         stack.push_async_callback(bot_parts.stop_receiving)  # on shutdown: first stop taking updates
     if "web" in roles or (bot_parts is not None and bot_parts.needs_web):
         await _start_web(desk, roles, stack, bot_parts)
+    stack.callback(supervisor.close)  # runs first on shutdown: nothing is restarted from then on
 
 
-async def _drain_worker(worker: OutboxWorker, task: asyncio.Task[None], timeout: float = 10.0) -> None:
+async def _drain_worker(worker: OutboxWorker, supervisor: Supervisor, timeout: float = 10.0) -> None:
     """Let the pass in flight finish; a delivery still hanging after the timeout is retried by any
-    worker once its lease ends, so cancelling it loses nothing."""
+    worker (at once: this process's lease identity goes with it), so cancelling it loses nothing."""
     worker.stop()
-    try:
-        await asyncio.wait_for(asyncio.shield(task), timeout)
-    except TimeoutError:
-        log.warning("outbox worker did not finish its pass in time; its rows return after their lease")
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    if not await supervisor.wait("outbox", timeout):
+        log.warning("outbox worker did not finish its pass in time; its rows return to the queue")
+        await supervisor.cancel("outbox")
 
 
-async def _start_bot(desk: Desk, roles: set[str], stack: contextlib.AsyncExitStack, spawn):  # type: ignore[no-untyped-def]
+def _bot_parts(desk: Desk, roles: set[str]):  # type: ignore[no-untyped-def]
     if "bot" not in roles and "worker" not in roles:
         return None
     if not desk.settings.bot_enabled:
@@ -170,13 +175,10 @@ async def _start_bot(desk: Desk, roles: set[str], stack: contextlib.AsyncExitSta
         return None
     from bot.runtime import BotRuntime
 
-    runtime = BotRuntime.create(desk, receive="bot" in roles)
-    stack.push_async_callback(runtime.close)
-    await runtime.start(spawn)
-    return runtime
+    return BotRuntime.create(desk, receive="bot" in roles)
 
 
-def _start_mail(desk: Desk, stack: contextlib.AsyncExitStack, spawn):  # type: ignore[no-untyped-def]
+def _start_mail(desk: Desk, stack: contextlib.AsyncExitStack, supervisor: Supervisor):  # type: ignore[no-untyped-def]
     """The email channel for the outbox and, with IMAP configured, the mailbox poller (one per
     mailbox across processes: it holds an advisory lock)."""
     from core.mail.runtime import build_mail
@@ -184,7 +186,7 @@ def _start_mail(desk: Desk, stack: contextlib.AsyncExitStack, spawn):  # type: i
     mail = build_mail(desk)
     if mail.poller is not None:
         stack.callback(mail.poller.stop)
-        spawn(mail.poller.run())
+        supervisor.start("mail", mail.poller.run)
     return mail
 
 

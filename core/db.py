@@ -60,3 +60,29 @@ def ping_after_idle(engine: AsyncEngine, seconds: float) -> None:
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether an error means "the database cannot be reached now" (down, restarting, refusing
+    connections, the connection dropped), as opposed to a fault of the work itself. Such work is
+    waited out and tried again, never given up or dead-lettered."""
+    import asyncpg
+    from sqlalchemy import exc as sa_exc
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError | TimeoutError | sa_exc.TimeoutError):
+            return True
+        if isinstance(current, asyncpg.PostgresConnectionError | asyncpg.exceptions.OperatorInterventionError
+                      | asyncpg.TooManyConnectionsError | asyncpg.exceptions.ConnectionDoesNotExistError):
+            return True
+        if isinstance(current, asyncpg.InterfaceError) and "closed" in str(current):
+            return True
+        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
+            return True
+        nested = getattr(current, "orig", None)
+        current = nested if isinstance(nested, BaseException) and id(nested) not in seen else (
+            current.__cause__ or current.__context__)
+    return False
