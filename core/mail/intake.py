@@ -90,7 +90,6 @@ async def ingest_mail(
     index_id = claim.id
     if claim.reused:
         log.warning("mail reuses a Message-ID", extra={"mailbox": options.mailbox, "message_id": mail.message_id[:200]})
-        mail.problems.append("Message-ID reused by a different mail")
     if mail.notice is not None:
         return await _delivery_notice(session, mail.notice, index_id)
     if mail.report is not None:
@@ -110,7 +109,7 @@ async def ingest_mail(
         ticket, _ = await conversations.open_ticket(
             session, contact=contact, channel="email", queue_slug=QUEUE, subject=mail.subject or "(no subject)"
         )
-    message = await conversations.customer_wrote(session, ticket, _inbound(mail, files, options.mailbox))
+    message = await conversations.customer_wrote(session, ticket, _inbound(mail, files, options.mailbox, claim.reused))
     if message is None:  # the same Message-ID under another index row cannot happen; keep it honest
         return IntakeResult("duplicate", ticket.id)
     await session.execute(
@@ -185,7 +184,9 @@ async def _thread(session: AsyncSession, mail: ParsedMail, contact: Contact, opt
     A match on someone else's ticket never leaks into it (a Message-ID reused by different mails
     may point at several tickets: the sender's own one is taken)."""
     candidates = await _tickets_by_headers(session, options.mailbox, mail.thread_ids)
-    for ticket_id in candidates or [t for t in [ids.ticket_in_subject(mail.subject)] if t]:
+    if not candidates and (tagged := ids.ticket_in_subject(mail.subject)) is not None:
+        candidates = [tagged]
+    for ticket_id in candidates:
         ticket = await session.get(Ticket, ticket_id, with_for_update=True)
         if ticket is not None and ticket.channel == "email" and ticket.contact_id == contact.id:
             return await ticket_for_customer_reply(session, ticket, options.reopen_window_hours)
@@ -217,7 +218,7 @@ async def _tickets_by_headers(session: AsyncSession, mailbox: str, thread_ids: l
     return found
 
 
-def _inbound(mail: ParsedMail, files: tuple[NewAttachment, ...], mailbox: str) -> Inbound:
+def _inbound(mail: ParsedMail, files: tuple[NewAttachment, ...], mailbox: str, reused: bool) -> Inbound:
     body = mail.text
     if len(body) > conversations.MAX_BODY:
         body = body[: conversations.MAX_BODY - 200].rstrip() + "\n\n[…]"
@@ -228,7 +229,7 @@ def _inbound(mail: ParsedMail, files: tuple[NewAttachment, ...], mailbox: str) -
             "subject": mail.subject,
             "html_only": mail.html_only,
             "auto": mail.auto,
-            "problems": mail.problems,
+            "problems": [*mail.problems, *(["Message-ID reused by a different mail"] if reused else [])],
         }
     }
     return Inbound(
