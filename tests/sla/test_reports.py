@@ -134,7 +134,7 @@ def test_desk_sla_set_and_report_from_the_command_line(database_url: str, sessio
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["high", "first", "response", "30m", "resolution", "6h", "00m", "(custom)"]
     bad = desk("sla", "set", "--priority", "high", "--first-response", "soon")
-    assert bad.returncode == 1 and "duration must look like 15m" in bad.stderr
+    assert bad.returncode == 2 and "duration must look like 15m" in bad.stderr  # refused by the parser
     shown = desk("sla", "show")
     assert "high    first response      30m" in shown.stdout
     report = desk("report", "sla", "--days", "30")
