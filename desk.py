@@ -296,6 +296,9 @@ def main(argv: list[str] | None = None) -> int:
     except DATABASE_ERRORS as exc:
         print(f"desk: {voice(cli_errors.DATABASE_UNREACHABLE, reason=cli_errors.reason(exc))}", file=sys.stderr)
         return 1
+    except OSError as exc:  # a file the command reads or writes
+        print(f"desk: {cli_errors.reason(exc)}", file=sys.stderr)
+        return 1
     except Exception as exc:
         if args.verbose:
             raise

@@ -4,6 +4,7 @@ language (LC_ALL, LC_MESSAGES or LANG, as every POSIX tool reads them; English u
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -31,7 +32,7 @@ BY_CODE = {
 DATABASE_UNREACHABLE = N_("Cannot reach the database ({reason}). Check DATABASE_URL and that PostgreSQL is running.")
 # What a command meets when PostgreSQL is not there: refused or unresolvable (OSError), or refused by
 # the server itself (SQLAlchemy wraps the driver's error).
-DATABASE_ERRORS = (OSError, OperationalError, InterfaceError)
+DATABASE_ERRORS = (ConnectionError, socket.gaierror, OperationalError, InterfaceError)
 UNEXPECTED = N_("Unexpected error: {reason}. Run again with --verbose for the details.")
 
 
@@ -45,6 +46,8 @@ def cli_language(environ: Mapping[str, str] = os.environ) -> str:
 
 def reason(error: BaseException) -> str:
     """The first line of what went wrong, for a one-line message."""
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.strerror}: {error.filename}" if error.filename else error.strerror
     cause = getattr(error, "orig", None) or error
     text = str(cause).strip().splitlines()
     return (text[0] if text else type(cause).__name__)[:200]
@@ -52,15 +55,16 @@ def reason(error: BaseException) -> str:
 
 def explain(error: DeskError, translator: Translator, language: str) -> str:
     """The core's own message when it was written for people (marked with N_, translated), else a
-    text for the error's kind; a developer's message (not marked) follows in brackets."""
+    text for what was not found, else a developer's message as it is (English), else the kind's text."""
     params = {key: value for key, value in error.params.items() if isinstance(value, (str, int, float))}
     message = str(error)
     if translator.knows(message):
         return _text(translator, language, message, params)
     if isinstance(error, NotFound):
         return _text(translator, language, NOT_FOUND.get(message, BY_CODE["not_found"]), params)
-    generic = _text(translator, language, BY_CODE.get(error.code, BY_CODE["error"]), {})
-    return generic if message == error.code else f"{generic} ({message})"
+    if message != error.code:  # a developer's text (not marked): more precise than any generic one
+        return message
+    return _text(translator, language, BY_CODE.get(error.code, BY_CODE["error"]), {})
 
 
 def _text(translator: Translator, language: str, message: str, params: dict[str, object]) -> str:
