@@ -12,10 +12,16 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from cli import errors as cli_errors
+from cli import sla as sla_cli
+from cli import stores as stores_cli
 from cli import support as support_cli
+from cli.arguments import Parser
+from cli.errors import DATABASE_ERRORS, Voice, cli_language
 from core.context import Desk
 from core.db import asyncpg_dsn, create_engine, create_session_factory
 from core.embedded_pg import EmbeddedPostgres
+from core.errors import DeskError
 from core.health import Components
 from core.heap import freeze_startup_heap
 from core.i18n import load_translator
@@ -222,52 +228,12 @@ async def create_admin(settings: Settings, email: str, password: str, name: str 
             await engine.dispose()
 
 
-async def store_command(settings: Settings, args: argparse.Namespace) -> None:
-    from core.migrate import upgrade
-    from core.orders.commands import run_store_command
-
-    async with Database(settings) as database:
-        await upgrade(database.url)
-        engine = create_engine(database.url, pool_size=1)
-        try:
-            username = settings.telegram_bot_username or await _bot_username(settings)
-            async with create_session_factory(engine)() as session, session.begin():
-                print(await run_store_command(session, args, username))
-        finally:
-            await engine.dispose()
-
-
-async def _bot_username(settings: Settings) -> str | None:
-    if not settings.bot_enabled or settings.telegram_bot_token is None:
-        return None
-    from bot.factory import create_bot
-
-    bot = create_bot(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base)
-    try:
-        return (await bot.get_me()).username
-    finally:
-        await bot.session.close()
-
-
 async def migrate_only(settings: Settings) -> None:
     from core.migrate import upgrade
 
     async with Database(settings) as database:
         await upgrade(database.url)
     print("database is up to date")
-
-
-async def with_sessions(settings: Settings, action: Callable[..., Awaitable[str]], *args: object) -> None:
-    """Run one core command on a migrated database and print what it returns."""
-    from core.migrate import upgrade
-
-    async with Database(settings) as database:
-        await upgrade(database.url)
-        engine = create_engine(database.url, pool_size=1)
-        try:
-            print(await action(create_session_factory(engine), *args), end="")
-        finally:
-            await engine.dispose()
 
 
 def _read_password() -> str:
@@ -279,8 +245,10 @@ def _read_password() -> str:
     return sys.stdin.readline().rstrip("\n")
 
 
-def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="desk", description="Desk: Telegram-first support and order desk.")
+def parser(voice: Voice) -> argparse.ArgumentParser:
+    root = Parser(prog="desk", description="Desk: Telegram-first support and order desk.")
+    root.add_argument("-v", "--verbose", action="store_true",
+                      help="log at LOG_LEVEL (commands other than run log only warnings and errors)")
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser("run", help="run the desk (web panel, bot, workers) until Ctrl-C")
     run.add_argument("--only", default="", help="comma-separated roles to run: web,bot,worker (default: all)")
@@ -292,50 +260,9 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--email", required=True)
     create.add_argument("--name", default=None, help="display name")
     support_cli.add_commands(commands)
-    add_sla_commands(commands)
-    from core.orders.commands import add_store_commands
-
-    add_store_commands(commands)
+    sla_cli.add_commands(commands, voice)
+    stores_cli.add_commands(commands, voice)
     return root
-
-
-def add_sla_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from core.domain import PRIORITIES
-
-    sla = commands.add_parser("sla", help="SLA policies (first response and resolution per priority)")
-    sla_commands = sla.add_subparsers(dest="sla_command", required=True, metavar="ACTION")
-    sla_commands.add_parser("show", help="print the policy of every priority")
-    sla_set = sla_commands.add_parser("set", help="set a priority's deadlines (e.g. 15m, 4h, 1d)")
-    sla_set.add_argument("--priority", required=True, choices=PRIORITIES)
-    sla_set.add_argument("--first-response", default=None, help="15m, 4h, 1d, 1h30m")
-    sla_set.add_argument("--resolution", default=None, help="15m, 4h, 1d, 1h30m")
-    sla_commands.add_parser("recompute", help="apply the current policies and business hours to every open ticket")
-    report = commands.add_parser("report", help="print reports")
-    report_commands = report.add_subparsers(dest="report_command", required=True, metavar="REPORT")
-    sla_report = report_commands.add_parser("sla", help="SLA attainment and times per priority and queue")
-    sla_report.add_argument("--days", type=int, default=30, help="tickets opened in the last N days (default 30)")
-
-
-def run_sla_command(settings: Settings, args: argparse.Namespace) -> None:
-    from core.sla import commands
-
-    if args.command == "report":
-        asyncio.run(with_sessions(settings, commands.report, args.days))
-    elif args.sla_command == "show":
-        asyncio.run(with_sessions(settings, commands.show_policies))
-    elif args.sla_command == "recompute":
-        from tqdm import tqdm
-
-        with tqdm(unit="ticket", desc="recompute") as bar:
-            def step(count: int) -> None:
-                if count < 0:
-                    bar.reset(total=-count)
-                else:
-                    bar.update(count)
-
-            asyncio.run(with_sessions(settings, commands.recompute, step))
-    else:
-        asyncio.run(with_sessions(settings, commands.set_policy, args.priority, args.first_response, args.resolution))
 
 
 def parse_roles(value: str) -> set[str]:
@@ -347,37 +274,54 @@ def parse_roles(value: str) -> set[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    voice = Voice(load_translator(), cli_language())
+    root = parser(voice)
+    args = root.parse_args(argv)
+    problem = args.check(args) if hasattr(args, "check") else None
+    if problem:
+        root.error(problem)
     try:
         settings = load_settings()
     except SettingsError as exc:
         print(f"desk: {exc}", file=sys.stderr)
         return 2
-    setup_logging(settings.log_level)
+    quiet = args.command != "run" and not args.verbose
+    setup_logging(max(logging.WARNING, logging.getLevelName(settings.log_level)) if quiet else settings.log_level)
     Path(settings.desk_data_dir).mkdir(parents=True, exist_ok=True)
     try:
-        if args.command == "run":
-            asyncio.run(serve(settings, parse_roles(args.only), migrate=not args.no_migrate))
-        elif args.command == "migrate":
-            asyncio.run(migrate_only(settings))
-        elif args.command == "admin":
-            asyncio.run(create_admin(settings, args.email, _read_password(), args.name))
-        elif args.command in support_cli.COMMANDS:
-            asyncio.run(support_cli.run(settings, args, Database))
-        elif args.command in ("sla", "report"):
-            run_sla_command(settings, args)
-        elif args.command == "store":
-            asyncio.run(store_command(settings, args))
+        _dispatch(settings, args, voice)
     except KeyboardInterrupt:
         return 0
+    except DeskError as exc:
+        print(f"desk: {voice.explain(exc)}", file=sys.stderr)
+        return 1
+    except DATABASE_ERRORS as exc:
+        print(f"desk: {voice(cli_errors.DATABASE_UNREACHABLE, reason=cli_errors.reason(exc))}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a file the command reads or writes
+        print(f"desk: {cli_errors.reason(exc)}", file=sys.stderr)
+        return 1
     except Exception as exc:
-        from core.errors import DeskError
-
-        if isinstance(exc, DeskError):
-            print(f"desk: {exc} {exc.params or ''}".rstrip(), file=sys.stderr)
-            return 1
-        raise
+        if args.verbose:
+            raise
+        print(f"desk: {voice(cli_errors.UNEXPECTED, reason=cli_errors.reason(exc))}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _dispatch(settings: Settings, args: argparse.Namespace, voice: Voice) -> None:
+    if args.command == "run":
+        asyncio.run(serve(settings, parse_roles(args.only), migrate=not args.no_migrate))
+    elif args.command == "migrate":
+        asyncio.run(migrate_only(settings))
+    elif args.command == "admin":
+        asyncio.run(create_admin(settings, args.email, _read_password(), args.name))
+    elif args.command in support_cli.COMMANDS:
+        asyncio.run(support_cli.run(settings, args, Database))
+    elif args.command in sla_cli.COMMANDS:
+        asyncio.run(sla_cli.run(settings, args, Database))
+    elif args.command == "store":
+        asyncio.run(stores_cli.run(settings, args, Database, voice))
 
 
 if __name__ == "__main__":
