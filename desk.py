@@ -9,7 +9,7 @@ import getpass
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 from cli import errors as cli_errors

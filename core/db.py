@@ -62,6 +62,9 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+_FILE_ERRORS = (FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError, PermissionError)
+
+
 def database_unavailable(exc: BaseException) -> bool:
     """Whether an error means "the database cannot be reached now" (down, restarting, refusing
     connections, the connection dropped), as opposed to a fault of the work itself. Such work is
@@ -73,7 +76,9 @@ def database_unavailable(exc: BaseException) -> bool:
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, OSError | TimeoutError | sa_exc.TimeoutError):
+        if isinstance(current, OSError) and not isinstance(current, _FILE_ERRORS):
+            return True
+        if isinstance(current, TimeoutError | sa_exc.TimeoutError):
             return True
         if isinstance(current, asyncpg.PostgresConnectionError | asyncpg.exceptions.OperatorInterventionError
                       | asyncpg.TooManyConnectionsError | asyncpg.exceptions.ConnectionDoesNotExistError):
