@@ -24,6 +24,7 @@ from core.orders.statuses import STATUS_LABELS
 from core.orders.stores import store_for_api_token
 from core.orders.transitions import change_status
 from core.orders.validation import ERROR_MESSAGES
+from web.input_guard import parse_id
 from web.keys import ACTOR, DESK
 from web.order_input import draft_from_json
 
@@ -145,9 +146,9 @@ def _int_query(request: web.Request, name: str) -> int | None:
     value = request.query.get(name)
     if value is None or value == "":
         return None
-    if not value.isdigit():
+    if (number := parse_id(value)) is None:
         raise InvalidInput(name, field=name)
-    return int(value)
+    return number
 
 
 async def list_orders(request: web.Request) -> web.Response:
@@ -177,10 +178,9 @@ async def get_board(request: web.Request) -> web.Response:
 
 
 def _order_id(request: web.Request) -> int:
-    value = request.match_info["id"]
-    if not value.isdigit():
+    if (value := parse_id(request.match_info["id"])) is None:
         raise NotFound("order")
-    return int(value)
+    return value
 
 
 async def get_order(request: web.Request) -> web.Response:

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from core.errors import NotFound
 from web.errors import ValidationFailed
+from web.input_guard import parse_id
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 M = TypeVar("M", bound=BaseModel)
@@ -78,10 +79,11 @@ def _is_list(model: type[BaseModel], key: str) -> bool:
 
 
 def path_id(request: web.Request, name: str = "id") -> int:
-    raw = request.match_info.get(name, "")
-    if not raw.isdigit() or len(raw) > 18:
+    """web.input_guard already answered 404 for a malformed id; this is the typed read of it."""
+    value = parse_id(request.match_info.get(name, ""))
+    if value is None:
         raise NotFound("bad id")
-    return int(raw)
+    return value
 
 
 def json_ok(data: Any, status: int = 200) -> web.Response:
