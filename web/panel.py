@@ -10,7 +10,7 @@ from pathlib import Path
 from aiohttp import web
 
 from core.context import Desk
-from web import pages
+from web import orders_api, pages
 from web.api import admin_views, auth_views, kb_views, live_views, mail_views, sla_views, store_views, ticket_views
 from web.api.registry import ApiRegistry
 from web.auth import authenticate
@@ -28,7 +28,8 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 def api_registry() -> ApiRegistry:
     api = ApiRegistry()
-    for module in (auth_views, ticket_views, admin_views, kb_views, live_views, store_views, sla_views, mail_views):
+    for module in (auth_views, ticket_views, admin_views, kb_views, live_views, store_views, sla_views, mail_views,
+                   orders_api):
         module.register(api)
     return api
 
