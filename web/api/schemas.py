@@ -20,9 +20,9 @@ Language = Literal["en", "ru"]
 
 
 class Strict(BaseModel):
-    """Every request model: unknown fields refused; NUL, lone surrogates and numbers beyond bigint
-    refused naming the field (web.input_guard checks JSON and queries first; this also covers
-    multipart form fields, which the guard does not read)."""
+    """Every request model: unknown fields refused; NUL and lone surrogates refused naming the field
+    (web.input_guard checks JSON and queries first; this also covers multipart form fields, which
+    the guard does not read)."""
 
     model_config = ConfigDict(extra="forbid")
 
