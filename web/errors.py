@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 
 from core.auth.errors import LoginThrottled
 from core.errors import DeskError, NotAllowed, NotFound, TooLarge
-from web.i18n import error_text, field_text, translate
+from web.i18n import error_text, field_text, request_language, translate
 from web.keys import DESK
 from web.outage import RETRY_AFTER_SECONDS, is_outage, refused_value
 
@@ -148,7 +148,7 @@ async def page_outage(request: web.Request, handler: Any) -> web.StreamResponse:
             raise
         log.warning("page during a database outage", extra={"path": request.path, "error": repr(exc)[:300]})
         text = error_text(request, "unavailable")
-        html = (f'<!doctype html><html lang="en"><meta charset="utf-8"><title>503</title>'
+        html = (f'<!doctype html><html lang="{request_language(request)}"><meta charset="utf-8"><title>503</title>'
                 f"<h1>503</h1><p>{escape(text)}</p></html>")
         return web.Response(status=503, text=html, content_type="text/html",
                             headers={"Retry-After": str(RETRY_AFTER_SECONDS)})

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
 
+import aiohttp
 import pytest
 
-from tests.web.harness import Panel, website_shop
+from tests.web.harness import PASSWORD, Panel, customer_ticket, make_operator, website_shop
 from tests.web.test_ticket_api import signed_in
 
 BIGINT_PAST = "99999999999999999999"
@@ -86,3 +89,33 @@ async def test_trace_is_refused_with_the_allowed_methods(panel: Panel, sessions)
     async with admin.request("TRACE", panel.url("/api/tickets")) as r:
         assert r.status == 405
         assert set(r.headers["Allow"].split(",")) >= {"GET"}
+
+
+async def _raw_request(panel: Panel, head: bytes, body: bytes) -> tuple[int, dict[str, Any]]:
+    """Bytes a client library would not send (a header that is not UTF-8), straight on the socket."""
+    reader, writer = await asyncio.open_connection(panel.server.host, panel.server.port)
+    writer.write(head + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
+    await writer.drain()
+    answer = await reader.read()
+    writer.close()
+    status = int(answer.split(b" ", 2)[1])
+    return status, json.loads(answer.split(b"\r\n\r\n", 1)[1])
+
+
+async def test_a_header_that_is_not_utf8_is_refused_naming_it(panel: Panel, sessions) -> None:
+    await make_operator(sessions, "root@example.com", role="admin")
+    body = json.dumps({"email": "root@example.com", "password": PASSWORD}).encode()
+    status, answer = await _raw_request(panel, b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\n"
+                                        b"Content-Type: application/json\r\nUser-Agent: ab\xff\xfe\r\n", body)
+    assert status == 422 and list(answer["fields"]) == ["User-Agent"]
+
+
+async def test_nul_in_a_multipart_form_field_is_refused_naming_the_field(panel: Panel, sessions) -> None:
+    ticket_id, _ = await customer_ticket(sessions)
+    admin, csrf = await signed_in(panel, sessions, "root@example.com", role="admin")
+    form = aiohttp.FormData()
+    form.add_field("body", "a\x00b")
+    form.add_field("file", b"hello", filename="a.txt", content_type="text/plain")
+    status, body = await _status(admin, "POST", panel.url(f"/api/tickets/{ticket_id}/messages"), data=form,
+                                 headers=csrf)
+    assert status == 422 and list(body["fields"]) == ["body"]
