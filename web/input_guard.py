@@ -1,8 +1,9 @@
 """Every request's input checked once, before any view: an id in the path is ASCII digits within
 bigint (else 404), and no query value, header, form field or JSON string carries a NUL or a lone
-surrogate (aiohttp turns bytes that are not UTF-8 into those) (else 422 naming the field). PostgreSQL refuses both with an error that would otherwise surface as
-a 500 from deep inside a use case. Numbers are the models' business (web.api.schemas.Id caps ids at
-bigint; the orders intake reports every problem of an order in one answer)."""
+surrogate (aiohttp turns bytes that are not UTF-8 into those): else 422 naming the field.
+PostgreSQL refuses both with an error that would otherwise surface as a 500 from deep inside a use
+case. Numbers are the models' business (web.api.schemas.Id caps ids at bigint; the orders intake
+reports every problem of an order in one answer)."""
 
 from __future__ import annotations
 
