@@ -12,12 +12,15 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 
 from core.auth.errors import LoginThrottled
+from core.db import database_unavailable as is_outage
+from core.db import refused_value
 from core.errors import DeskError, NotAllowed, NotFound, TooLarge
 from web.i18n import error_text, field_text, request_language, translate
 from web.keys import DESK
-from web.outage import RETRY_AFTER_SECONDS, is_outage, refused_value
 
 log = logging.getLogger(__name__)
+# How long a client should wait before trying again while the database is away.
+RETRY_AFTER_SECONDS = 5
 
 STATUS = {
     "not_found": 404,
