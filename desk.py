@@ -9,21 +9,30 @@ import getpass
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 
+from cli import errors as cli_errors
+from cli import sla as sla_cli
+from cli import stores as stores_cli
 from cli import support as support_cli
+from cli.arguments import Parser
+from cli.errors import DATABASE_ERRORS, Voice, cli_language
 from core.context import Desk
 from core.db import asyncpg_dsn, create_engine, create_session_factory
 from core.embedded_pg import EmbeddedPostgres
+from core.errors import DeskError
+from core.health import Components
 from core.heap import freeze_startup_heap
 from core.i18n import load_translator
 from core.listener import EventStream, PgListener
 from core.logs import setup_logging
-from core.outbox import Channel, OutboxWorker
+from core.outbox import CHANNEL as OUTBOX_CHANNEL
+from core.outbox import Channel, LeaseOwner, OutboxWorker
 from core.scheduler import LeaderScheduler
 from core.settings import Settings, SettingsError, load_settings
 from core.storage import AttachmentStore
+from core.supervisor import Supervisor
 
 log = logging.getLogger("desk")
 ROLES = ("web", "bot", "worker")
@@ -52,7 +61,8 @@ def build_desk(settings: Settings, url: str) -> Desk:
     engine = create_engine(url, pool_size=settings.database_pool_size)
     sessions = create_session_factory(engine)
     dsn = asyncpg_dsn(url)
-    listener = PgListener(dsn)
+    components = Components()
+    listener = PgListener(dsn, status=components)
     # The LISTEN connection drops first when PostgreSQL restarts; the pooled connections died with it,
     # and most are not pinged (only idle ones are), so the pool starts afresh rather than failing a
     # request per stale connection once the server is back.
@@ -65,17 +75,22 @@ def build_desk(settings: Settings, url: str) -> Desk:
         translator=load_translator(),
         storage=AttachmentStore(settings.attachments_dir, settings.attachment_max_bytes),
         listener=listener,
-        stream=EventStream(sessions, listener),
-        scheduler=LeaderScheduler(dsn),
+        stream=EventStream(sessions, listener, status=components),
+        scheduler=LeaderScheduler(dsn, status=components),
+        components=components,
     )
 
 
 def create_outbox_worker(desk: Desk, channels: dict[str, Channel]) -> OutboxWorker:
-    """The outbox worker with every outcome hook (a message's delivery state follows its row)."""
+    """The outbox worker with every outcome hook (a message's delivery state follows its row). It
+    wakes on NOTIFY: the handler is registered here, before anything can miss a wake-up."""
     from core.services.conversations import record_delivery
     from core.services.support import mark_recipient_gone
 
-    return OutboxWorker(desk.sessions, channels, on_outcome=[record_delivery, mark_recipient_gone])
+    worker = OutboxWorker(desk.sessions, channels, on_outcome=[record_delivery, mark_recipient_gone],
+                          owner=LeaseOwner(desk.dsn), status=desk.components)
+    desk.listener.on(OUTBOX_CHANNEL, worker.wake)
+    return worker
 
 
 def register_jobs(desk: Desk) -> None:
@@ -114,54 +129,50 @@ async def serve(settings: Settings, roles: set[str], migrate: bool, ready: Calla
 
 
 async def _start(desk: Desk, roles: set[str], stack: contextlib.AsyncExitStack) -> None:
-    tasks: list[asyncio.Task[None]] = []
-
-    async def cancel_tasks() -> None:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-    stack.push_async_callback(cancel_tasks)
-    spawn: Callable[[Awaitable[None]], None] = lambda coro: tasks.append(asyncio.ensure_future(coro))  # noqa: E731
+    """Every long-running part runs under one supervisor (logged, restarted with backoff, its state on
+    /healthz). Handlers and channels are all registered before the listener starts. Shutdown runs in
+    reverse: stop taking updates, stop the web server, let the outbox pass in flight finish, then the
+    parts, then the listener."""
+    supervisor = Supervisor(desk.components)
+    stack.push_async_callback(supervisor.stop)
     stack.push_async_callback(desk.listener.stop)
     await desk.stream.start_from_now()
-    spawn(desk.listener.run())
-    spawn(desk.stream.run())
-    bot_parts = await _start_bot(desk, roles, stack, spawn)
+    bot_parts = _bot_parts(desk, roles)
+    worker: OutboxWorker | None = None
     if "worker" in roles:
-        channels: dict[str, Channel] = {}
-        if bot_parts is not None:
-            channels.update(bot_parts.channels)
-        mail = _start_mail(desk, stack, spawn)
+        channels: dict[str, Channel] = dict(bot_parts.channels) if bot_parts is not None else {}
+        mail = _start_mail(desk, stack, supervisor)
         if mail.channel is not None:
             channels[mail.channel.name] = mail.channel
-        worker = create_outbox_worker(desk, channels)
-        desk.outbox = worker
-        desk.listener.on("desk_outbox", worker.wake)
-        stack.push_async_callback(_drain_worker, worker, asyncio.ensure_future(worker.run()))
+        worker = desk.outbox = create_outbox_worker(desk, channels)
+        stack.push_async_callback(worker.close)
         register_jobs(desk)
         stack.push_async_callback(desk.scheduler.stop)
-        spawn(desk.scheduler.run())
+    supervisor.start("listener", desk.listener.run)
+    supervisor.start("events", desk.stream.run)
+    if worker is not None:
+        supervisor.start("outbox", worker.run)
+        stack.push_async_callback(_drain_worker, worker, supervisor)
+        supervisor.start("scheduler", desk.scheduler.run)
     if bot_parts is not None:
+        stack.push_async_callback(bot_parts.close)
+        bot_parts.start(supervisor)
         stack.push_async_callback(bot_parts.stop_receiving)  # on shutdown: first stop taking updates
     if "web" in roles or (bot_parts is not None and bot_parts.needs_web):
         await _start_web(desk, roles, stack, bot_parts)
+    stack.callback(supervisor.close)  # runs first on shutdown: nothing is restarted from then on
 
 
-async def _drain_worker(worker: OutboxWorker, task: asyncio.Task[None], timeout: float = 10.0) -> None:
+async def _drain_worker(worker: OutboxWorker, supervisor: Supervisor, timeout: float = 10.0) -> None:
     """Let the pass in flight finish; a delivery still hanging after the timeout is retried by any
-    worker once its lease ends, so cancelling it loses nothing."""
+    worker (at once: this process's lease identity goes with it), so cancelling it loses nothing."""
     worker.stop()
-    try:
-        await asyncio.wait_for(asyncio.shield(task), timeout)
-    except TimeoutError:
-        log.warning("outbox worker did not finish its pass in time; its rows return after their lease")
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    if not await supervisor.wait("outbox", timeout):
+        log.warning("outbox worker did not finish its pass in time; its rows return to the queue")
+        await supervisor.cancel("outbox")
 
 
-async def _start_bot(desk: Desk, roles: set[str], stack: contextlib.AsyncExitStack, spawn):  # type: ignore[no-untyped-def]
+def _bot_parts(desk: Desk, roles: set[str]):  # type: ignore[no-untyped-def]
     if "bot" not in roles and "worker" not in roles:
         return None
     if not desk.settings.bot_enabled:
@@ -170,13 +181,10 @@ async def _start_bot(desk: Desk, roles: set[str], stack: contextlib.AsyncExitSta
         return None
     from bot.runtime import BotRuntime
 
-    runtime = BotRuntime.create(desk, receive="bot" in roles)
-    stack.push_async_callback(runtime.close)
-    await runtime.start(spawn)
-    return runtime
+    return BotRuntime.create(desk, receive="bot" in roles)
 
 
-def _start_mail(desk: Desk, stack: contextlib.AsyncExitStack, spawn):  # type: ignore[no-untyped-def]
+def _start_mail(desk: Desk, stack: contextlib.AsyncExitStack, supervisor: Supervisor):  # type: ignore[no-untyped-def]
     """The email channel for the outbox and, with IMAP configured, the mailbox poller (one per
     mailbox across processes: it holds an advisory lock)."""
     from core.mail.runtime import build_mail
@@ -184,7 +192,7 @@ def _start_mail(desk: Desk, stack: contextlib.AsyncExitStack, spawn):  # type: i
     mail = build_mail(desk)
     if mail.poller is not None:
         stack.callback(mail.poller.stop)
-        spawn(mail.poller.run())
+        supervisor.start("mail", mail.poller.run)
     return mail
 
 
@@ -220,52 +228,12 @@ async def create_admin(settings: Settings, email: str, password: str, name: str 
             await engine.dispose()
 
 
-async def store_command(settings: Settings, args: argparse.Namespace) -> None:
-    from core.migrate import upgrade
-    from core.orders.commands import run_store_command
-
-    async with Database(settings) as database:
-        await upgrade(database.url)
-        engine = create_engine(database.url, pool_size=1)
-        try:
-            username = settings.telegram_bot_username or await _bot_username(settings)
-            async with create_session_factory(engine)() as session, session.begin():
-                print(await run_store_command(session, args, username))
-        finally:
-            await engine.dispose()
-
-
-async def _bot_username(settings: Settings) -> str | None:
-    if not settings.bot_enabled or settings.telegram_bot_token is None:
-        return None
-    from bot.factory import create_bot
-
-    bot = create_bot(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base)
-    try:
-        return (await bot.get_me()).username
-    finally:
-        await bot.session.close()
-
-
 async def migrate_only(settings: Settings) -> None:
     from core.migrate import upgrade
 
     async with Database(settings) as database:
         await upgrade(database.url)
     print("database is up to date")
-
-
-async def with_sessions(settings: Settings, action: Callable[..., Awaitable[str]], *args: object) -> None:
-    """Run one core command on a migrated database and print what it returns."""
-    from core.migrate import upgrade
-
-    async with Database(settings) as database:
-        await upgrade(database.url)
-        engine = create_engine(database.url, pool_size=1)
-        try:
-            print(await action(create_session_factory(engine), *args), end="")
-        finally:
-            await engine.dispose()
 
 
 def _read_password() -> str:
@@ -277,8 +245,10 @@ def _read_password() -> str:
     return sys.stdin.readline().rstrip("\n")
 
 
-def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="desk", description="Desk: Telegram-first support and order desk.")
+def parser(voice: Voice) -> argparse.ArgumentParser:
+    root = Parser(prog="desk", description="Desk: Telegram-first support and order desk.")
+    root.add_argument("-v", "--verbose", action="store_true",
+                      help="log at LOG_LEVEL (commands other than run log only warnings and errors)")
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = commands.add_parser("run", help="run the desk (web panel, bot, workers) until Ctrl-C")
     run.add_argument("--only", default="", help="comma-separated roles to run: web,bot,worker (default: all)")
@@ -290,50 +260,9 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--email", required=True)
     create.add_argument("--name", default=None, help="display name")
     support_cli.add_commands(commands)
-    add_sla_commands(commands)
-    from core.orders.commands import add_store_commands
-
-    add_store_commands(commands)
+    sla_cli.add_commands(commands, voice)
+    stores_cli.add_commands(commands, voice)
     return root
-
-
-def add_sla_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from core.domain import PRIORITIES
-
-    sla = commands.add_parser("sla", help="SLA policies (first response and resolution per priority)")
-    sla_commands = sla.add_subparsers(dest="sla_command", required=True, metavar="ACTION")
-    sla_commands.add_parser("show", help="print the policy of every priority")
-    sla_set = sla_commands.add_parser("set", help="set a priority's deadlines (e.g. 15m, 4h, 1d)")
-    sla_set.add_argument("--priority", required=True, choices=PRIORITIES)
-    sla_set.add_argument("--first-response", default=None, help="15m, 4h, 1d, 1h30m")
-    sla_set.add_argument("--resolution", default=None, help="15m, 4h, 1d, 1h30m")
-    sla_commands.add_parser("recompute", help="apply the current policies and business hours to every open ticket")
-    report = commands.add_parser("report", help="print reports")
-    report_commands = report.add_subparsers(dest="report_command", required=True, metavar="REPORT")
-    sla_report = report_commands.add_parser("sla", help="SLA attainment and times per priority and queue")
-    sla_report.add_argument("--days", type=int, default=30, help="tickets opened in the last N days (default 30)")
-
-
-def run_sla_command(settings: Settings, args: argparse.Namespace) -> None:
-    from core.sla import commands
-
-    if args.command == "report":
-        asyncio.run(with_sessions(settings, commands.report, args.days))
-    elif args.sla_command == "show":
-        asyncio.run(with_sessions(settings, commands.show_policies))
-    elif args.sla_command == "recompute":
-        from tqdm import tqdm
-
-        with tqdm(unit="ticket", desc="recompute") as bar:
-            def step(count: int) -> None:
-                if count < 0:
-                    bar.reset(total=-count)
-                else:
-                    bar.update(count)
-
-            asyncio.run(with_sessions(settings, commands.recompute, step))
-    else:
-        asyncio.run(with_sessions(settings, commands.set_policy, args.priority, args.first_response, args.resolution))
 
 
 def parse_roles(value: str) -> set[str]:
@@ -345,37 +274,54 @@ def parse_roles(value: str) -> set[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    voice = Voice(load_translator(), cli_language())
+    root = parser(voice)
+    args = root.parse_args(argv)
+    problem = args.check(args) if hasattr(args, "check") else None
+    if problem:
+        root.error(problem)
     try:
         settings = load_settings()
     except SettingsError as exc:
         print(f"desk: {exc}", file=sys.stderr)
         return 2
-    setup_logging(settings.log_level)
+    quiet = args.command != "run" and not args.verbose
+    setup_logging(max(logging.WARNING, logging.getLevelName(settings.log_level)) if quiet else settings.log_level)
     Path(settings.desk_data_dir).mkdir(parents=True, exist_ok=True)
     try:
-        if args.command == "run":
-            asyncio.run(serve(settings, parse_roles(args.only), migrate=not args.no_migrate))
-        elif args.command == "migrate":
-            asyncio.run(migrate_only(settings))
-        elif args.command == "admin":
-            asyncio.run(create_admin(settings, args.email, _read_password(), args.name))
-        elif args.command in support_cli.COMMANDS:
-            asyncio.run(support_cli.run(settings, args, Database))
-        elif args.command in ("sla", "report"):
-            run_sla_command(settings, args)
-        elif args.command == "store":
-            asyncio.run(store_command(settings, args))
+        _dispatch(settings, args, voice)
     except KeyboardInterrupt:
         return 0
+    except DeskError as exc:
+        print(f"desk: {voice.explain(exc)}", file=sys.stderr)
+        return 1
+    except DATABASE_ERRORS as exc:
+        print(f"desk: {voice(cli_errors.DATABASE_UNREACHABLE, reason=cli_errors.reason(exc))}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a file the command reads or writes
+        print(f"desk: {cli_errors.reason(exc)}", file=sys.stderr)
+        return 1
     except Exception as exc:
-        from core.errors import DeskError
-
-        if isinstance(exc, DeskError):
-            print(f"desk: {exc} {exc.params or ''}".rstrip(), file=sys.stderr)
-            return 1
-        raise
+        if args.verbose:
+            raise
+        print(f"desk: {voice(cli_errors.UNEXPECTED, reason=cli_errors.reason(exc))}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _dispatch(settings: Settings, args: argparse.Namespace, voice: Voice) -> None:
+    if args.command == "run":
+        asyncio.run(serve(settings, parse_roles(args.only), migrate=not args.no_migrate))
+    elif args.command == "migrate":
+        asyncio.run(migrate_only(settings))
+    elif args.command == "admin":
+        asyncio.run(create_admin(settings, args.email, _read_password(), args.name))
+    elif args.command in support_cli.COMMANDS:
+        asyncio.run(support_cli.run(settings, args, Database))
+    elif args.command in sla_cli.COMMANDS:
+        asyncio.run(sla_cli.run(settings, args, Database))
+    elif args.command == "store":
+        asyncio.run(stores_cli.run(settings, args, Database, voice))
 
 
 if __name__ == "__main__":

@@ -3,31 +3,57 @@
 aiogram's own loop moves the offset past an update whether or not handling succeeded. Here a batch
 is handled (one chat's updates in order, chats in parallel) and the offset moves only past the
 updates that were handled; a failed one is fetched again (the ones after it are skipped as
-duplicates by `processed_update`). An update that keeps failing is given up after a few tries, loudly.
+duplicates by `processed_update`).
+
+A failure that is not the update's fault (the database or Telegram is away) never counts against it:
+polling stops taking updates until the database answers again, however long that takes. An update
+that keeps failing for its own reasons (a poison update) is written to the dead-letter table after a
+few tries, where an admin sees it and can run it again, and polling moves on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections import defaultdict
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 
 from aiogram import Bot, Dispatcher
-from aiogram.exceptions import ClientDecodeError, TelegramNetworkError, TelegramRetryAfter, TelegramServerError
+from aiogram.exceptions import (
+    ClientDecodeError,
+    TelegramConflictError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
 from aiogram.types import Update
 from pydantic import ValidationError
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot import dead_letters
+from core.db import database_unavailable
 
 log = logging.getLogger(__name__)
+
+
+STATUS = "bot"
 
 
 @dataclass
 class DurablePolling:
     bot: Bot
     dispatcher: Dispatcher
+    sessions: async_sessionmaker[AsyncSession]
+    status: MutableMapping[str, str] = field(default_factory=dict)
     timeout: int = 25
     max_failures: int = 5
     retry_delay: float = 1.0
+    unauthorized_delay: float = 30.0
+    database_retry_max: float = 5.0
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _failures: dict[int, int] = field(default_factory=dict)
     _done: asyncio.Event = field(default_factory=asyncio.Event)
@@ -43,6 +69,7 @@ class DurablePolling:
     async def run(self) -> None:
         allowed = self.dispatcher.resolve_used_update_types()
         offset: int | None = None
+        self._done.clear()
         await self.dispatcher.emit_startup(bot=self.bot)
         try:
             while not self._stop.is_set():
@@ -71,21 +98,38 @@ class DurablePolling:
             return None
         stopping.cancel()
         try:
-            return fetch.result(), None
+            updates = fetch.result()
         except ClientDecodeError as exc:  # one update we cannot parse must not stop every customer
-            return self._readable(exc.data)
+            return await self._readable(exc.data)
+        except TelegramUnauthorizedError as exc:
+            if self.status.get(STATUS) != "unauthorized":
+                log.error("Telegram refuses the bot token (TELEGRAM_BOT_TOKEN); polling again in a while",
+                          extra={"error": str(exc)})
+            self.status[STATUS] = "unauthorized"
+            await self._pause(self.unauthorized_delay)
+        except TelegramConflictError as exc:
+            log.error("another poller or a webhook takes this bot's updates", extra={"error": str(exc)})
+            self.status[STATUS] = "down"
+            await self._pause(self.retry_delay * 5)
         except TelegramRetryAfter as exc:
             await self._pause(float(exc.retry_after))
         except (TelegramNetworkError, TelegramServerError) as exc:
             if not self._stop.is_set():
                 log.warning("getUpdates failed", extra={"error": str(exc)})
+            self.status[STATUS] = "down"
             await self._pause(self.retry_delay)
         except Exception:  # an answer we cannot parse or a bug: keep polling, loudly
             log.exception("getUpdates raised")
+            self.status[STATUS] = "down"
             await self._pause(self.retry_delay)
+        else:
+            if self.status.get(STATUS) != "polling":
+                log.info("polling Telegram for updates")
+            self.status[STATUS] = "polling"
+            return updates, None
         return None
 
-    def _readable(self, data: object) -> tuple[list[Update], int | None] | None:
+    async def _readable(self, data: object) -> tuple[list[Update], int | None] | None:
         raw = data.get("result") if isinstance(data, dict) else None
         if not isinstance(raw, list) or not raw:
             log.error("getUpdates answer cannot be read", extra={"answer": str(data)[:2000]})
@@ -94,9 +138,15 @@ class DurablePolling:
         for item in raw:
             try:
                 updates.append(Update.model_validate(item, context={"bot": self.bot}))
-            except ValidationError:
-                log.exception("update cannot be read; skipped", extra={"update_id": item.get("update_id"),
-                                                                        "update": str(item)[:2000]})
+            except ValidationError as exc:
+                update_id = item.get("update_id") if isinstance(item, dict) else None
+                try:
+                    await dead_letters.keep(self.sessions, update_id=update_id if isinstance(update_id, int) else None,
+                                            payload=json.dumps(item, ensure_ascii=False), error=str(exc))
+                except Exception:
+                    log.warning("an unreadable update waits for the database", exc_info=True)
+                    await self._wait_for_database()
+                    return None  # fetched again once the database answers
         return updates, max(int(item["update_id"]) for item in raw)
 
     async def _pause(self, seconds: float) -> None:
@@ -110,28 +160,61 @@ class DurablePolling:
         for update in updates:
             by_chat[_chat_of(update)].append(update)
         results = await asyncio.gather(*(self._handle_chat(items) for items in by_chat.values()))
-        failed = sorted(u for chat in results for u in chat)
+        failed = sorted(u for chat in results for u in chat.failed)
         if not failed:
             return updates[-1].update_id + 1
-        await self._pause(self.retry_delay)
+        if any(chat.database_away for chat in results):
+            await self._wait_for_database()
+        else:
+            await self._pause(self.retry_delay)
         return failed[0]
 
-    async def _handle_chat(self, updates: list[Update]) -> list[int]:
+    async def _handle_chat(self, updates: list[Update]) -> ChatOutcome:
         """Handles one chat's updates in order; returns the ids to fetch again."""
         for index, update in enumerate(updates):
             try:
                 await self.dispatcher.feed_update(self.bot, update)
-            except Exception:
+            except Exception as exc:
+                again = [u.update_id for u in updates[index:]]
+                if dead_letters.transient(exc):
+                    log.warning("update waits: the database or Telegram is away", extra={
+                        "update_id": update.update_id, "error": repr(exc)})
+                    return ChatOutcome(again, database_away=database_unavailable(exc))
                 count = self._failures.get(update.update_id, 0) + 1
                 self._failures[update.update_id] = count
                 if count < self.max_failures:
                     log.warning("update failed, will fetch it again",
                                 exc_info=True, extra={"update_id": update.update_id, "attempt": count})
-                    return [u.update_id for u in updates[index:]]
-                log.exception("update given up after repeated failures",
-                          extra={"update_id": update.update_id, "update": update.model_dump_json(exclude_none=True)})
+                    return ChatOutcome(again)
+                try:
+                    await dead_letters.keep(self.sessions, update_id=update.update_id,
+                                            payload=update.model_dump_json(exclude_none=True),
+                                            error=f"{type(exc).__name__}: {exc}")
+                except Exception:
+                    log.warning("a failing update waits for the database to be kept", exc_info=True,
+                                extra={"update_id": update.update_id})
+                    return ChatOutcome(again, database_away=True)
             self._failures.pop(update.update_id, None)
-        return []
+        return ChatOutcome([])
+
+    async def _wait_for_database(self) -> None:
+        """Take no more updates until the database answers (Telegram keeps them meanwhile)."""
+        delay = self.retry_delay
+        while not self._stop.is_set():
+            try:
+                async with self.sessions() as session:
+                    await asyncio.wait_for(session.execute(text("SELECT 1")), 5.0)
+                return
+            except Exception as exc:
+                log.info("polling waits for the database", extra={"error": repr(exc), "in_seconds": delay})
+            await self._pause(delay)
+            delay = min(delay * 2, self.database_retry_max)
+
+
+@dataclass(frozen=True)
+class ChatOutcome:
+    failed: list[int]
+    database_away: bool = False
 
 
 def _chat_of(update: Update) -> object:

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from tqdm import tqdm
 
+from cli.telegram import bot_username
 from core.db import create_engine, create_session_factory
 from core.kb.transfer import export_articles, import_articles, read_articles
 from core.models import Operator
@@ -67,23 +68,9 @@ async def _link(settings: Settings, sessions: Any, email: str) -> None:
         if operator_id is None:
             raise NotFound("operator", email=email)
         token = await create_link_token(session, operator_id)
-    username = await _bot_username(settings)
+    username = await bot_username(settings)
     if username:
         print(deep_link(username, token))
     else:
         print(f"send this to the bot: /start {PREFIX}{token}")
     print("the link works once, for 24 hours")
-
-
-async def _bot_username(settings: Settings) -> str | None:
-    if not settings.bot_enabled or settings.telegram_bot_token is None:
-        return None
-    from bot.factory import create_bot
-
-    bot = create_bot(settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base, timeout=10)
-    try:
-        return (await bot.get_me()).username
-    except Exception:
-        return None
-    finally:
-        await bot.session.close()

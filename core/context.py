@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from core.health import Components
 from core.i18n import Translator
 from core.listener import EventStream, PgListener
 from core.outbox import OutboxWorker
@@ -27,5 +28,5 @@ class Desk:
     stream: EventStream
     scheduler: LeaderScheduler
     outbox: OutboxWorker | None = None
-    components: dict[str, str] = field(default_factory=dict)
+    components: Components = field(default_factory=Components)
     metrics: dict[str, Any] = field(default_factory=dict)

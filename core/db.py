@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
+import asyncpg
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -60,3 +63,69 @@ def ping_after_idle(engine: AsyncEngine, seconds: float) -> None:
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+# Errors of the server, not of the statement: connection exceptions (08), operator intervention
+# (57: shutdown, terminated, cannot connect now) and too many connections (53300).
+_SERVER_AWAY: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError, asyncpg.TooManyConnectionsError,
+)
+# Socket-level failures (refused, reset, unreachable, connect timeout) count when they come out of
+# the database driver; a missing attachment file is an OSError too, and no outage.
+_DRIVER_MODULES = ("asyncpg", "sqlalchemy")
+# A database an admin closed (ALTER DATABASE ... ALLOW_CONNECTIONS false) refuses new connections
+# with a general SQLSTATE (55000); its message is the only thing that tells it apart.
+_NOT_ACCEPTING = "is not currently accepting connections"
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether an error means "the database cannot be reached now" (down, restarting, refusing
+    connections, the connection dropped), as opposed to a fault of the work itself. Such work is
+    waited out and tried again (or answered 503), never given up, dead-lettered or answered 500."""
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    chain = list(_chain(exc))
+    refused = refused_value(exc)  # asyncpg reports a value it cannot encode as an InterfaceError too
+    for found in chain:
+        if isinstance(found, (*_SERVER_AWAY, sa_exc.TimeoutError)):
+            return True
+        if isinstance(found, sa_exc.InterfaceError | asyncpg.InterfaceError) and not refused:
+            return True
+        if isinstance(found, OSError | TimeoutError) and _raised_in_driver(found):
+            return True
+        if isinstance(found, asyncpg.ObjectNotInPrerequisiteStateError) and _NOT_ACCEPTING in str(found):
+            return True
+    return False
+
+
+def refused_value(exc: BaseException) -> bool:
+    """PostgreSQL refused a value (SQLSTATE class 22), or asyncpg could not encode a parameter."""
+    for found in _chain(exc):
+        if isinstance(found, ValueError) or str(getattr(found, "sqlstate", None) or "").startswith("22"):
+            return True
+    return False
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, what it wraps (SQLAlchemy's `orig`) and what caused it, each once."""
+    seen: set[int] = set()
+    pending = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        for inner in (getattr(current, "orig", None), current.__cause__, current.__context__):
+            if isinstance(inner, BaseException):
+                pending.append(inner)
+
+
+def _raised_in_driver(exc: BaseException) -> bool:
+    frame = exc.__traceback__
+    while frame is not None:
+        module = frame.tb_frame.f_globals.get("__name__", "")
+        if module.startswith(_DRIVER_MODULES):
+            return True
+        frame = frame.tb_next
+    return False

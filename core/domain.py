@@ -16,6 +16,7 @@ AUTHOR_KINDS: Final = ("customer", "operator", "bot", "system")
 # none: inbound or internal; queued/sent/failed: outbound through the outbox.
 DELIVERY_STATES: Final = ("none", "queued", "sent", "failed")
 OUTBOX_STATES: Final = ("pending", "sending", "sent", "failed")
+DEAD_LETTER_STATES: Final = ("failed", "retry", "resolved", "discarded")
 
 TICKET_TRANSITIONS: Final[dict[str, frozenset[str]]] = {
     "open": frozenset({"in_progress", "waiting_customer", "closed"}),

@@ -57,7 +57,7 @@ class EventReader:
     async def _connection(self) -> asyncpg.Connection:
         if self._conn is None or self._conn.is_closed():
             self._conn = await asyncpg.connect(
-                self._dsn, server_settings={"application_name": self._application_name}
+                self._dsn, timeout=5.0, server_settings={"application_name": self._application_name}
             )
         return self._conn
 

@@ -6,16 +6,21 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import events
+from core.db import database_unavailable
 from core.event_reader import EventReader, EventRecord
 
 log = logging.getLogger(__name__)
+
+STATUS = "listener"
+EVENTS_STATUS = "events"
+HOOK_TIMEOUT = 15.0  # a reconnect or lost-connection hook that hangs must not keep the listener away
 
 NotifyHandler = Callable[[str], Awaitable[None] | None]
 ReconnectHandler = Callable[[], Awaitable[None]]
@@ -26,9 +31,12 @@ class PgListener:
     so consumers catch up on what was published while it was away."""
 
     def __init__(
-        self, dsn: str, *, min_backoff: float = 0.1, max_backoff: float = 5.0, application_name: str = "desk-listener"
+        self, dsn: str, *, min_backoff: float = 0.1, max_backoff: float = 5.0, application_name: str = "desk-listener",
+        status: MutableMapping[str, str] | None = None, connect_timeout: float = 5.0,
     ) -> None:
         self._dsn = dsn
+        self._status = status if status is not None else {}
+        self._connect_timeout = connect_timeout
         self._handlers: dict[str, list[NotifyHandler]] = {}
         self._on_reconnect: list[ReconnectHandler] = []
         self._on_lost: list[ReconnectHandler] = []
@@ -50,7 +58,13 @@ class PgListener:
         return self._connected.is_set()
 
     def on(self, channel: str, handler: NotifyHandler) -> None:
+        """Add a handler; safe at any time. A channel added while connected is LISTENed to at once
+        (and on every reconnect)."""
+        new = channel not in self._handlers
         self._handlers.setdefault(channel, []).append(handler)
+        conn = self._conn
+        if new and conn is not None and not conn.is_closed() and self._connected.is_set():
+            self._spawn(self._listen(conn, channel))
 
     def on_reconnect(self, handler: ReconnectHandler) -> None:
         self._on_reconnect.append(handler)
@@ -64,45 +78,74 @@ class PgListener:
         await asyncio.wait_for(self._connected.wait(), timeout)
 
     async def run(self) -> None:
+        """Until stop(): connect, LISTEN, wait for the connection to drop, reconnect with backoff.
+        Any failure is logged and retried; the loop only ends on stop()."""
         backoff = self._min_backoff
         first = True
+        self._status[STATUS] = "starting"
         while not self._stopping:
             lost = asyncio.Event()
             try:
                 self._conn = await asyncpg.connect(
-                    self._dsn, server_settings={"application_name": self._application_name}
+                    self._dsn, timeout=self._connect_timeout,
+                    server_settings={"application_name": self._application_name},
                 )
                 self._conn.add_termination_listener(lambda _c, lost=lost: lost.set())
-                for channel in self._handlers:
-                    await self._conn.add_listener(channel, self._dispatch)
+                await self._listen_all(self._conn)
                 self._connected.set()
+                self._status[STATUS] = "ok"
                 if not first:
                     self.reconnects += 1
                     log.info("listener reconnected", extra={"reconnects": self.reconnects})
                 first = False
                 backoff = self._min_backoff
-                for hook in self._on_reconnect:
-                    await hook()
+                for hook in list(self._on_reconnect):
+                    await asyncio.wait_for(hook(), HOOK_TIMEOUT)
                 await self._watch(lost)
                 if not self._stopping:
                     log.warning("listener connection lost; reconnecting")
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
-                if self._connected.is_set() or backoff == self._min_backoff:
-                    log.warning("listener connection lost", extra={"error": str(exc)})
+            except Exception as exc:
+                if not isinstance(exc, OSError | asyncpg.PostgresError | asyncpg.InterfaceError | TimeoutError):
+                    log.exception("listener failed; reconnecting")
+                elif not self._stopping and (self._connected.is_set() or backoff == self._min_backoff):
+                    log.warning("listener connection lost", extra={"error": repr(exc)})
             finally:
                 was_connected = self._connected.is_set()
                 self._connected.clear()
+                if not self._stopping:
+                    self._status[STATUS] = "down"
                 await self._close()
             if self._stopping:
                 break
             if was_connected:
-                for hook in self._on_lost:
+                for hook in list(self._on_lost):
                     try:
-                        await hook()
+                        await asyncio.wait_for(hook(), HOOK_TIMEOUT)
                     except Exception:
                         log.exception("listener lost-connection hook failed")
             await asyncio.sleep(backoff + random.uniform(0, backoff / 2))
             backoff = min(backoff * 2, self._max_backoff)
+
+    async def _listen_all(self, conn: asyncpg.Connection) -> None:
+        """LISTEN to every channel, including ones added while this runs."""
+        done: set[str] = set()
+        while pending := [channel for channel in list(self._handlers) if channel not in done]:
+            for channel in pending:
+                await self._listen(conn, channel)
+                done.add(channel)
+
+    async def _listen(self, conn: asyncpg.Connection, channel: str) -> None:
+        await conn.add_listener(channel, self._dispatch)
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Future[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("listener handler failed", exc_info=task.exception())
 
     async def _watch(self, lost: asyncio.Event) -> None:
         """Wait for loss; a periodic ping finds a half-open socket that sends no termination."""
@@ -114,11 +157,13 @@ class PgListener:
 
     def _dispatch(self, _conn: Any, _pid: int, channel: str, payload: str) -> None:
         for handler in self._handlers.get(channel, []):
-            result = handler(payload)
+            try:
+                result = handler(payload)
+            except Exception:
+                log.exception("listener handler failed", extra={"channel": channel})
+                continue
             if asyncio.iscoroutine(result):
-                task = asyncio.ensure_future(result)
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                self._spawn(result)
 
     async def _close(self) -> None:
         conn, self._conn = self._conn, None
@@ -128,6 +173,7 @@ class PgListener:
 
     async def stop(self) -> None:
         self._stopping = True
+        self._status[STATUS] = "off"
         await self._close()
 
 
@@ -138,14 +184,17 @@ class EventStream:
     """Reads events in id order after NOTIFY (or a reconnect) and hands them to subscribers.
     One reader at a time; a wake-up during a read triggers one more read, so nothing is missed."""
 
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession], listener: PgListener) -> None:
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession], listener: PgListener,
+                 status: MutableMapping[str, str] | None = None) -> None:
         self._sessions = session_factory
         self._reader = EventReader(listener.dsn)
         self._subscribers: list[EventHandler] = []
         self._wake = asyncio.Event()
+        self._status = status if status is not None else {}
         self.last_id = 0
         self.delivered = 0
         self.read_limit = 500
+        self.max_retry_seconds = 5.0
         listener.on(events.CHANNEL, self._on_notify)
         listener.on_reconnect(self._on_reconnect)
 
@@ -168,16 +217,29 @@ class EventStream:
         self._wake.set()
 
     async def run(self) -> None:
+        """Read after every wake-up; a failed read (the database is away) is retried with backoff
+        from the same id, so nothing is skipped or delivered twice."""
+        retry = 0.5
+        self._status[EVENTS_STATUS] = "ok"
         try:
             while True:
                 await self._wake.wait()
                 self._wake.clear()
                 try:
                     await self._drain()
-                except Exception:
-                    log.exception("event stream read failed; retrying")
-                    await asyncio.sleep(0.5)
+                except Exception as exc:
+                    if self._status.get(EVENTS_STATUS) != "down":
+                        log.warning("event stream read failed; retrying", exc_info=not database_unavailable(exc),
+                                    extra={"last_event_id": self.last_id, "error": repr(exc)})
+                    self._status[EVENTS_STATUS] = "down"
+                    await asyncio.sleep(retry)
+                    retry = min(retry * 2, self.max_retry_seconds)
                     self._wake.set()
+                else:
+                    if self._status.get(EVENTS_STATUS) != "ok":
+                        log.info("event stream reads again", extra={"last_event_id": self.last_id})
+                    self._status[EVENTS_STATUS] = "ok"
+                    retry = 0.5
         finally:
             await self._reader.close()
 

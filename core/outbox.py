@@ -12,21 +12,24 @@ import contextlib
 import json
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import asyncpg
 from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import outbox_sql as sql
+from core.db import database_unavailable
 from core.models import OutboxItem
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "desk_outbox"
+STATUS = "outbox"
 
 
 class RetryLater(Exception):
@@ -127,6 +130,43 @@ class Backoff:
         return random.uniform(ceiling / 2, ceiling)
 
 
+class LeaseOwner:
+    """A worker's identity in the database: a session-level advisory lock (LEASE_LOCK_CLASS, key) held
+    on a connection of its own. Claimed rows carry the key; while the lock is held their lease is
+    live. When the process dies its session ends, PostgreSQL drops the lock, and any worker may
+    take the rows at once instead of waiting for the lease to run out."""
+
+    def __init__(self, dsn: str, application_name: str = "desk-outbox") -> None:
+        self._dsn = dsn
+        self._application_name = application_name
+        self.key = random.randint(1, 2**31 - 1)
+        self._conn: asyncpg.Connection | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self._conn is not None and not self._conn.is_closed()
+
+    async def ensure(self) -> int:
+        """The key, with its lock held (taken again on a new connection if the old one dropped)."""
+        if not self.alive:
+            await self.close()
+            conn = await asyncpg.connect(self._dsn, timeout=5.0,
+                                         server_settings={"application_name": self._application_name})
+            try:
+                await conn.execute("SELECT pg_advisory_lock($1, $2)", sql.LEASE_LOCK_CLASS, self.key)
+            except BaseException:
+                await conn.close(timeout=2.0)
+                raise
+            self._conn = conn
+        return self.key
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None and not conn.is_closed():
+            with contextlib.suppress(Exception):
+                await conn.close(timeout=2.0)
+
+
 @dataclass
 class OutboxWorker:
     """Claims due rows, hands them to their channel, records the outcome. Wakes on NOTIFY;
@@ -140,6 +180,8 @@ class OutboxWorker:
     lease_seconds: float = 120.0
     idle_seconds: float = 5.0
     concurrency: int = 8
+    owner: LeaseOwner | None = None
+    status: MutableMapping[str, str] = field(default_factory=dict)
     delivered: int = 0
     failed: int = 0
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -149,31 +191,47 @@ class OutboxWorker:
         self._wake.set()
 
     async def run(self) -> None:
+        """Until stop(): a pass whenever woken (NOTIFY) or a row falls due. A failed pass (the
+        database is away) is logged once and retried with backoff; the loop never ends on its own."""
         self._wake.set()
+        retry = 1.0
         while not self._stopping:
             try:
                 claimed = await self.run_once()
-            except Exception:
-                log.exception("outbox pass failed")
-                claimed = 0
-                await asyncio.sleep(1.0)
-            if claimed:
-                continue
-            wait = await self._seconds_until_due()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
-            self._wake.clear()
+                wait = 0.0 if claimed else await self._seconds_until_due()
+            except Exception as exc:
+                if self.status.get(STATUS) != "down":
+                    log.warning("outbox pass failed; retrying", exc_info=not database_unavailable(exc),
+                                extra={"error": repr(exc)})
+                self.status[STATUS] = "down"
+                wait, retry = retry, min(retry * 2, self.idle_seconds)
+            else:
+                if self.status.get(STATUS) != "ok":
+                    log.info("outbox passes run", extra={"component": STATUS})
+                self.status[STATUS] = "ok"
+                retry = 1.0
+            if wait and not self._stopping:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), wait)
+                self._wake.clear()
 
     def stop(self) -> None:
         self._stopping = True
         self._wake.set()
 
+    async def close(self) -> None:
+        """Release the lease identity (the rows it still holds become claimable by others at once)."""
+        if self.owner is not None:
+            await self.owner.close()
+
     async def run_once(self) -> int:
         """One pass: claim due rows, deliver them concurrently, record every outcome in one transaction."""
+        owner = await self.owner.ensure() if self.owner is not None else None
         async with self.session_factory() as session, session.begin():
             rows = (
                 await session.execute(
-                    sql.CLAIM, {"channels": list(self.channels), "limit": self.batch, "lease": self.lease_seconds}
+                    sql.CLAIM, {"channels": list(self.channels), "limit": self.batch, "lease": self.lease_seconds,
+                                "owner": owner, "lease_class": sql.LEASE_LOCK_CLASS}
                 )
             ).all()
         if not rows:

@@ -6,11 +6,17 @@ correlated subquery is not turned into a join, so the walk stops as soon as `lim
 whatever the table statistics say (before the first ANALYZE the planner once chose a nested loop over
 every pair of rows: 1 s per claim at 3000 rows). The candidates are a MATERIALIZED CTE (evaluated
 once), locked with SKIP LOCKED so concurrent workers take disjoint rows, then leased in one statement.
+A row being sent is claimable again when its lease ran out, or at once when the worker that claimed
+it is gone: its lease identity (an advisory lock held by its own session) is no longer in pg_locks.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import text
+
+# Advisory lock class of the workers' lease identities (see core.outbox.LeaseOwner); the scheduler's
+# leader lock is 7_201_002.
+LEASE_LOCK_CLASS = 7_201_003
 
 CLAIM = text(
     """
@@ -19,7 +25,12 @@ CLAIM = text(
         WHERE o.state IN ('pending', 'sending')
           AND o.channel = ANY(:channels)
           AND ((o.state = 'pending' AND o.next_attempt_at <= now())
-               OR (o.state = 'sending' AND o.locked_until < now()))
+               OR (o.state = 'sending' AND (o.locked_until < now() OR (
+                     o.claimed_by IS NOT NULL AND NOT EXISTS (
+                         SELECT 1 FROM pg_locks l
+                         WHERE l.locktype = 'advisory' AND l.classid = :lease_class
+                           AND l.objid::bigint = o.claimed_by AND l.objsubid = 2 AND l.granted
+                           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))))))
           AND o.id = (SELECT p.id FROM outbox p
                       WHERE p.order_key = o.order_key AND p.state IN ('pending', 'sending')
                       ORDER BY p.id LIMIT 1)
@@ -27,7 +38,7 @@ CLAIM = text(
         LIMIT :limit
         FOR UPDATE SKIP LOCKED)
     UPDATE outbox SET state = 'sending', locked_until = now() + make_interval(secs => :lease),
-                      attempts = outbox.attempts + 1
+                      attempts = outbox.attempts + 1, claimed_by = CAST(:owner AS bigint)
     FROM claimable WHERE outbox.id = claimable.id
     RETURNING outbox.id, outbox.channel, outbox.kind, outbox.payload, outbox.attempts, outbox.message_id
     """

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 log = logging.getLogger(__name__)
 
 LEADER_LOCK = 7_201_002
+STATUS = "scheduler"
 
 Job = Callable[[], Awaitable[None]]
 
@@ -41,6 +42,7 @@ class LeaderScheduler:
     name: str = "desk"
     application_name: str = "desk-scheduler"
     is_leader: bool = False
+    status: MutableMapping[str, str] = field(default_factory=dict)
     _conn: asyncpg.Connection | None = None
     _scheduler: AsyncIOScheduler | None = None
     _stopping: bool = False
@@ -53,21 +55,32 @@ class LeaderScheduler:
         self.jobs.append(JobSpec(job_id, func, seconds))
 
     async def run(self) -> None:
+        """Until stop(): try to lead; while another process leads, try again every `retry_seconds`.
+        Any failure is logged and retried (the loop only ends on stop())."""
         self._loop = asyncio.current_task()
         while not self._stopping:
             try:
                 if await self._try_lead():
+                    self.status[STATUS] = "leader"
                     await self._lead()
+                else:
+                    self.status[STATUS] = "standby"
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
                 log.warning("scheduler lock connection failed", extra={"error": str(exc)})
+                self.status[STATUS] = "down"
+            except Exception:
+                log.exception("scheduler failed; trying again")
+                self.status[STATUS] = "down"
             finally:
                 await self._step_down()
             if not self._stopping:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop_requested.wait(), self.retry_seconds)
+        self.status[STATUS] = "off"
 
     async def _try_lead(self) -> bool:
-        self._conn = await asyncpg.connect(self.dsn, server_settings={"application_name": self.application_name})
+        self._conn = await asyncpg.connect(self.dsn, timeout=5.0,
+                                           server_settings={"application_name": self.application_name})
         self._lost.clear()
         self._conn.add_termination_listener(lambda _c: self._lost.set())
         got = await self._conn.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK)

@@ -22,6 +22,7 @@ class Settings(BaseSettings):
 
     database_url: str | None = None
     database_pool_size: int = Field(default=30, ge=1, le=500)
+    health_grace_seconds: float = Field(default=5.0, ge=0, le=3600)
     desk_data_dir: Path = Path("./var")
     telegram_bot_token: SecretStr | None = None
     telegram_api_base: str = TELEGRAM_PUBLIC_API

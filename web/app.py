@@ -14,5 +14,5 @@ def create_app(desk: Desk, panel_config: PanelConfig | None = None) -> web.Appli
     app[DESK] = desk
     health.setup_routes(app)
     setup_panel(app, desk, panel_config)
-    orders_api.setup_routes(app)
+    orders_api.setup(app)
     return app

@@ -4,17 +4,23 @@
 from __future__ import annotations
 
 import logging
+from html import escape
 from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
 
 from core.auth.errors import LoginThrottled
+from core.db import database_unavailable as is_outage
+from core.db import refused_value
 from core.errors import DeskError, NotAllowed, NotFound, TooLarge
-from web.i18n import error_text, field_text, translate
+from web.i18n import error_text, field_text, request_language, translate
 from web.keys import DESK
 
 log = logging.getLogger(__name__)
+# How long a client should wait before trying again while the database is away.
+RETRY_AFTER_SECONDS = 5
 
 STATUS = {
     "not_found": 404,
@@ -28,6 +34,7 @@ STATUS = {
     "invalid_credentials": 401,
     "login_throttled": 429,
     "link_invalid": 400,
+    "bad_text": 422,
 }
 
 
@@ -112,8 +119,39 @@ async def api_errors(request: web.Request, handler: Any) -> web.StreamResponse:
         if exc.status == 404:
             return error_response(request, 404, "not_found")
         if exc.status == 405:
-            return error_response(request, 405, "not_allowed")
+            return error_response(request, 405, "not_allowed", headers={"Allow": exc.headers.get("Allow", "")})
         raise
-    except Exception:
-        log.exception("api request failed", extra={"path": request.path, "method": request.method})
-        return error_response(request, 500, "error")
+    except Exception as exc:
+        return unexpected_response(request, exc)
+
+
+def unexpected_response(request: web.Request, exc: Exception) -> web.Response:
+    """A database outage is a 503 the client may retry; a value PostgreSQL refused that slipped past
+    web.input_guard is still the client's 422; anything else is our bug."""
+    where = {"path": request.path, "method": request.method}
+    if is_outage(exc):
+        log.warning("api request during a database outage", extra={**where, "error": repr(exc)[:300]})
+        return error_response(request, 503, "unavailable", headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    if isinstance(exc, DBAPIError) and refused_value(exc):
+        log.warning("api request refused by the database", extra={**where, "error": repr(exc)[:300]})
+        return error_response(request, 422, "validation", fields={"body": error_text(request, "invalid_input")})
+    log.error("api request failed", extra=where, exc_info=exc)
+    return error_response(request, 500, "error")
+
+
+@web.middleware
+async def page_outage(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Pages during a database outage: a 503 page that says so (in the visitor's language), not a 500."""
+    if request.path.startswith(("/api/", "/static/")) or request.path == "/ws":
+        return await handler(request)
+    try:
+        return await handler(request)
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        log.warning("page during a database outage", extra={"path": request.path, "error": repr(exc)[:300]})
+        text = error_text(request, "unavailable")
+        html = (f'<!doctype html><html lang="{request_language(request)}"><meta charset="utf-8"><title>503</title>'
+                f"<h1>503</h1><p>{escape(text)}</p></html>")
+        return web.Response(status=503, text=html, content_type="text/html",
+                            headers={"Retry-After": str(RETRY_AFTER_SECONDS)})

@@ -1,4 +1,8 @@
-"""GET /healthz and GET /metrics (Prometheus text format)."""
+"""GET /healthz and GET /metrics (Prometheus text format).
+
+Both report every part of this process as the health board (`core.health.Components`) knows it:
+its state word, since when, how often its supervisor restarted it, and its last error.
+"""
 
 from __future__ import annotations
 
@@ -9,23 +13,38 @@ from sqlalchemy import text
 
 from core import outbox
 from core.events import last_event_id
+from core.health import FAILING
 from web.keys import DESK
 
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 
-async def healthz(request: web.Request) -> web.Response:
+async def _probe_database(request: web.Request) -> None:
     desk = request.app[DESK]
     try:
         async with desk.sessions() as session:
             await asyncio.wait_for(session.execute(text("SELECT 1")), 3.0)
-        database = "ok"
-    except Exception:
-        database = "down"
-    components = {"database": database, "listener": "ok" if desk.listener.alive else "down", **desk.components}
-    status = 200 if database == "ok" else 503
-    return web.json_response({"status": "ok" if status == 200 else "degraded", "components": components},
-                             status=status)
+        desk.components.set("database", "ok")
+    except Exception as exc:
+        desk.components.set("database", "down", f"{type(exc).__name__}: {exc}"[:300])
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """200 while every part works; 503 once the database is down, or another part has been failing
+    for longer than HEALTH_GRACE_SECONDS (a reconnect in progress is not an outage)."""
+    desk = request.app[DESK]
+    await _probe_database(request)
+    board = desk.components
+    failing = board.failing(desk.settings.health_grace_seconds)
+    if board["database"] != "ok" and "database" not in failing:
+        failing.insert(0, "database")
+    status = 503 if failing else 200
+    return web.json_response({
+        "status": "ok" if status == 200 else "degraded",
+        "failing": failing,
+        "components": dict(board),
+        "details": board.details(),
+    }, status=status, headers={"Cache-Control": "no-store"})
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -36,6 +55,7 @@ async def metrics(request: web.Request) -> web.Response:
             last_id = await asyncio.wait_for(last_event_id(session), 3.0)
     except Exception:  # still report what this process knows; the scrape shows the database as down
         backlog, last_id = None, None
+    board = desk.components
     lines = [
         "# HELP desk_database_up Whether the database answered this scrape.",
         "# TYPE desk_database_up gauge",
@@ -49,6 +69,18 @@ async def metrics(request: web.Request) -> web.Response:
         "# HELP desk_listener_up Whether the LISTEN connection is up.",
         "# TYPE desk_listener_up gauge",
         f"desk_listener_up {1 if desk.listener.alive else 0}",
+        "# HELP desk_component_up Whether a part of this process works (1) or fails (0), by its state.",
+        "# TYPE desk_component_up gauge",
+        *(f'desk_component_up{{component="{name}",state="{board[name]}"}} {0 if board[name] in FAILING else 1}'
+          for name in sorted(board)),
+        "# HELP desk_component_state_seconds How long a part has been in its current state.",
+        "# TYPE desk_component_state_seconds gauge",
+        *(f'desk_component_state_seconds{{component="{name}"}} {board.detail(name).seconds():.1f}'
+          for name in sorted(board)),
+        "# HELP desk_component_restarts_total How often the supervisor restarted a part after a failure.",
+        "# TYPE desk_component_restarts_total counter",
+        *(f'desk_component_restarts_total{{component="{name}"}} {board.detail(name).restarts}'
+          for name in sorted(board)),
     ]
     if backlog is not None:
         lines += [

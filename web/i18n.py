@@ -30,6 +30,8 @@ ERROR_TEXTS = {
     "too_many_files": N_("At most {limit} files per message."),
     "bad_json": N_("The request body is not valid JSON."),
     "error": N_("Something went wrong."),
+    "unavailable": N_("The service is briefly unavailable. Try again in a few seconds."),
+    "bad_text": N_("Text must not contain NUL characters or broken Unicode."),
 }
 
 FIELD_TEXTS = {

@@ -24,6 +24,9 @@ from core.orders.statuses import STATUS_LABELS
 from core.orders.stores import store_for_api_token
 from core.orders.transitions import change_status
 from core.orders.validation import ERROR_MESSAGES
+from web.api import order_schemas as o
+from web.api.registry import ApiRegistry
+from web.input_guard import parse_id
 from web.keys import ACTOR, DESK
 from web.order_input import draft_from_json
 
@@ -145,9 +148,9 @@ def _int_query(request: web.Request, name: str) -> int | None:
     value = request.query.get(name)
     if value is None or value == "":
         return None
-    if not value.isdigit():
+    if (number := parse_id(value)) is None:
         raise InvalidInput(name, field=name)
-    return int(value)
+    return number
 
 
 async def list_orders(request: web.Request) -> web.Response:
@@ -177,10 +180,9 @@ async def get_board(request: web.Request) -> web.Response:
 
 
 def _order_id(request: web.Request) -> int:
-    value = request.match_info["id"]
-    if not value.isdigit():
+    if (value := parse_id(request.match_info["id"])) is None:
         raise NotFound("order")
-    return int(value)
+    return value
 
 
 async def get_order(request: web.Request) -> web.Response:
@@ -214,10 +216,20 @@ async def patch_order(request: web.Request) -> web.Response:
     return web.json_response(payload)
 
 
-def setup_routes(app: web.Application, resolvers: list[ActorResolver] | None = None) -> None:
+def setup(app: web.Application, resolvers: list[ActorResolver] | None = None) -> None:
+    """Who may ask: a store's website (its token), a panel user, and what else the caller adds."""
     app[ORDER_ACTORS] = [store_token_actor, panel_actor, *(resolvers or [])]
-    app.router.add_post("/api/orders", create_order)
-    app.router.add_get("/api/orders", list_orders)
-    app.router.add_get("/api/orders/board", get_board)
-    app.router.add_get("/api/orders/{id}", get_order)
-    app.router.add_patch("/api/orders/{id}", patch_order)
+
+
+def register(api: ApiRegistry) -> None:
+    """Declared with the panel's routes, so /api/openapi.json lists them (the models only describe:
+    the views parse on their own, to answer every problem of an order in one 422)."""
+    api.add("POST", "/api/orders", create_order, "A shop's website places an order (store API token and an "
+            "Idempotency-Key header; a replay answers 200 with Idempotent-Replayed)", access="store",
+            body=o.OrderIn, status=201, errors=(409,))
+    api.add("GET", "/api/orders", list_orders, "Orders, newest first (a store's token: that store's)",
+            access="panel_or_store", query=o.OrdersQuery)
+    api.add("GET", "/api/orders/board", get_board, "Open orders by status column", access="panel_or_store")
+    api.add("GET", "/api/orders/{id}", get_order, "An order with its items and history", access="panel_or_store")
+    api.add("PATCH", "/api/orders/{id}", patch_order, "Move an order to another status", access="panel_or_store",
+            body=o.OrderPatch, errors=(409,))

@@ -21,6 +21,7 @@ from core.services import catalog, inbox
 from core.services.dashboard import dashboard
 from web.auth import Actor
 from web.charts import bar_chart, ratio_ring
+from web.input_guard import parse_id
 from web.keys import ACTOR, DB, DESK, LANG, PANEL
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -117,11 +118,10 @@ async def inbox_page(request: web.Request) -> web.Response:
 
 async def ticket_page(request: web.Request) -> web.Response:
     actor = _signed_in(request)
-    raw = request.match_info["id"]
     try:
-        if not raw.isdigit() or len(raw) > 18:
+        if (ticket_id := parse_id(request.match_info["id"])) is None:
             raise NotFound("ticket")
-        ticket = await visible_ticket(request[DB], actor.operator, int(raw))
+        ticket = await visible_ticket(request[DB], actor.operator, ticket_id)
     except NotFound as exc:
         raise web.HTTPNotFound(text="not found") from exc
     replies = [{"shortcut": r.shortcut, "title": r.title, "body": r.body, "language": r.language}

@@ -10,12 +10,13 @@ from pathlib import Path
 from aiohttp import web
 
 from core.context import Desk
-from web import pages
+from web import orders_api, pages
 from web.api import admin_views, auth_views, kb_views, live_views, mail_views, sla_views, store_views, ticket_views
 from web.api.registry import ApiRegistry
 from web.auth import authenticate
 from web.config import PanelConfig
-from web.errors import api_errors
+from web.errors import api_errors, page_outage
+from web.input_guard import guard_input
 from web.keys import HUB, PANEL
 from web.security import security_headers
 from web.ws import keeper
@@ -27,7 +28,8 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 def api_registry() -> ApiRegistry:
     api = ApiRegistry()
-    for module in (auth_views, ticket_views, admin_views, kb_views, live_views, store_views, sla_views, mail_views):
+    for module in (auth_views, ticket_views, admin_views, kb_views, live_views, store_views, sla_views, mail_views,
+                   orders_api):
         module.register(api)
     return api
 
@@ -38,7 +40,7 @@ def setup_panel(app: web.Application, desk: Desk, config: PanelConfig | None = N
     hub = Hub(queue_limit=config.ws_queue_limit, metrics=desk.metrics)
     app[HUB] = hub
     desk.stream.subscribe(hub.on_events)
-    app.middlewares.extend([security_headers, api_errors, authenticate])
+    app.middlewares.extend([security_headers, page_outage, api_errors, guard_input, authenticate])
     api = api_registry()
     app[live_views.API] = api
     api.install(app)

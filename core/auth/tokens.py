@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.auth.sessions import TOUCH_EVERY
@@ -55,6 +55,15 @@ async def list_tokens(session: AsyncSession, actor: Operator, *, everyone: bool 
     if not (everyone and actor.role == "admin"):
         query = query.where(ApiToken.operator_id == actor.id)
     return list(await session.scalars(query))
+
+
+async def revoke_all_api_tokens(session: AsyncSession, operator_id: int, now: datetime) -> None:
+    """Every live token of the operator (disabled, or reset by an admin: "signed out everywhere")."""
+    await session.execute(
+        update(ApiToken)
+        .where(ApiToken.operator_id == operator_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
 
 
 async def revoke_api_token(session: AsyncSession, actor: Operator, token_id: int, now: datetime) -> None:

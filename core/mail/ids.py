@@ -43,9 +43,9 @@ def ticket_in_subject(subject: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def external_key(mailbox: str, rfc_id: str) -> str:
-    """The message row's idempotency key: one per Message-ID per mailbox."""
-    return "mail:" + hashlib.sha256(f"{mailbox}\x00{rfc_id}".encode()).hexdigest()
+def external_key(mailbox: str, rfc_id: str, fingerprint: str) -> str:
+    """The message row's idempotency key: one per mail (Message-ID and fingerprint) per mailbox."""
+    return "mail:" + hashlib.sha256(f"{mailbox}\x00{rfc_id}\x00{fingerprint}".encode()).hexdigest()
 
 
 def reply_subject(ticket_id: int, subject: str) -> str:

@@ -20,6 +20,7 @@ _FETCH_HEAD = re.compile(rb"^\d+ FETCH \(")
 _UID = re.compile(rb"UID (\d+)")
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
+_NEWS = re.compile(rb"^\* \d+ (EXISTS|RECENT)\b", re.IGNORECASE)
 
 
 class ImapError(Exception):
@@ -53,6 +54,10 @@ class ImapSession:
         self.uidvalidity = 0
         self.lost = asyncio.Event()
         self.wakeup = asyncio.Event()  # set to end a wait early (shutting down), not an error
+        # The server said the mailbox grew (untagged EXISTS/RECENT) since the last UID SEARCH. It may
+        # say so in the answer to any command, or between commands, and aioimaplib drops such lines
+        # outside IDLE; without this flag a mail that arrives mid-batch waits a whole poll interval.
+        self.news = asyncio.Event()
 
     @property
     def idle_supported(self) -> bool:
@@ -68,6 +73,7 @@ class ImapSession:
         else:
             self.client = aioimaplib.IMAP4(cfg.host, cfg.port, timeout=cfg.timeout,
                                            conn_lost_cb=lambda _exc: lost.set())
+        _watch_for_news(self.client.protocol, self.news)
         await self.client.wait_hello_from_server()
         if cfg.security == "starttls":
             await self._starttls()
@@ -95,7 +101,9 @@ class ImapSession:
         await asyncio.wait_for(protocol.capability(), self.config.timeout)
 
     async def new_uids(self, after_uid: int) -> list[int]:
-        """UIDs above `after_uid` (a `n:*` range also answers the last mail when none is newer)."""
+        """UIDs above `after_uid` (a `n:*` range also answers the last mail when none is newer).
+        News announced from here on may be newer than this answer, so it counts again."""
+        self.news.clear()
         response = await self._search(f"UID {after_uid + 1}:*")
         return sorted(uid for uid in _numbers(response.lines) if uid > after_uid)
 
@@ -125,9 +133,11 @@ class ImapSession:
             await self._uid("store", _set(uids), "+FLAGS.SILENT (\\Seen)")
 
     async def wait_for_news(self, seconds: float) -> None:
-        """Return when the server announces new mail (IDLE), after `seconds`, or raise when the
-        connection is lost."""
+        """Return when the server announces new mail (IDLE, or already before it), after `seconds`,
+        or raise when the connection is lost."""
         assert self.client is not None
+        if self.news.is_set():  # announced while a batch was handled: look again at once
+            return
         if not self.idle_supported:
             await _first(asyncio.sleep(seconds), self.lost.wait(), self.wakeup.wait())
             self._check_alive()
@@ -217,6 +227,20 @@ async def _first(first: Awaitable[T], *others: Awaitable[object]) -> asyncio.Fut
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
     return tasks[0] if tasks[0].done() and not tasks[0].cancelled() else None
+
+
+def _watch_for_news(protocol: aioimaplib.IMAP4ClientProtocol, news: asyncio.Event) -> None:
+    """Every untagged line goes through `_untagged_response` (inside a command's answer, between
+    commands, during IDLE); set `news` on EXISTS or RECENT before aioimaplib files or drops it.
+    aioimaplib has no public hook for this, so a release that renames the method fails here loudly."""
+    untagged = protocol._untagged_response
+
+    def watched(line: bytes) -> Any:
+        if _NEWS.match(line):
+            news.set()
+        return untagged(line)
+
+    setattr(protocol, "_untagged_response", watched)  # noqa: B010 - an instance attribute, on purpose
 
 
 def parse_fetch(lines: list[bytes | bytearray]) -> dict[int, bytes]:

@@ -51,17 +51,29 @@ class IntakeResult:
     acknowledged: bool = False
 
 
+@dataclass(frozen=True)
+class Claim:
+    id: int  # the mail_message row
+    reused: bool  # another, different mail came earlier under the same Message-ID
+
+
 async def claim_message_id(
-    session: AsyncSession, mailbox: str, rfc_id: str, uid: int | None, sender: str
-) -> int | None:
-    """Record the Message-ID for this mailbox; None when it was already recorded (a duplicate)."""
+    session: AsyncSession, mailbox: str, rfc_id: str, fingerprint: str, uid: int | None, sender: str
+) -> Claim | None:
+    """Record this mail (Message-ID and fingerprint) for this mailbox; None when it was already
+    recorded (a duplicate), or when its Message-ID was recorded before fingerprints existed."""
+    earlier = (await session.scalars(select(MailMessage.fingerprint).where(
+        MailMessage.mailbox == mailbox, MailMessage.rfc_message_id == rfc_id))).all()
+    if None in earlier or fingerprint in earlier:
+        return None
     stmt = (
         insert(MailMessage)
-        .values(mailbox=mailbox, rfc_message_id=rfc_id, uid=uid, sender=sender[:320])
-        .on_conflict_do_nothing(constraint="uq_mail_message_mailbox_rfc_id")
+        .values(mailbox=mailbox, rfc_message_id=rfc_id, fingerprint=fingerprint, uid=uid, sender=sender[:320])
+        .on_conflict_do_nothing(constraint="uq_mail_message_mailbox_rfc_id_fingerprint")
         .returning(MailMessage.id)
     )
-    return (await session.execute(stmt)).scalar_one_or_none()
+    index_id = (await session.execute(stmt)).scalar_one_or_none()
+    return Claim(index_id, bool(earlier)) if index_id is not None else None
 
 
 async def ingest_mail(
@@ -72,9 +84,12 @@ async def ingest_mail(
     options: IntakeOptions,
     uid: int | None = None,
 ) -> IntakeResult:
-    index_id = await claim_message_id(session, options.mailbox, mail.message_id, uid, mail.address)
-    if index_id is None:
+    claim = await claim_message_id(session, options.mailbox, mail.message_id, mail.fingerprint, uid, mail.address)
+    if claim is None:
         return IntakeResult("duplicate")
+    index_id = claim.id
+    if claim.reused:
+        log.warning("mail reuses a Message-ID", extra={"mailbox": options.mailbox, "message_id": mail.message_id[:200]})
     if mail.notice is not None:
         return await _delivery_notice(session, mail.notice, index_id)
     if mail.report is not None:
@@ -94,7 +109,7 @@ async def ingest_mail(
         ticket, _ = await conversations.open_ticket(
             session, contact=contact, channel="email", queue_slug=QUEUE, subject=mail.subject or "(no subject)"
         )
-    message = await conversations.customer_wrote(session, ticket, _inbound(mail, files, options.mailbox))
+    message = await conversations.customer_wrote(session, ticket, _inbound(mail, files, options.mailbox, claim.reused))
     if message is None:  # the same Message-ID under another index row cannot happen; keep it honest
         return IntakeResult("duplicate", ticket.id)
     await session.execute(
@@ -166,39 +181,44 @@ def _unmatched(mail: ParsedMail) -> str:
 
 async def _thread(session: AsyncSession, mail: ParsedMail, contact: Contact, options: IntakeOptions) -> Ticket | None:
     """The sender's own email ticket this mail answers, or None (then a new ticket is opened).
-    A match on someone else's ticket never leaks into it."""
-    ticket_id = await _ticket_by_headers(session, options.mailbox, mail.thread_ids)
-    if ticket_id is None:
-        ticket_id = ids.ticket_in_subject(mail.subject)
-    if ticket_id is None:
-        return None
-    ticket = await session.get(Ticket, ticket_id, with_for_update=True)
-    if ticket is None or ticket.channel != "email" or ticket.contact_id != contact.id:
-        return None
-    return await ticket_for_customer_reply(session, ticket, options.reopen_window_hours)
+    A match on someone else's ticket never leaks into it (a Message-ID reused by different mails
+    may point at several tickets: the sender's own one is taken)."""
+    candidates = await _tickets_by_headers(session, options.mailbox, mail.thread_ids)
+    if not candidates and (tagged := ids.ticket_in_subject(mail.subject)) is not None:
+        candidates = [tagged]
+    for ticket_id in candidates:
+        ticket = await session.get(Ticket, ticket_id, with_for_update=True)
+        if ticket is not None and ticket.channel == "email" and ticket.contact_id == contact.id:
+            return await ticket_for_customer_reply(session, ticket, options.reopen_window_hours)
+    return None
 
 
-async def _ticket_by_headers(session: AsyncSession, mailbox: str, thread_ids: list[str]) -> int | None:
+async def _tickets_by_headers(session: AsyncSession, mailbox: str, thread_ids: list[str]) -> list[int]:
+    """Tickets of the mails this one answers, nearest first (the newest mail first under one id)."""
     if not thread_ids:
-        return None
+        return []
     rows = (
         await session.execute(
             select(MailMessage.rfc_message_id, MailMessage.ticket_id).where(
                 MailMessage.mailbox == mailbox,
                 MailMessage.rfc_message_id.in_(thread_ids[:50]),
                 MailMessage.ticket_id.is_not(None),
-            )
+            ).order_by(MailMessage.id.desc())
         )
     ).all()
-    known: dict[str, int | None] = dict(rows)
+    known: dict[str, list[int]] = {}
+    for rfc_id, ticket_id in rows:
+        known.setdefault(rfc_id, []).append(int(ticket_id or 0))
+    found: list[int] = []
     for rfc_id in thread_ids:
-        ticket_id = known.get(rfc_id) or ids.ticket_of_our_id(rfc_id)
-        if ticket_id:
-            return int(ticket_id)
-    return None
+        ours = ids.ticket_of_our_id(rfc_id)
+        for ticket_id in known.get(rfc_id) or ([ours] if ours else []):
+            if ticket_id not in found:
+                found.append(ticket_id)
+    return found
 
 
-def _inbound(mail: ParsedMail, files: tuple[NewAttachment, ...], mailbox: str) -> Inbound:
+def _inbound(mail: ParsedMail, files: tuple[NewAttachment, ...], mailbox: str, reused: bool) -> Inbound:
     body = mail.text
     if len(body) > conversations.MAX_BODY:
         body = body[: conversations.MAX_BODY - 200].rstrip() + "\n\n[…]"
@@ -209,13 +229,13 @@ def _inbound(mail: ParsedMail, files: tuple[NewAttachment, ...], mailbox: str) -
             "subject": mail.subject,
             "html_only": mail.html_only,
             "auto": mail.auto,
-            "problems": mail.problems,
+            "problems": [*mail.problems, *(["Message-ID reused by a different mail"] if reused else [])],
         }
     }
     return Inbound(
         body=body,
         kind="file" if files and not body else "text",
-        external_key=ids.external_key(mailbox, mail.message_id),
+        external_key=ids.external_key(mailbox, mail.message_id, mail.fingerprint),
         external_id=mail.message_id[:512],
         meta=meta,
         attachments=files,

@@ -48,6 +48,7 @@ class ParsedMail:
     problems: list[str] = field(default_factory=list)
     report: DeliveryReport | None = None  # set for a bounce (a delivery-status report or its plain-text kin)
     notice: DeliveryReport | None = None  # a server's notice that is no failure: delayed, or delivered
+    fingerprint: str = ""  # what makes two mails under one Message-ID the same mail (see `fingerprint`)
 
     @property
     def thread_ids(self) -> list[str]:
@@ -84,7 +85,22 @@ def parse_mail(raw: bytes) -> ParsedMail:
         parsed.report = bounce
     else:
         parsed.notice = text_delay(msg, address, parsed.subject, parsed.text)
+    parsed.fingerprint = fingerprint(parsed, header(msg, "Date"))
     return parsed
+
+
+def fingerprint(mail: ParsedMail, date: str) -> str:
+    """The same mail is the same Message-ID, sender, Date, Subject, text and files. A redelivered
+    copy differs only in trace headers (Received, Delivered-To, DKIM) or in transfer encoding, so
+    it is the same; a different mail that reuses another's Message-ID (a buggy mailer, a template)
+    is not, and must not vanish as a duplicate."""
+    digest = hashlib.sha256()
+    for part in (mail.message_id, mail.address, " ".join(date.split()), " ".join(mail.subject.split()),
+                 " ".join(mail.text.split())):
+        digest.update(part.encode("utf-8", "replace") + b"\0")
+    for item in mail.files:
+        digest.update(item.file_name.encode("utf-8", "replace") + b"\0" + hashlib.sha256(item.data).digest())
+    return digest.hexdigest()
 
 
 def stable_id(raw: bytes) -> str:

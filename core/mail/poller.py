@@ -207,8 +207,8 @@ class MailPoller:
                 raw_key = None
         async with self.sessions() as session, session.begin():
             rfc_id = mail.message_id if mail else None
-            claimed = rfc_id is None or await claim_message_id(session, self.mailbox, rfc_id, uid,
-                                                               mail.address if mail else "")
+            claimed = mail is None or await claim_message_id(session, self.mailbox, mail.message_id,
+                                                             mail.fingerprint, uid, mail.address)
             if claimed:
                 await quarantine(session, Setaside(
                     mailbox=self.mailbox, uid=uid, uidvalidity=uidvalidity, reason=reason, detail=detail,

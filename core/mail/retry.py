@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, or_
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -100,7 +100,7 @@ async def _ingest(
     try:
         files = await asyncio.to_thread(store_files, intake.storage, mail)
         async with session.begin_nested():
-            await _release_claim(session, row.mailbox, mail.message_id)
+            await _release_claim(session, row.mailbox, mail.message_id, mail.fingerprint)
             result = await ingest_mail(session, intake.translator, mail, files, intake.options_for(row.mailbox),
                                        row.uid)
     except Unusable as exc:
@@ -113,9 +113,10 @@ async def _ingest(
     return result, "", ""
 
 
-async def _release_claim(session: AsyncSession, mailbox: str, rfc_id: str) -> None:
+async def _release_claim(session: AsyncSession, mailbox: str, rfc_id: str, fingerprint: str) -> None:
     """Quarantine claimed the Message-ID (so the poller never takes it twice); give it back to intake.
     A claim that led somewhere (the mail went in by another way) stays, and intake calls it a duplicate."""
     await session.execute(delete(MailMessage).where(
         MailMessage.mailbox == mailbox, MailMessage.rfc_message_id == rfc_id,
+        or_(MailMessage.fingerprint == fingerprint, MailMessage.fingerprint.is_(None)),
         MailMessage.ticket_id.is_(None), MailMessage.desk_message_id.is_(None)))

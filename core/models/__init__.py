@@ -1,7 +1,7 @@
 """All tables. Feature modules add theirs here, each with its own Alembic revision."""
 
 from core.models.base import Base
-from core.models.infra import AuditLog, Event, EventBatch, OutboxItem, ProcessedUpdate
+from core.models.infra import AuditLog, DeadLetter, Event, EventBatch, OutboxItem, ProcessedUpdate
 from core.models.mail import MailboxState, MailMessage, MailQuarantine
 from core.models.orders import (
     Order,
@@ -40,6 +40,7 @@ __all__ = [
     "BusinessHours",
     "Contact",
     "ContactRate",
+    "DeadLetter",
     "Event",
     "EventBatch",
     "FsmState",

@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, Index, Integer, String, Text, text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.domain import OUTBOX_STATES
+from core.domain import DEAD_LETTER_STATES, OUTBOX_STATES
 from core.models.base import Base, id_column, in_check, now_column
 
 
@@ -68,6 +68,7 @@ class OutboxItem(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     result: Mapped[dict[str, Any] | None]
     message_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    claimed_by: Mapped[int | None] = mapped_column(BigInteger)  # the claiming worker's lease key
     created_at: Mapped[datetime] = now_column()
     done_at: Mapped[datetime | None]
 
@@ -79,6 +80,32 @@ class ProcessedUpdate(Base):
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     created_at: Mapped[datetime] = now_column()
+
+
+class DeadLetter(Base):
+    """An input that could not be handled (a poison Telegram update, a body that is not an update),
+    kept with the error so an admin can see it and try it again. Never an input that failed only
+    because the database was away: that is waited out."""
+
+    __tablename__ = "dead_letter"
+    __table_args__ = (
+        CheckConstraint(in_check("state", DEAD_LETTER_STATES), name="state"),
+        Index("uq_dead_letter_source_external", "source", "external_id", unique=True,
+              postgresql_where=text("external_id IS NOT NULL")),
+        Index("ix_dead_letter_open", "created_at", postgresql_where=text("state IN ('failed', 'retry')")),
+    )
+
+    id: Mapped[int] = id_column()
+    source: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str | None] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)
+    error: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="failed", server_default="failed")
+    attempts: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    created_at: Mapped[datetime] = now_column()
+    updated_at: Mapped[datetime] = now_column()
+    resolved_at: Mapped[datetime | None]
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("operator.id", ondelete="SET NULL"))
 
 
 class AuditLog(Base):

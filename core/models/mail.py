@@ -22,14 +22,19 @@ class MailboxState(Base):
 
 
 class MailMessage(Base):
-    """A Message-ID seen in a mailbox: the exactly-once key of intake and the thread index."""
+    """A mail seen in a mailbox, by Message-ID and content fingerprint: the exactly-once key of
+    intake (a redelivered copy is the same pair) and the thread index. A different mail reusing a
+    Message-ID gets a row of its own. Rows from before fingerprints have none (NULL): such an id
+    counts as taken by whatever mail comes under it."""
 
     __tablename__ = "mail_message"
-    __table_args__ = (UniqueConstraint("mailbox", "rfc_message_id", name="uq_mail_message_mailbox_rfc_id"),)
+    __table_args__ = (UniqueConstraint("mailbox", "rfc_message_id", "fingerprint",
+                                       name="uq_mail_message_mailbox_rfc_id_fingerprint"),)
 
     id: Mapped[int] = id_column()
     mailbox: Mapped[str] = mapped_column(String(255))
     rfc_message_id: Mapped[str] = mapped_column(String(1000))
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
     uid: Mapped[int | None] = mapped_column(BigInteger)
     sender: Mapped[str] = mapped_column(String(320), default="", server_default="")
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id", ondelete="SET NULL"), index=True)

@@ -8,12 +8,12 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.auth import sessions as web_sessions
-from core.auth import throttle
+from core.auth import throttle, tokens
 from core.auth.errors import LinkInvalid
 from core.auth.permissions import require_admin
 from core.domain import LANGUAGES, ROLES
 from core.errors import InvalidInput, NotAllowed, NotFound
-from core.models import AccountLink, ApiToken, Operator
+from core.models import AccountLink, Operator
 from core.security import MIN_PASSWORD_LENGTH, hash_password, new_token, token_digest
 from core.services import audit
 from core.services.operators import create_operator
@@ -61,6 +61,7 @@ async def reset_operator(session: AsyncSession, actor: Operator, operator_id: in
     operator = await get_operator(session, operator_id)
     operator.password_hash = hash_password(new_token())
     await web_sessions.revoke_all(session, operator.id, now)
+    await tokens.revoke_all_api_tokens(session, operator.id, now)  # a token is a way in, too
     await throttle.unlock(session, throttle.throttle_key(operator.email))
     audit.record(session, actor_kind="operator", actor_id=actor.id, action="operator.reset",
                  object_type="operator", object_id=operator.id)
@@ -85,10 +86,7 @@ async def update_operator(
         operator.is_active = is_active
         if not is_active:
             await web_sessions.revoke_all(session, operator.id, now)
-            await session.execute(
-                update(ApiToken).where(ApiToken.operator_id == operator.id, ApiToken.revoked_at.is_(None))
-                .values(revoked_at=now)
-            )
+            await tokens.revoke_all_api_tokens(session, operator.id, now)
     audit.record(session, actor_kind="operator", actor_id=actor.id, action="operator.updated",
                  object_type="operator", object_id=operator.id, is_active=is_active, role=role)
     await session.flush()

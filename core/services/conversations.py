@@ -186,8 +186,10 @@ async def customer_wrote(session: AsyncSession, ticket: Ticket, inbound: Inbound
     if message is None:
         return None
     attachments = await _attach(session, message, inbound.attachments) if inbound.attachments else []
+    if ticket.status == "waiting_customer":
+        await ticket_service.customer_returned(session, ticket)
     await sla.customer_wrote(session, ticket)
-    await session.flush()  # what the SLA hook changed (rarely anything: a paused clock resumes)
+    await session.flush()  # what the status and SLA hooks changed (rarely anything: a paused clock resumes)
     # The session's own ticket object comes back, its columns refreshed from RETURNING.
     updated = await session.scalar(_CUSTOMER_MESSAGE_ARRIVED, {"ticket_id": ticket.id}, execution_options=_LOAD)
     assert updated is not None

@@ -5,6 +5,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain import ROLES
 from core.errors import Conflict, InvalidInput
+from core.i18n import N_
 from core.models import Operator
 from core.security import MIN_PASSWORD_LENGTH, hash_password
 from core.services import audit
@@ -22,13 +23,14 @@ async def create_operator(
 ) -> Operator:
     email = email.strip().lower()
     if "@" not in email or len(email) > 320:
-        raise InvalidInput("email", field="email")
+        raise InvalidInput(N_("That is not an e-mail address."), field="email")
     if role not in ROLES:
         raise InvalidInput("role", field="role")
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput("password too short", field="password", min_length=MIN_PASSWORD_LENGTH)
+        raise InvalidInput(N_("The password must be at least {min_length} characters long."), field="password",
+                           min_length=MIN_PASSWORD_LENGTH)
     if await session.scalar(select(Operator.id).where(func.lower(Operator.email) == email)):
-        raise Conflict("email already registered", field="email")
+        raise Conflict(N_("An account with this e-mail already exists."), field="email")
     operator = Operator(
         email=email,
         password_hash=hash_password(password),

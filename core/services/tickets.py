@@ -46,9 +46,12 @@ async def change_status(
         raise InvalidInput("status", field="status")
     ticket = await get_ticket_for_update(session, ticket_id)
     old = ticket.status
-    if old == new_status:
+    # A ticket left waiting with its clock running (a customer's message before customer_returned
+    # existed) is set again for real, so the PATCH that says "waiting" pauses the clock.
+    stale_wait = new_status == "waiting_customer" and ticket.sla_paused_at is None
+    if old == new_status and not stale_wait:
         return ticket
-    if not ticket_transition_allowed(old, new_status):
+    if old != new_status and not ticket_transition_allowed(old, new_status):
         raise TransitionNotAllowed(f"{old} -> {new_status}", current=old, requested=new_status)
     ticket.status = new_status
     ticket.updated_at = func.now()
@@ -69,6 +72,20 @@ async def change_status(
     )
     events.publish(session, "ticket.updated", ticket_payload(ticket), ticket_id=ticket.id)
     return ticket
+
+
+async def customer_returned(session: AsyncSession, ticket: Ticket) -> None:
+    """The customer answered a ticket that waited for them: it is the operators' turn again, so it
+    goes back to `in_progress` when someone owns it, else to `open`, and its resolution clock resumes.
+    The caller publishes `ticket.updated` (the customer's message changes the ticket anyway)."""
+    await session.refresh(ticket, with_for_update=True)
+    if ticket.status != "waiting_customer":
+        return
+    new_status = "in_progress" if ticket.assignee_id is not None else "open"
+    ticket.status = new_status
+    await sla.ticket_changed(session, ticket, {"status"})
+    audit.record(session, actor_kind="contact", actor_id=ticket.contact_id, action="ticket.status",
+                 object_type="ticket", object_id=ticket.id, old="waiting_customer", new=new_status)
 
 
 async def change_priority(

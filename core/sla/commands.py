@@ -31,16 +31,13 @@ async def show_policies(sessions: async_sessionmaker[AsyncSession]) -> str:
 
 
 async def set_policy(
-    sessions: async_sessionmaker[AsyncSession], priority: str, first_response: str | None, resolution: str | None
+    sessions: async_sessionmaker[AsyncSession], priority: str, first_response: int | None, resolution: int | None
 ) -> str:
-    """Either duration may be left out: it keeps its current value."""
-    if first_response is None and resolution is None:
-        raise InvalidInput("give --first-response and/or --resolution", field="first_response")
+    """Minutes; either may be left out: it keeps its current value."""
     async with sessions() as session, session.begin():
         current = await policy.policy_for(session, priority)
-        first = policy.parse_duration(first_response, "first_response") if first_response else \
-            current.first_response_minutes
-        total = policy.parse_duration(resolution, "resolution") if resolution else current.resolution_minutes
+        first = current.first_response_minutes if first_response is None else first_response
+        total = current.resolution_minutes if resolution is None else resolution
         stored = await policy.set_policy(session, priority, first_response_minutes=first, resolution_minutes=total,
                                          actor_id=None)
     return _policy_line(stored) + "\n"

@@ -1,7 +1,8 @@
 """The two SLA clocks of a ticket.
 
 First response: due `policy.first_response` of business time after the clock started; met by the
-first public operator reply. Resolution: due `policy.resolution` of business time after the start,
+first public operator reply, and never paused (a question waiting for the customer is still
+unanswered). Resolution: due `policy.resolution` of business time after the start,
 plus the business time the clock spent paused; paused while the ticket waits for the customer
 (and frozen while closed). While paused `ttr_due_at` is empty: there is nothing to count down.
 """

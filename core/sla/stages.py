@@ -29,7 +29,8 @@ def plan(row: Any, now: datetime, warn_before: timedelta) -> tuple[list[Alert], 
     deadlines: list[tuple[str, datetime]] = []
     if row.status == "closed":
         return [], None
-    if row.first_response_at is None and row.frt_due_at is not None and row.status != "waiting_customer":
+    # Waiting for the customer pauses only the resolution clock: an unanswered question stays unanswered.
+    if row.first_response_at is None and row.frt_due_at is not None:
         deadlines.append(("first_response", row.frt_due_at))
     if row.sla_paused_at is None and row.ttr_due_at is not None:
         deadlines.append(("resolution", row.ttr_due_at))

@@ -51,13 +51,17 @@ _MOVE = text(
     """
 )
 # Counted up to a cap: the "on time" line needs to know whether anything is late, not an exact
-# total over every late ticket (which would read the whole backlog every minute).
+# total over every late ticket (which would read the whole backlog every minute). A ticket waiting for
+# the customer still owes its first response; those few are read through ix_ticket_waiting_since.
 OVERDUE_CAP = 1000
 _OVERDUE = text(
     """
     SELECT (SELECT count(*) FROM (SELECT 1 FROM ticket
                                   WHERE first_response_at IS NULL AND status NOT IN ('closed', 'waiting_customer')
                                     AND frt_due_at < :now ORDER BY frt_due_at LIMIT :cap) AS frt)
+         + (SELECT count(*) FROM (SELECT 1 FROM ticket
+                                  WHERE status = 'waiting_customer' AND first_response_at IS NULL
+                                    AND frt_due_at < :now LIMIT :cap) AS frt_waiting)
          + (SELECT count(*) FROM (SELECT 1 FROM ticket
                                   WHERE status <> 'closed' AND sla_paused_at IS NULL AND ttr_due_at < :now
                                   ORDER BY ttr_due_at LIMIT :cap) AS ttr)

@@ -135,6 +135,6 @@ async def test_a_failed_download_leaves_the_update_unconfirmed_until_it_is_store
     assert statuses[:2] == [500, 200]
     photos = [m for m in await ticket_messages(sessions, ticket_id) if m.kind == "photo"]
     assert len(photos) == 1 and photos[0].body == "the damage"
-    if mode == "webhook":
-        assert [a.status for a in telegram.webhook_attempts if a.update_id == update_id] == [500, 200]
+    if mode == "webhook":  # a transient fault: Telegram is asked to send it again
+        assert [a.status for a in telegram.webhook_attempts if a.update_id == update_id] == [503, 200]
     assert running.desk.storage.root.exists()

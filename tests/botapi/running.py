@@ -14,6 +14,7 @@ from bot.runtime import WEBHOOK_PATH, BotRuntime
 from core.context import Desk
 from core.outbox import Backoff, OutboxWorker
 from core.settings import load_settings
+from core.supervisor import Supervisor
 from desk import build_desk, create_outbox_worker
 from tests.botapi.server import TelegramServer
 
@@ -25,6 +26,7 @@ class RunningDesk:
     desk: Desk
     runtime: BotRuntime
     worker: OutboxWorker
+    supervisor: Supervisor
     webhook_url: str | None = None
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _runner: web.AppRunner | None = None
@@ -38,11 +40,14 @@ class RunningDesk:
         if self._stopped:
             return
         self._stopped = True
+        self.supervisor.close()
         self.worker.stop()
         await self.runtime.close()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.supervisor.stop()
+        await self.worker.close()
         await self.desk.listener.stop()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -69,14 +74,9 @@ async def start_desk_bot(
     worker.backoff = Backoff(base=0.05, cap=0.5, max_attempts=worker.backoff.max_attempts)
     worker.idle_seconds = 0.5
     desk.outbox = worker
-    running = RunningDesk(desk, runtime, worker)
-    spawn = running._tasks.append
-
-    def spawn_coro(coro: Any) -> None:
-        spawn(asyncio.ensure_future(coro))
-
-    desk.listener.on("desk_outbox", worker.wake)
-    spawn_coro(desk.listener.run())
+    supervisor = Supervisor(desk.components)
+    running = RunningDesk(desk, runtime, worker, supervisor)
+    supervisor.start("listener", desk.listener.run)
     with contextlib.suppress(TimeoutError):
         await desk.listener.wait_connected(5.0)
     if mode == "webhook":
@@ -90,6 +90,6 @@ async def start_desk_bot(
         running._runner = runner
         desk.settings = settings.model_copy(update={"telegram_webhook_url": f"http://127.0.0.1:{port}"})
         running.webhook_url = f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
-    await runtime.start(spawn_coro)
-    spawn_coro(worker.run())
+    runtime.start(supervisor)
+    supervisor.start("outbox", worker.run)
     return running

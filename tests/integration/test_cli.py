@@ -174,6 +174,19 @@ def test_bad_setting_exits_2_with_one_line_naming_the_variable(
     assert not (data_dir / "pg").exists(), "nothing was started"
 
 
+def test_mistakes_and_an_unreachable_database_are_one_line_without_traceback_or_log_lines(data_dir: Path) -> None:
+    unreachable = {"DATABASE_URL": "postgresql://x@127.0.0.1:1/x"}
+    for args, code, says in [
+        (("store", "create", "--name", "Shop"), 1, "desk: Cannot reach the database"),
+        (("sla", "set", "--priority", "high", "--first-response", ""), 2, "duration must look like 15m"),
+        (("store", "invite", "--store", "x"), 2, "argument --store"),
+    ]:
+        result = run_desk(data_dir, *args, **unreachable)
+        assert result.returncode == code, (args, result.stderr)
+        assert result.stdout == "" and result.stderr.count("\n") == 1 and says in result.stderr, result.stderr
+    assert not (data_dir / "pg").exists(), "with DATABASE_URL nothing is started"
+
+
 def test_fresh_start_answers_healthz_and_ctrl_c_exits_0_leaving_no_postgres(data_dir: Path) -> None:
     desk = Desk.start(data_dir.parent, desk_env(data_dir))
     try:

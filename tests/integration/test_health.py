@@ -66,7 +66,10 @@ async def test_healthz_answers_200_with_component_states(database_url: str) -> N
         response = await client.get("/healthz")
         body = await response.json()
     assert response.status == 200
-    assert body == {"status": "ok", "components": {"database": "ok", "listener": "ok", "bot": "off"}}
+    assert (body["status"], body["failing"]) == ("ok", [])
+    assert body["components"] == {"database": "ok", "listener": "ok", "bot": "off"}
+    assert set(body["details"]) == {"database", "listener", "bot"}
+    assert body["details"]["listener"]["state"] == "ok" and body["details"]["listener"]["restarts"] == 0
 
 
 async def test_healthz_answers_503_when_the_database_refuses_connections() -> None:

@@ -384,6 +384,8 @@ async def test_stopped_worker_finishes_its_in_flight_pass(sessions: async_sessio
 async def test_desk_shutdown_drains_the_pass_in_flight_and_gives_up_on_a_hanging_one(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
+    from core.health import Components
+    from core.supervisor import Supervisor
     from desk import _drain_worker
 
     release = asyncio.Event()
@@ -401,12 +403,13 @@ async def test_desk_shutdown_drains_the_pass_in_flight_and_gives_up_on_a_hanging
 
     first, hanging = await enqueue_many(sessions, 2, keys=2)
     team = OutboxWorker(sessions, {"test": Gated()})
-    task = asyncio.ensure_future(team.run())
+    supervisor = Supervisor(Components())
+    supervisor.start("outbox", team.run)
     await asyncio.wait_for(entered.wait(), 5)
     asyncio.get_running_loop().call_later(0.1, release.set)
     started = time.monotonic()
-    await _drain_worker(team, task, timeout=0.5)
+    await _drain_worker(team, supervisor, timeout=0.5)
     assert 0.4 < time.monotonic() - started < 2.0
-    assert task.cancelled()
+    assert not supervisor.running("outbox")
     assert (await row(sessions, first)).state == "sent"
     assert (await row(sessions, hanging)).state == "sending", "left to its lease, retried by any worker later"

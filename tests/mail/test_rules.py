@@ -33,9 +33,10 @@ def test_reply_subject_carries_the_ticket_number_once(subject: str, expected: st
     assert ids.reply_subject(12, subject) == expected
 
 
-def test_same_message_id_in_two_mailboxes_is_two_keys() -> None:
-    assert ids.external_key("a@x/inbox", "<m@x>") != ids.external_key("b@x/inbox", "<m@x>")
-    assert ids.external_key("a@x/inbox", "<m@x>") == ids.external_key("a@x/inbox", "<m@x>")
+def test_same_message_id_in_two_mailboxes_or_of_two_mails_is_two_keys() -> None:
+    assert ids.external_key("a@x/inbox", "<m@x>", "f1") != ids.external_key("b@x/inbox", "<m@x>", "f1")
+    assert ids.external_key("a@x/inbox", "<m@x>", "f1") != ids.external_key("a@x/inbox", "<m@x>", "f2")
+    assert ids.external_key("a@x/inbox", "<m@x>", "f1") == ids.external_key("a@x/inbox", "<m@x>", "f1")
 
 
 @pytest.mark.parametrize(

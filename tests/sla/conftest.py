@@ -13,6 +13,8 @@ from tests.sla.clocks import ManualClock
 
 # A Monday, 10:00 UTC.
 START = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+# The end of a report window that holds every ticket (created_at is the database's time, not START).
+EVER = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture

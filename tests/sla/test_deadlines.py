@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.models import Operator, Queue, Ticket
+from core.models import AuditLog, Event, Operator, Queue, Ticket
 from core.services import conversations, tickets
 from core.services.conversations import Inbound
 from core.sla import policy as sla_policy
@@ -93,7 +93,49 @@ async def test_resolution_clock_pauses_while_waiting_and_resumes_when_the_custom
     assert resumed.sla_paused_at is None
     assert resumed.sla_paused_seconds == 5 * 3600
     assert resumed.ttr_due_at == START + timedelta(hours=8 + 5)
-    assert resumed.status == "waiting_customer"  # the status is the operators' call; the clock runs again
+    assert resumed.status == "open"  # the customer answered: the operators' turn, and the status says so
+
+
+async def test_an_answer_on_a_waiting_ticket_returns_it_to_its_owner_and_waiting_again_pauses_again(
+    clocked: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    ticket_id = await open_ticket(clocked, priority="high")  # resolution 8 h
+    async with clocked() as session, session.begin():
+        owner = await make_operator(session)
+        await tickets.assign(session, ticket_id, owner.id, actor_kind="system", actor_id=None)
+        await tickets.change_status(session, ticket_id, "waiting_customer", actor_kind="system", actor_id=None)
+    clock.advance(hours=1)
+    async with clocked() as session, session.begin():
+        ticket = await session.get(Ticket, ticket_id)
+        assert ticket is not None
+        await conversations.customer_wrote(session, ticket, Inbound(body="Here it is", external_key="tg:1:2"))
+    answered = await load(clocked, ticket_id)
+    assert (answered.status, answered.sla_paused_at) == ("in_progress", None)
+    assert answered.ttr_due_at == START + timedelta(hours=8 + 1)
+    async with clocked() as session:
+        updates = (await session.scalars(select(Event).where(Event.type == "ticket.updated").order_by(Event.id))).all()
+        audit = (await session.scalars(select(AuditLog).where(AuditLog.action == "ticket.status")
+                                       .order_by(AuditLog.id))).all()
+    assert updates[-1].data["status"] == "in_progress"
+    assert (audit[-1].actor_kind, audit[-1].data) == ("contact", {"old": "waiting_customer", "new": "in_progress"})
+    clock.advance(hours=1)
+    async with clocked() as session, session.begin():
+        await tickets.change_status(session, ticket_id, "waiting_customer", actor_kind="system", actor_id=None)
+    waiting = await load(clocked, ticket_id)
+    assert (waiting.status, waiting.sla_paused_at, waiting.ttr_due_at) == ("waiting_customer", clock.now(), None)
+
+
+async def test_setting_waiting_again_pauses_a_ticket_left_waiting_with_a_running_clock(
+    clocked: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    ticket_id = await open_ticket(clocked, priority="high")
+    async with clocked() as session, session.begin():  # as an older release left it: waiting, clock running
+        await session.execute(update(Ticket).where(Ticket.id == ticket_id).values(status="waiting_customer"))
+    clock.advance(hours=1)
+    async with clocked() as session, session.begin():
+        await tickets.change_status(session, ticket_id, "waiting_customer", actor_kind="system", actor_id=None)
+    ticket = await load(clocked, ticket_id)
+    assert (ticket.sla_paused_at, ticket.ttr_due_at) == (clock.now(), None)
 
 
 async def test_resolution_clock_resumes_when_the_status_changes_back(

@@ -51,8 +51,9 @@ def test_a_passed_deadline_is_a_breach_without_a_late_warning() -> None:
 def test_met_first_response_waiting_and_closed_tickets() -> None:
     answered = Row(frt_due_at=NOW - HOUR, first_response_at=NOW - 2 * HOUR, ttr_due_at=NOW + HOUR / 2)
     assert stages(answered) == [("resolution", "warning")]
-    waiting = Row(status="waiting_customer", frt_due_at=NOW - HOUR, ttr_due_at=NOW - HOUR)
-    assert stages(waiting) == [("resolution", "breach")]  # the customer wrote: its clock runs again
-    paused = Row(status="waiting_customer", frt_due_at=NOW - HOUR, sla_paused_at=NOW - HOUR)
-    assert plan(paused, NOW, HOUR) == ([], None)
+    waiting = Row(status="waiting_customer", frt_due_at=NOW - HOUR, first_response_at=NOW - 2 * HOUR,
+                  sla_paused_at=NOW - HOUR)
+    assert plan(waiting, NOW, HOUR) == ([], None)  # answered, and its resolution clock is paused
+    unanswered = Row(status="waiting_customer", frt_due_at=NOW - HOUR, sla_paused_at=NOW - HOUR)
+    assert stages(unanswered) == [("first_response", "breach")]  # waiting pauses the resolution clock only
     assert plan(Row(status="closed", frt_due_at=NOW - HOUR), NOW, HOUR) == ([], None)

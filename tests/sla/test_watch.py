@@ -15,9 +15,10 @@ from core.i18n import Translator
 from core.models import Event, OutboxItem, Queue, QueueMember, Ticket
 from core.services import conversations, tickets
 from core.services.conversations import Inbound
+from core.sla import reports
 from core.sla.watch import SlaWatch
 from tests.sla.clocks import ManualClock
-from tests.sla.conftest import START, make_operator, open_ticket
+from tests.sla.conftest import EVER, START, make_operator, open_ticket
 
 
 @pytest.fixture
@@ -129,7 +130,7 @@ async def test_a_queue_without_members_alerts_every_linked_staff_member(
     assert [a["chat_id"] for a in await alerts(clocked)] == [1]
 
 
-async def test_closed_tickets_are_ignored_and_waiting_ones_are_checked_only_for_resolution(
+async def test_closed_tickets_are_ignored_and_an_unanswered_waiting_one_still_breaches_its_first_response(
     clocked: async_sessionmaker[AsyncSession], clock: ManualClock, watch: SlaWatch
 ) -> None:
     closed = await open_ticket(clocked, priority="high", telegram_user_id=1)
@@ -139,14 +140,22 @@ async def test_closed_tickets_are_ignored_and_waiting_ones_are_checked_only_for_
         await tickets.change_status(session, waiting, "waiting_customer", actor_kind="system", actor_id=None)
     clock.set(START + timedelta(hours=2))
     await watch.run()
-    assert await sla_events(clocked) == []
+    # The customer's question is still unanswered: the alert and the report say the same.
+    assert await sla_events(clocked) == [("sla.breached", waiting, "first_response", "breach")]
+    async with clocked() as session:
+        report = await reports.sla_report(session, since=START - timedelta(days=30), until=EVER, now=clock.now())
+    high = report.group("priority")[0]
+    assert (high.key, high.frt_met, high.frt_judged, high.ttr_judged) == ("high", 0, 2, 1)
     async with clocked() as session, session.begin():
         ticket = await session.get(Ticket, waiting)
         assert ticket is not None
         await conversations.customer_wrote(session, ticket, Inbound(body="any news?", external_key="tg:2:9"))
     clock.set(START + timedelta(hours=9, minutes=30))  # 2 h paused: resolution now due at 10:00
     await watch.run()
-    assert await sla_events(clocked) == [("sla.warning", waiting, "resolution", "warning")]
+    assert await sla_events(clocked) == [
+        ("sla.breached", waiting, "first_response", "breach"),
+        ("sla.warning", waiting, "resolution", "warning"),
+    ]
 
 
 async def test_a_priority_change_after_a_warning_warns_again_for_the_new_deadline(

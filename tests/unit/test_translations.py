@@ -13,7 +13,7 @@ JINJA_KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2)}
 
 def marked_strings() -> dict[str, str]:
     found: dict[str, str] = {}
-    for package in ("core", "bot", "web"):
+    for package in ("core", "bot", "web", "cli"):
         for filename, lineno, message, _comments, _ctx in extract_from_dir(
             ROOT / package,
             method_map=[("**.py", "python"), ("**/templates/**.html", "jinja2")],

@@ -50,16 +50,22 @@ async def test_admin_disables_an_operator_whose_sessions_and_tokens_stop_working
         assert r.status == 403  # an admin cannot lock themselves out
 
 
-async def test_admin_reset_signs_the_operator_out_and_issues_a_link(panel: Panel, sessions) -> None:
+async def test_admin_reset_signs_the_operator_out_revokes_tokens_and_issues_a_link(panel: Panel, sessions) -> None:
     admin, csrf = await signed_in(panel, sessions, "root@example.com", role="admin")
     target = await make_operator(sessions, "forgot@example.com")
     forgot = panel.client()
-    await login(panel, forgot, "forgot@example.com")
+    forgot_csrf = await login(panel, forgot, "forgot@example.com")
+    async with forgot.post(panel.url("/api/tokens"), json={"name": "cron"}, headers={"X-CSRF-Token": forgot_csrf}) as r:
+        bearer = {"Authorization": f"Bearer {(await r.json())['token']}"}
+    async with panel.client().get(panel.url("/api/me"), headers=bearer) as r:
+        assert r.status == 200
     async with admin.post(panel.url(f"/api/operators/{target}/reset"), headers=csrf) as r:
         link = (await r.json())["link"]
     assert link.startswith(panel.origin + "/password#")
     async with forgot.get(panel.url("/api/me")) as r:
         assert r.status == 401
+    async with panel.client().get(panel.url("/api/me"), headers=bearer) as r:
+        assert r.status == 401  # "signs out everywhere": the personal token minted before is dead too
     async with panel.client().post(
         panel.url("/api/auth/login"), json={"email": "forgot@example.com", "password": PASSWORD}
     ) as r:

@@ -81,6 +81,22 @@ async def test_assign_prioritise_requeue_and_close_a_ticket(panel: Panel, sessio
         assert r.status == 409 and (await r.json())["error"] == "ticket_closed"
 
 
+async def test_a_customer_answer_ends_waiting_and_waiting_again_pauses_the_clock(panel: Panel, sessions) -> None:
+    client, csrf = await signed_in(panel, sessions, "op@example.com")
+    ticket_id, _ = await customer_ticket(sessions)
+    url = panel.url(f"/api/tickets/{ticket_id}")
+    async with client.patch(url, json={"status": "waiting_customer"}, headers=csrf) as r:
+        assert (await r.json())["status"] == "waiting_customer"
+    await customer_writes(sessions, ticket_id, "here is the photo")
+    async with client.get(url) as r:
+        card = await r.json()
+    assert (card["status"], card["sla_paused_at"]) == ("open", None) and card["ttr_due_at"]
+    async with client.patch(url, json={"status": "waiting_customer"}, headers=csrf) as r:
+        assert r.status == 200
+        card = await r.json()
+    assert card["status"] == "waiting_customer" and card["sla_paused_at"] and card["ttr_due_at"] is None
+
+
 async def test_reply_is_stored_queued_once_and_a_double_click_sends_once(panel: Panel, sessions) -> None:
     client, csrf = await signed_in(panel, sessions, "op@example.com")
     ticket_id, _ = await customer_ticket(sessions)

@@ -145,14 +145,14 @@ async def delete_saved_reply(request: web.Request) -> web.Response:
 def register(api: ApiRegistry) -> None:
     api.add("GET", "/api/operators", list_operators, "Operators (e-mails for admins only)")
     api.add("POST", "/api/operators", invite_operator, "Invite an operator; answers a one-time password link",
-            access="admin", body=s.InviteIn, response=s.LinkOut, status=201)
+            access="admin", body=s.InviteIn, response=s.LinkOut, status=201, errors=(409,))
     api.add("PATCH", "/api/operators/{id}", patch_operator, "Disable, enable, rename or change role",
             access="admin", body=s.OperatorPatch, response=s.OperatorOut)
     api.add("POST", "/api/operators/{id}/reset", reset_operator, "Sign out everywhere and issue a reset link",
             access="admin", response=s.LinkOut)
     api.add("GET", "/api/queues", list_queues, "Queues")
     api.add("POST", "/api/queues", create_queue, "Create a queue", access="admin", body=s.QueueIn,
-            response=s.QueueOut, status=201)
+            response=s.QueueOut, status=201, errors=(409,))
     api.add("PATCH", "/api/queues/{id}", patch_queue, "Rename or reorder a queue", access="admin",
             body=s.QueuePatch, response=s.QueueOut)
     api.add("GET", "/api/tokens", list_tokens, "Your API tokens (admins: ?all=true for everyone's)", access="any",
@@ -162,7 +162,7 @@ def register(api: ApiRegistry) -> None:
     api.add("DELETE", "/api/tokens/{id}", revoke_token, "Revoke an API token", access="any")
     api.add("GET", "/api/saved-replies", list_saved_replies, "Saved replies")
     api.add("POST", "/api/saved-replies", create_saved_reply, "Create a saved reply", access="admin",
-            body=s.SavedReplyIn, response=s.SavedReplyOut, status=201)
+            body=s.SavedReplyIn, response=s.SavedReplyOut, status=201, errors=(409,))
     api.add("PUT", "/api/saved-replies/{id}", update_saved_reply, "Replace a saved reply", access="admin",
-            body=s.SavedReplyIn, response=s.SavedReplyOut)
+            body=s.SavedReplyIn, response=s.SavedReplyOut, errors=(409,))
     api.add("DELETE", "/api/saved-replies/{id}", delete_saved_reply, "Delete a saved reply", access="admin")

@@ -102,12 +102,12 @@ async def use_password_link(request: web.Request) -> web.Response:
 
 def register(api: ApiRegistry) -> None:
     api.add("POST", "/api/auth/login", login, "Sign in; sets the session cookie, answers the CSRF token",
-            access="public", body=s.LoginIn, response=s.LoginOut)
+            access="public", body=s.LoginIn, response=s.LoginOut, errors=(401, 429))
     api.add("POST", "/api/auth/logout", logout, "Sign out this session", access="any")
     api.add("POST", "/api/auth/logout-all", logout_everywhere, "Sign out every session of this account",
             access="any")
     api.add("POST", "/api/auth/password", use_password_link, "Choose a password with an invite or reset link",
-            access="public", body=s.PasswordLinkIn)
+            access="public", body=s.PasswordLinkIn, errors=(400,))
     api.add("GET", "/api/me", me, "The signed-in account", access="any", response=s.MeOut)
     api.add("PATCH", "/api/me", update_me, "Change language, name or time zone", access="any", body=s.MePatch,
             response=s.MeOut)

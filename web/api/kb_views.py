@@ -112,9 +112,9 @@ async def ask(request: web.Request) -> web.Response:
 
 def register(api: ApiRegistry) -> None:
     api.add("GET", "/api/kb/articles", list_articles, "Knowledge-base articles", query=ArticlesQuery)
-    api.add("POST", "/api/kb/articles", create_article, "Create an article", body=ArticleIn, status=201)
+    api.add("POST", "/api/kb/articles", create_article, "Create an article", body=ArticleIn, status=201, errors=(409,))
     api.add("GET", "/api/kb/articles/{id}", get_article, "An article")
-    api.add("PATCH", "/api/kb/articles/{id}", update_article, "Change an article", body=ArticlePatch)
+    api.add("PATCH", "/api/kb/articles/{id}", update_article, "Change an article", body=ArticlePatch, errors=(409,))
     api.add("DELETE", "/api/kb/articles/{id}", delete_article, "Delete an article")
     api.add("POST", "/api/kb/preview", preview, "Markdown preview (sanitized HTML)", body=PreviewIn)
     api.add("GET", "/api/kb/search", ask, "What the bot would answer a customer", query=SearchQuery)

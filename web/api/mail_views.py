@@ -60,4 +60,4 @@ def register(api: ApiRegistry) -> None:
             access="admin")
     api.add("POST", "/api/mail/quarantine/{id}/retry", retry, "Run intake again on a quarantined mail: it becomes "
             "a ticket message (the row is marked resolved) or stays quarantined with the new reason",
-            access="admin", response=s.RetryOut)
+            access="admin", response=s.RetryOut, errors=(409,))

@@ -13,9 +13,44 @@ from pydantic import BaseModel
 
 from core.errors import NotFound
 from web.errors import ValidationFailed
+from web.input_guard import BIGINT_MAX, parse_id
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 M = TypeVar("M", bound=BaseModel)
+
+
+# Who may call: a signed-in panel user (session cookie or personal token), a store's website (its
+# store API token), or anyone.
+SECURITY = {
+    "public": [],
+    "any": [{"session": []}, {"bearer": []}],
+    "staff": [{"session": []}, {"bearer": []}],
+    "admin": [{"session": []}, {"bearer": []}],
+    "store": [{"storeToken": []}],
+    "panel_or_store": [{"session": []}, {"bearer": []}, {"storeToken": []}],
+}
+ID_SCHEMA = {"type": "integer", "format": "int64", "minimum": 1, "maximum": BIGINT_MAX}
+ERROR_TEXTS = {
+    "400": "The link is invalid, used or expired.",
+    "401": "Not signed in (or wrong credentials).",
+    "403": "The role may not do this, or the CSRF token or Origin is wrong.",
+    "404": "No such object, or not visible to you.",
+    "409": "Conflicts with the object's current state.",
+    "413": "The file is too large.",
+    "415": "This file type is not accepted.",
+    "422": "Validation failed; `fields` maps each field to its problem.",
+    "429": "Too many attempts; Retry-After says when to try again.",
+    "503": "The database is unreachable for a moment; Retry-After says when to try again.",
+}
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}
+
+
+class ErrorOut(BaseModel):
+    """Every refusal of the API: a stable code, a text in the caller's language, the fields at fault."""
+
+    error: str
+    message: str
+    fields: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -24,12 +59,14 @@ class ApiRoute:
     path: str
     handler: Handler
     summary: str
-    access: str = "staff"  # public | any (signed in) | staff | admin
+    access: str = "staff"  # public | any (signed in) | staff | admin | store | panel_or_store
     query: type[BaseModel] | None = None
     body: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     status: int = 200
     multipart: bool = False
+    errors: tuple[int, ...] = ()  # refusals beyond the ones every route of its kind may give (409, 429...)
+    path_types: dict[str, dict[str, Any]] = field(default_factory=dict)  # parameters that are not ids
 
 
 @dataclass
@@ -78,10 +115,11 @@ def _is_list(model: type[BaseModel], key: str) -> bool:
 
 
 def path_id(request: web.Request, name: str = "id") -> int:
-    raw = request.match_info.get(name, "")
-    if not raw.isdigit() or len(raw) > 18:
+    """web.input_guard already answered 404 for a malformed id; this is the typed read of it."""
+    value = parse_id(request.match_info.get(name, ""))
+    if value is None:
         raise NotFound("bad id")
-    return int(raw)
+    return value
 
 
 def json_ok(data: Any, status: int = 200) -> web.Response:
@@ -98,9 +136,8 @@ def openapi_document(registry: ApiRegistry, title: str = "Desk API", version: st
     for route in registry.routes:
         operation: dict[str, Any] = {"summary": route.summary, "x-access": route.access,
                                      "responses": _responses(route, components)}
-        if route.access != "public":
-            operation["security"] = [{"session": []}, {"bearer": []}]
-        params = [{"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+        operation["security"] = SECURITY[route.access]
+        params = [{"name": name, "in": "path", "required": True, "schema": route.path_types.get(name, ID_SCHEMA)}
                   for name in _path_params(route.path)]
         if route.query is not None:
             schema = _schema(route.query, components)
@@ -126,7 +163,8 @@ def openapi_document(registry: ApiRegistry, title: str = "Desk API", version: st
             "schemas": components,
             "securitySchemes": {
                 "session": {"type": "apiKey", "in": "cookie", "name": "desk_session"},
-                "bearer": {"type": "http", "scheme": "bearer"},
+                "bearer": {"type": "http", "scheme": "bearer", "description": "A personal API token"},
+                "storeToken": {"type": "http", "scheme": "bearer", "description": "A store's website API token"},
             },
         },
     }
@@ -150,12 +188,26 @@ def _responses(route: ApiRoute, components: dict[str, Any]) -> dict[str, Any]:
         _schema(route.response, components)
         ok["content"] = {"application/json": {"schema": {"$ref": f"#/components/schemas/{route.response.__name__}"}}}
     responses: dict[str, Any] = {str(route.status): ok}
-    if route.body is not None or route.query is not None:
-        responses["422"] = {"description": "Validation failed; `fields` maps each field to its problem."}
-    if route.access != "public":
-        responses["401"] = {"description": "Not signed in."}
-    if route.access in ("staff", "admin"):
-        responses["403"] = {"description": "Signed in, but the role may not do this."}
-    if "{" in route.path:
-        responses["404"] = {"description": "No such object, or not visible to you."}
+    _schema(ErrorOut, components)
+    for code in sorted(_refusals(route)):
+        refusal: dict[str, Any] = {
+            "description": ERROR_TEXTS[str(code)],
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
+        }
+        if code in (429, 503):
+            refusal["headers"] = RETRY_AFTER
+        responses[str(code)] = refusal
     return responses
+
+
+def _refusals(route: ApiRoute) -> set[int]:
+    """Input of any route is checked (a NUL in any query value is a 422) and any route may meet a
+    database outage (503); signed-in routes refuse strangers; mutating ones check CSRF and Origin."""
+    codes = {422, 503, *route.errors}
+    if route.access != "public":
+        codes.add(401)
+    if route.access not in ("public", "any", "store") or route.method != "GET":
+        codes.add(403)
+    if "{" in route.path:
+        codes.add(404)
+    return codes

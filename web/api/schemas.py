@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from core.services.conversations import MAX_BODY
+from web.input_guard import BIGINT_MAX, refuse_bad
+
+# A database id: a bigint column holds no more, and PostgreSQL would refuse it with a 500.
+Id = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
 
 Status = Literal["open", "in_progress", "waiting_customer", "closed"]
 Priority = Literal["low", "medium", "high", "urgent"]
@@ -16,7 +20,17 @@ Language = Literal["en", "ru"]
 
 
 class Strict(BaseModel):
+    """Every request model: unknown fields refused; NUL and lone surrogates refused naming the field
+    (web.input_guard checks JSON and queries first; this also covers multipart form fields, which
+    the guard does not read)."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _clean_input(cls, data: Any) -> Any:
+        refuse_bad(data)
+        return data
 
 
 class LoginIn(Strict):
@@ -65,7 +79,7 @@ class SessionOut(BaseModel):
 
 class TicketQuery(Strict):
     status: list[Status] = Field(default_factory=list)
-    queue_id: int | None = Field(default=None, ge=1)
+    queue_id: Id | None = None
     assignee: str = Field(default="any", pattern=r"^(any|mine|unassigned|\d{1,18})$")
     channel: Channel | None = None
     priority: Priority | None = None
@@ -102,12 +116,12 @@ class TicketPage(BaseModel):
 class TicketPatch(Strict):
     status: Status | None = None
     priority: Priority | None = None
-    queue_id: int | None = Field(default=None, ge=1)
-    assignee_id: int | None = Field(default=None, ge=1)
+    queue_id: Id | None = None
+    assignee_id: Id | None = None
 
 
 class MessagesQuery(Strict):
-    after: int = Field(default=0, ge=0)
+    after: int = Field(default=0, ge=0, le=BIGINT_MAX)
     limit: int = Field(default=200, ge=1, le=500)
 
 
@@ -142,7 +156,7 @@ class ReplyIn(Strict):
 
     body: str = Field(default="", max_length=MAX_BODY)
     client_key: str | None = Field(default=None, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
-    reply_to_id: int | None = Field(default=None, ge=1)
+    reply_to_id: Id | None = None
 
 
 class NoteIn(Strict):
@@ -266,7 +280,7 @@ class StoreInviteOut(BaseModel):
 
 
 class StoreMemberIn(Strict):
-    operator_id: int = Field(ge=1, le=2**63 - 1)
+    operator_id: Id
 
 
 class ProductIn(Strict):
@@ -304,12 +318,12 @@ class BusinessHoursIn(Strict):
 
 
 class QueueMembersIn(Strict):
-    operator_ids: list[int] = Field(max_length=500)
+    operator_ids: list[Id] = Field(max_length=500)
 
 
 class QuarantineQuery(Strict):
     limit: int = Field(default=50, ge=1, le=200)
-    before: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    before: Id | None = None
 
 
 class RetryOut(BaseModel):

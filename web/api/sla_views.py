@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from core.domain import PRIORITIES
 from core.sla import admin as sla_admin
 from core.sla.hours import QueueHours
 from core.sla.policy import Policy
@@ -91,9 +92,11 @@ async def put_members(request: web.Request) -> web.Response:
 
 def register(api: ApiRegistry) -> None:
     api.add("GET", "/api/sla/policies", list_policies, "SLA policy per priority (defaults filled in)")
+    priority = {"priority": {"type": "string", "enum": list(PRIORITIES)}}
     api.add("PUT", "/api/sla/policies/{priority}", put_policy, "Set a priority's first-response and resolution times",
-            access="admin", body=s.SlaPolicyIn)
-    api.add("DELETE", "/api/sla/policies/{priority}", reset_policy, "Back to the built-in default", access="admin")
+            access="admin", body=s.SlaPolicyIn, path_types=priority)
+    api.add("DELETE", "/api/sla/policies/{priority}", reset_policy, "Back to the built-in default", access="admin",
+            path_types=priority)
     api.add("GET", "/api/queues/{id}/hours", get_hours, "A queue's business hours and holidays (none: 24/7)")
     api.add("PUT", "/api/queues/{id}/hours", put_hours, "Set a queue's business hours, time zone and holidays",
             access="admin", body=s.BusinessHoursIn)

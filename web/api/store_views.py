@@ -195,7 +195,7 @@ def register(api: ApiRegistry) -> None:
             "Rename, re-price or switch a product's availability", access="admin", body=s.ProductPatch)
     api.add("PUT", "/api/stores/{id}/products/{product_id}/photo", put_photo,
             "Upload the product's photo (multipart field `photo`: JPEG, PNG or WebP up to 10 MB)", access="admin",
-            multipart=True)
+            multipart=True, errors=(413, 415))
     api.add("DELETE", "/api/stores/{id}/products/{product_id}/photo", delete_photo, "Remove the product's photo",
             access="admin")
     api.add("GET", "/api/products/{id}/photo", get_photo, "The product's uploaded photo (partners: their stores')",

@@ -182,14 +182,14 @@ def register(api: ApiRegistry) -> None:
     api.add("GET", "/api/tickets/{id}", get_ticket, "A ticket with its customer card and viewers",
             response=s.TicketOut)
     api.add("PATCH", "/api/tickets/{id}", patch_ticket, "Change status, priority, queue or assignee",
-            body=s.TicketPatch, response=s.TicketOut)
+            body=s.TicketPatch, response=s.TicketOut, errors=(409,))
     api.add("POST", "/api/tickets/{id}/read", mark_read, "Mark the ticket's messages as read")
     api.add("GET", "/api/tickets/{id}/messages", list_messages, "Messages after an id", query=s.MessagesQuery,
             response=s.MessageList)
     api.add("POST", "/api/tickets/{id}/messages", reply, "Reply to the customer through the ticket's channel",
-            body=s.ReplyIn, response=s.MessageOut, status=201, multipart=True)
+            body=s.ReplyIn, response=s.MessageOut, status=201, multipart=True, errors=(409, 413, 415))
     api.add("GET", "/api/tickets/{id}/notes", list_notes, "Internal notes")
     api.add("POST", "/api/tickets/{id}/notes", add_note, "Add an internal note", body=s.NoteIn,
             response=s.NoteOut, status=201)
-    api.add("POST", "/api/messages/{id}/retry", retry_message, "Send a failed reply again")
+    api.add("POST", "/api/messages/{id}/retry", retry_message, "Send a failed reply again", errors=(409,))
     api.add("GET", "/api/attachments/{id}", download, "Download a file (images inline with ?preview=1)")

@@ -1,0 +1,27 @@
+"""One migrated database for one command: its sessions, and everything closed after."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.db import create_engine, create_session_factory
+from core.settings import Settings
+
+DatabaseFactory = Callable[[Settings], contextlib.AbstractAsyncContextManager[Any]]
+
+
+@contextlib.asynccontextmanager
+async def sessions_of(settings: Settings, database: DatabaseFactory) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    from core.migrate import upgrade
+
+    async with database(settings) as db:
+        await upgrade(db.url)
+        engine = create_engine(db.url, pool_size=1)
+        try:
+            yield create_session_factory(engine)
+        finally:
+            await engine.dispose()
