@@ -47,5 +47,9 @@ class Load:
     def accepted(self) -> list[str]:
         return [reply.body for _, reply in self.replies if reply.status == 201]
 
+    def median_reply_seconds(self) -> float:
+        took = sorted(reply.answered_at - started for started, reply in self.replies if reply.attempts == 1)
+        return took[len(took) // 2] if took else 0.0
+
     def refused(self) -> list[Reply]:
         return [reply for _, reply in self.replies if reply.status != 201]

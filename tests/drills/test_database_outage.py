@@ -34,12 +34,18 @@ def reply_deliveries(telegram: TelegramServer, bodies: list[str]) -> Counter[str
     return Counter(body for body in bodies for text in texts if text.startswith(body))
 
 
-async def outbox_busy(dsn: str) -> int:
+async def outbox_busy(dsn: str) -> list[str]:
+    """Outbox rows still to be delivered, described for a failure message."""
     conn = await asyncpg.connect(dsn, timeout=5)
     try:
-        return await conn.fetchval("SELECT count(*) FROM outbox WHERE state IN ('pending', 'sending')")
+        rows = await conn.fetch(
+            "SELECT id, kind, idempotency_key, state, attempts, last_error, claimed_by,"
+            " round(extract(epoch FROM next_attempt_at - now())) AS due_in,"
+            " round(extract(epoch FROM locked_until - now())) AS lease_left"
+            " FROM outbox WHERE state IN ('pending', 'sending') ORDER BY id")
     finally:
         await conn.close()
+    return [str(dict(row)) for row in rows]
 
 
 class Recovery:
@@ -153,6 +159,7 @@ async def test_database_outage(
         ids = [frame["id"] for frame in frames]
         live = Counter(socket.bodies())
         print(f"\noutage {outage} s: {len(load.written)} customer messages, {len(load.accepted())} replies accepted, "
+              f"(median answer {load.median_reply_seconds():.2f} s), "
               f"{len(operator.refusals)} answers 503/unreachable waited out, {len(socket.connects)} socket "
               f"connections; recovery after PostgreSQL was back (s): "
               + ", ".join(f"{name} {seconds:.1f}" for name, seconds in sorted(recovery.seconds.items())))
