@@ -21,6 +21,7 @@ class Load:
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     written: dict[str, float] = field(default_factory=dict)  # customer body -> when the server handed it out
     replies: list[tuple[float, Reply]] = field(default_factory=list)  # (first attempt, final answer)
+    composed: dict[str, float] = field(default_factory=dict)  # reply body -> its first attempt, answered or not
 
     async def customer(self, index: int) -> None:
         user = self.customers[index]
@@ -33,13 +34,20 @@ class Load:
             await asyncio.sleep(1.0)
 
     async def replier(self) -> None:
+        """A reply every half second, each in its own task: replies written while the database is away
+        wait out their 503s side by side, as several panel tabs or a client's queue would."""
+        sending = []
         for n in itertools.count(1):
             if self.stopping.is_set():
-                return
-            started = time.monotonic()
-            self.replies.append((started, await self.operator.reply(self.tickets[n % len(self.tickets)],
-                                                                    f"r{n:04d}.")))
+                break
+            sending.append(asyncio.create_task(self._reply(n)))
             await asyncio.sleep(0.5)
+        await asyncio.gather(*sending)
+
+    async def _reply(self, n: int) -> None:
+        body = f"r{n:04d}."
+        started = self.composed[body] = time.monotonic()
+        self.replies.append((started, await self.operator.reply(self.tickets[n % len(self.tickets)], body)))
 
     async def run(self) -> None:
         await asyncio.gather(self.replier(), *(self.customer(i) for i in range(len(self.customers))))

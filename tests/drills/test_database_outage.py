@@ -55,6 +55,7 @@ class Recovery:
         self.desk, self.telegram, self.load, self.socket, self.dsn = desk, telegram, load, socket, dsn
         self.back_at = time.monotonic()
         self.seconds: dict[str, float] = {}
+        self.errors: list[str] = []
 
     async def watch(self) -> None:
         before = [body for body, at in self.load.written.items() if at < self.back_at]
@@ -66,8 +67,8 @@ class Recovery:
                     try:
                         if await check():
                             self.seconds[name] = time.monotonic() - self.back_at
-                    except (OSError, asyncpg.PostgresError):
-                        pass
+                    except (OSError, asyncpg.PostgresError) as error:
+                        self.errors.append(f"{name}: {error!r}")
             await asyncio.sleep(0.2)
 
     async def _healthy(self) -> bool:
@@ -83,12 +84,11 @@ class Recovery:
         return all(body in seen for body in bodies)
 
     async def _replied(self) -> bool:
-        """Every reply the operator started before the database was back is accepted and on Telegram."""
-        early = [reply for started, reply in self.load.replies if started < self.back_at]
-        if any(reply.status != 201 for reply in early):
-            return False
-        delivered = reply_deliveries(self.telegram, [reply.body for reply in early])
-        return all(delivered[reply.body] for reply in early)
+        """Every reply the operator began before the database was back is accepted and on Telegram."""
+        early = [body for body, started in self.load.composed.items() if started < self.back_at]
+        accepted = set(self.load.accepted())
+        delivered = reply_deliveries(self.telegram, early)
+        return all(body in accepted and delivered[body] for body in early)
 
 
 async def missing(desk: DeskProcess, telegram: TelegramServer, load: Load, socket: Socket, dsn: str) -> dict:
@@ -162,7 +162,9 @@ async def test_database_outage(
               f"(median answer {load.median_reply_seconds():.2f} s), "
               f"{len(operator.refusals)} answers 503/unreachable waited out, {len(socket.connects)} socket "
               f"connections; recovery after PostgreSQL was back (s): "
-              + ", ".join(f"{name} {seconds:.1f}" for name, seconds in sorted(recovery.seconds.items())))
+              + ", ".join(f"{name} {seconds:.1f}" for name, seconds in sorted(recovery.seconds.items()))
+              + f"; unfinished: {sorted({'healthz', 'stored', 'socket', 'replies'} - set(recovery.seconds))}"
+              + f"; {recovery.errors[-3:]}")
         problems = {
             "replies refused for good (not 201)": [(r.body, r.status) for r in load.refused()],
             "customer messages not stored exactly once": {b: stored.get(b, 0) for b in load.written
