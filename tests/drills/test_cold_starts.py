@@ -60,7 +60,8 @@ async def live_reply(desk: DeskProcess, telegram: TelegramServer, customer: TgUs
         await operator.close()
 
 
-async def within(seconds: float, wait: Awaitable[float]) -> float | None:
+async def within(wait: Awaitable[float]) -> float | None:
+    """The seconds a wait took, or None when it timed out."""
     try:
         return await wait
     except AssertionError:
@@ -107,9 +108,9 @@ async def test_cold_starts_under_load_bring_the_listener_up(
         if number == 1:
             await create_admin(desk.env)
             ticket_id = await hand_off(telegram, anna)
-        start.listener = await within(LISTENER_WITHIN, desk.wait_listener(timeout=LISTENER_WITHIN))
+        start.listener = await within(desk.wait_listener(timeout=LISTENER_WITHIN))
         start.listener_session = await within(
-            LISTENER_WITHIN, eventually(lambda: one_listener(drill_db), timeout=LISTENER_WITHIN)) is not None
+            eventually(lambda: one_listener(drill_db), timeout=LISTENER_WITHIN)) is not None
         start.reply, start.socket_event = await live_reply(desk, telegram, anna, ticket_id,
                                                            f"cold start {number}: we are on it")
         start.exit_code = await desk.stop()
