@@ -123,3 +123,24 @@ async def test_webhook_answers_503_while_the_database_is_away_and_stores_the_res
     finally:
         await refuse_connections(pg_server, private_database, False)
         await running.stop()
+
+
+async def test_a_poison_update_in_polling_is_kept_after_five_tries_and_the_next_customer_is_served(
+        telegram: TelegramServer, desk_bot: Any, sessions: async_sessionmaker[AsyncSession],
+        caplog: pytest.LogCaptureFixture) -> None:
+    await desk_bot()
+    poison = await telegram.push_update({"message": NO_SENDER})
+    await telegram.wait_confirmed(poison, timeout=20)
+    fetched = [c for c in telegram.calls_of("getUpdates") if c.result and any(
+        u["update_id"] == poison for u in c.result)]
+    assert len(fetched) == 5
+    [kept] = await letters(sessions)
+    assert (kept.external_id, kept.state, kept.attempts) == (str(poison), "failed", 5)
+    assert json.loads(kept.payload)["message"]["text"] == "who am I?"
+    assert kept.error.startswith("TypeError: ") and "contact" in kept.error
+
+    anna = telegram.user("Anna")
+    await telegram.send(anna, "/start")
+    assert await telegram.wait_for_call("sendMessage", lambda c: c.chat_id == anna.id)
+    await telegram.settled()
+    assert not [r for r in caplog.records if "given up" in r.getMessage() or "gave up" in r.getMessage()]
