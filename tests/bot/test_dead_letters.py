@@ -13,6 +13,8 @@ from typing import Any
 import aiohttp
 import asyncpg
 import pytest
+from aiogram import BaseMiddleware
+from aiogram.types import Message as AiogramMessage
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -23,6 +25,8 @@ from tests.bot.flows import hand_off, ticket_messages
 from tests.botapi import TelegramServer
 from tests.botapi.running import WEBHOOK_SECRET, RunningDesk, start_desk_bot
 from tests.pg import PostgresForTests
+from tests.waiting import eventually
+from tests.web.harness import login, make_operator, start_panel
 
 SECRET = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
 
@@ -74,7 +78,7 @@ async def test_an_unusable_webhook_body_is_kept_and_answered_200(
         assert len(kept) == 2 and all(row.external_id is None for row in kept)
     else:
         assert [(row.external_id, row.attempts, row.state) for row in kept] == [(external_id, 2, "failed")]
-    assert all(row.source == "telegram" and row.error for row in kept)
+    assert all(row.source == "telegram" and row.error and row.payload == body.decode() for row in kept)
 
     anna = telegram.user("Anna")
     await telegram.send(anna, "/start")  # the next customer is served as usual
@@ -136,7 +140,7 @@ async def test_a_poison_update_in_polling_is_kept_after_five_tries_and_the_next_
     assert len(fetched) == 5
     [kept] = await letters(sessions)
     assert (kept.external_id, kept.state, kept.attempts) == (str(poison), "failed", 5)
-    assert json.loads(kept.payload)["message"]["text"] == "who am I?"
+    assert json.loads(kept.payload)["message"] == NO_SENDER  # as Telegram sent it
     assert kept.error.startswith("TypeError: ") and "contact" in kept.error
 
     anna = telegram.user("Anna")
@@ -144,3 +148,61 @@ async def test_a_poison_update_in_polling_is_kept_after_five_tries_and_the_next_
     assert await telegram.wait_for_call("sendMessage", lambda c: c.chat_id == anna.id)
     await telegram.settled()
     assert not [r for r in caplog.records if "given up" in r.getMessage() or "gave up" in r.getMessage()]
+
+
+class Breaker(BaseMiddleware):
+    """A fault of our own making, for the mechanism's sake: while on, a message with this text fails."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.on = text, True
+
+    async def __call__(self, handler: Any, event: Any, data: dict[str, Any]) -> Any:
+        if self.on and isinstance(event, AiogramMessage) and event.text == self.text:
+            raise RuntimeError("the handler is broken for this message")
+        return await handler(event, data)
+
+
+async def test_an_admin_asks_to_try_a_dead_letter_again_and_the_bot_runs_it(
+        telegram: TelegramServer, desk_bot: Any, sessions: async_sessionmaker[AsyncSession], database_url: str,
+        tmp_path: Path) -> None:
+    running = await desk_bot()
+    breaker = Breaker("it broke again")
+    running.runtime.dispatcher.message.outer_middleware(breaker)
+    panel = await start_panel(database_url, tmp_path / "panel")
+    try:
+        await make_operator(sessions, "root@example.com", role="admin")
+        await make_operator(sessions, "op@example.com")
+        admin, operator = panel.client(), panel.client()
+        csrf = {"X-CSRF-Token": await login(panel, admin, "root@example.com")}
+        operator_csrf = {"X-CSRF-Token": await login(panel, operator, "op@example.com")}
+        anna = telegram.user("Anna")
+        ticket_id = await hand_off(telegram, anna, "/human")
+        await telegram.send(anna, "it broke again")
+        poison = telegram.updates[-1]["update_id"]
+        await telegram.wait_confirmed(poison, timeout=20)
+        [kept] = await letters(sessions)
+        retry_url = panel.url(f"/api/dead-letters/{kept.id}/retry")
+
+        async def state_after(client: Any, headers: dict[str, str], attempts: int) -> DeadLetter:
+            async with client.post(retry_url, headers=headers) as r:
+                assert r.status == 200, await r.text()
+            async def settled() -> bool:
+                [row] = await letters(sessions)
+                return row.state != "retry" and row.attempts == attempts
+            await eventually(settled, timeout=10)
+            return (await letters(sessions))[0]
+
+        async with operator.post(retry_url, headers=operator_csrf) as r:
+            assert r.status == 403
+        still = await state_after(admin, csrf, 6)  # the cause is still there: failed again
+        assert still.state == "failed" and "the handler is broken" in still.error and still.resolved_at is None
+
+        breaker.on = False  # the cause is gone
+        done = await state_after(admin, csrf, 7)
+        assert done.state == "resolved" and done.resolved_at is not None
+        bodies = [m.body for m in await ticket_messages(sessions, ticket_id)]
+        assert bodies.count("it broke again") == 1
+        async with admin.get(panel.url("/api/dead-letters")) as r:
+            assert (await r.json())["items"] == []
+    finally:
+        await panel.close()
