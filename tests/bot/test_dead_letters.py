@@ -15,6 +15,8 @@ import asyncpg
 import pytest
 from aiogram import BaseMiddleware
 from aiogram.types import Message as AiogramMessage
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -27,6 +29,8 @@ from tests.botapi.running import WEBHOOK_SECRET, RunningDesk, start_desk_bot
 from tests.pg import PostgresForTests
 from tests.waiting import eventually
 from tests.web.harness import login, make_operator, start_panel
+from web import health
+from web.keys import DESK
 
 SECRET = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
 
@@ -206,3 +210,21 @@ async def test_an_admin_asks_to_try_a_dead_letter_again_and_the_bot_runs_it(
             assert (await r.json())["items"] == []
     finally:
         await panel.close()
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+async def test_a_refused_bot_token_shows_as_unauthorized_in_healthz(
+        telegram: TelegramServer, desk_bot: Any, mode: str, caplog: pytest.LogCaptureFixture) -> None:
+    running = await desk_bot(mode=mode, telegram_bot_token="987654321:not-a-token-telegram-knows",
+                             health_grace_seconds=0.5)
+    await eventually(lambda: running.desk.components["bot"] == "unauthorized", timeout=2)
+    app = web.Application()
+    app[DESK] = running.desk
+    health.setup_routes(app)
+    async with TestServer(app, host="127.0.0.1", port=0) as server, aiohttp.ClientSession() as http:
+        async def reported() -> bool:
+            async with http.get(server.make_url("/healthz")) as r:
+                report = await r.json()
+            return r.status == 503 and report["failing"] == ["bot"] and report["components"]["bot"] == "unauthorized"
+        await eventually(reported, timeout=3, interval=0.2)
+    assert any(r.levelname == "ERROR" and "refuses the bot token" in r.getMessage() for r in caplog.records)
