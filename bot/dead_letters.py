@@ -26,13 +26,13 @@ def transient(exc: BaseException) -> bool:
 
 
 async def keep(sessions: async_sessionmaker[AsyncSession], *, update_id: int | None, payload: str,
-               error: str) -> int:
+               error: str, attempts: int = 1) -> int:
     """Write the update to the dead-letter table in a transaction of its own (raises if the
     database is away: the caller must then not move past the update)."""
     async with sessions() as session, session.begin():
         letter_id = await dead_letters.record(
             session, source=SOURCE, external_id=None if update_id is None else str(update_id),
-            payload=payload, error=error)
+            payload=payload, error=error, attempts=attempts)
     log.error("update kept as a dead letter", extra={"update_id": update_id, "dead_letter_id": letter_id,
                                                      "error": error[:500]})
     return letter_id

@@ -188,8 +188,8 @@ class DurablePolling:
                     return ChatOutcome(again)
                 try:
                     await dead_letters.keep(self.sessions, update_id=update.update_id,
-                                            payload=update.model_dump_json(exclude_none=True),
-                                            error=f"{type(exc).__name__}: {exc}")
+                                            payload=update.model_dump_json(exclude_none=True, by_alias=True),
+                                            error=f"{type(exc).__name__}: {exc}", attempts=count)
                 except Exception:
                     log.warning("a failing update waits for the database to be kept", exc_info=True,
                                 extra={"update_id": update.update_id})

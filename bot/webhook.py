@@ -48,8 +48,7 @@ class WebhookHandler(SimpleRequestHandler):
                 log.warning("webhook update refused for now: the database or Telegram is away",
                             extra={"update_id": update_id, "error": repr(exc)})
                 return _unavailable()
-            return await self._keep(update_id, update.model_dump_json(exclude_none=True),
-                                    f"{type(exc).__name__}: {exc}")
+            return await self._keep(update_id, body.decode("utf-8", "replace"), f"{type(exc).__name__}: {exc}")
         return web.Response(body=self._build_response_writer(bot=bot, result=result))
 
     async def _keep(self, update_id: int | None, payload: str, error: str) -> web.Response:

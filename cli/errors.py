@@ -62,8 +62,9 @@ def explain(error: DeskError, translator: Translator, language: str) -> str:
         return _text(translator, language, message, params)
     if isinstance(error, NotFound):
         return _text(translator, language, NOT_FOUND.get(message, BY_CODE["not_found"]), params)
-    if message != error.code:  # a developer's text (not marked): more precise than any generic one
-        return message
+    if message != error.code:  # a developer's text (not marked): more precise than any generic one,
+        shown = [f"{key}: {value}" for key, value in params.items() if key != "field"]  # with what it refused
+        return f"{message} ({', '.join(shown)})" if shown else message
     return _text(translator, language, BY_CODE.get(error.code, BY_CODE["error"]), {})
 
 

@@ -32,14 +32,17 @@ class Retry:
     payload: str
 
 
-async def record(session: AsyncSession, *, source: str, external_id: str | None, payload: str, error: str) -> int:
-    """Keep (or, for an input seen before, count again) an input that could not be handled."""
+async def record(session: AsyncSession, *, source: str, external_id: str | None, payload: str, error: str,
+                 attempts: int = 1) -> int:
+    """Keep (or, for an input seen before, count again) an input that could not be handled after
+    `attempts` tries."""
     stmt = insert(DeadLetter).values(
         source=source, external_id=external_id, payload=payload[:PAYLOAD_LIMIT], error=error[:ERROR_LIMIT],
+        attempts=attempts,
     )
     upsert = stmt.on_conflict_do_update(
         index_elements=["source", "external_id"], index_where=text("external_id IS NOT NULL"),
-        set_={"attempts": DeadLetter.attempts + 1, "error": stmt.excluded.error, "state": "failed",
+        set_={"attempts": DeadLetter.attempts + stmt.excluded.attempts, "error": stmt.excluded.error, "state": "failed",
               "updated_at": func.now()},
     ).returning(DeadLetter.id)
     row_id = int((await session.execute(upsert)).scalar_one())

@@ -41,7 +41,7 @@ LABELS = {
     "operator": N_("Operator"),
     "partner": N_("Partner"),
 }
-ADMIN_SECTIONS = ("operators", "queues", "tokens", "ws", "replies", "stores", "sla", "mail")
+ADMIN_SECTIONS = ("operators", "queues", "tokens", "ws", "replies", "stores", "sla", "mail", "dead-letters")
 
 
 def _translations(request: web.Request) -> dict[str, Any]:

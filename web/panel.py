@@ -11,7 +11,17 @@ from aiohttp import web
 
 from core.context import Desk
 from web import orders_api, pages
-from web.api import admin_views, auth_views, kb_views, live_views, mail_views, sla_views, store_views, ticket_views
+from web.api import (
+    admin_views,
+    auth_views,
+    dead_letter_views,
+    kb_views,
+    live_views,
+    mail_views,
+    sla_views,
+    store_views,
+    ticket_views,
+)
 from web.api.registry import ApiRegistry
 from web.auth import authenticate
 from web.config import PanelConfig
@@ -29,7 +39,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 def api_registry() -> ApiRegistry:
     api = ApiRegistry()
     for module in (auth_views, ticket_views, admin_views, kb_views, live_views, store_views, sla_views, mail_views,
-                   orders_api):
+                   dead_letter_views, orders_api):
         module.register(api)
     return api
 

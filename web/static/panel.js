@@ -1092,6 +1092,55 @@ function setupQuarantine(live) {
   load(true);
 }
 
+// ---------------------------------------------------------------- dead letters (admin)
+
+function setupDeadLetters(live) {
+  const rows = $("#dead-letter-rows");
+  const showEmpty = () => { $("#dead-letter-empty").hidden = rows.children.length > 0; };
+  async function tryAgain(item, button) {
+    button.disabled = true;
+    button.textContent = t("trying_again");
+    try {
+      show(await api("POST", `/api/dead-letters/${item.id}/retry`));
+      notice(t("retry_waiting"));
+    } catch (error) {
+      notice(error.message);
+      load();
+    }
+  }
+  function row(item) {
+    const waiting = item.state === "retry";
+    const button = el("button", { type: "button", class: "retry", text: t(waiting ? "trying_again" : "try_again"), disabled: waiting });
+    button.addEventListener("click", () => tryAgain(item, button));
+    return el("tr", { "data-dead-letter-id": item.id, "data-state": item.state },
+      el("td", { text: item.source_text || item.source }), el("td", { class: "update-id", text: item.external_id || "—" }),
+      el("td", {}, el("code", { class: "error", text: item.error })), el("td", { class: "attempts", text: String(item.attempts) }),
+      el("td", { text: when(item.updated_at || item.created_at) }), el("td", {}, button));
+  }
+  function show(item) {
+    const old = $(`tr[data-dead-letter-id="${item.id}"]`, rows);
+    if (item.state === "resolved" || item.state === "discarded") old?.remove();
+    else if (old) old.replaceWith(row(item));
+    else rows.prepend(row(item));
+    showEmpty();
+  }
+  async function load() {
+    const page = await api("GET", "/api/dead-letters?limit=200");
+    rows.replaceChildren(...page.items.map(row));
+    showEmpty();
+  }
+  live.on((event) => {
+    if (event.type !== "dead_letter.recorded" && event.type !== "dead_letter.updated") return;
+    const item = event.data;
+    if (event.type === "dead_letter.updated" && item.state === "failed") notice(t("retry_failed_again", { error: item.error }));
+    if (event.type === "dead_letter.updated" && item.state === "resolved") {
+      notice(t("retry_went_through", { update: item.external_id || item.id }));
+    }
+    load();  // the list in the admin's language (the event carries no translated source)
+  });
+  load();
+}
+
 // ---------------------------------------------------------------- start
 
 const page = document.body.dataset.page;
@@ -1114,5 +1163,6 @@ else {
   else if (page === "admin-stores") setupStores();
   else if (page === "admin-sla") setupSla();
   else if (page === "admin-mail") setupQuarantine(live);
+  else if (page === "admin-dead-letters") setupDeadLetters(live);
   live.connect();
 }
