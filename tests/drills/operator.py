@@ -52,8 +52,8 @@ class Operator:
                     text = await response.text()
                     if response.status != 503 or time.monotonic() - started > give_up_after:
                         return Reply(body, response.status, time.monotonic(), attempts)
-                    self.refusals.append((body, response.status, text[:200]))
                     wait = float(response.headers.get("Retry-After", "1"))
+                    self.refusals.append((body, response.status, f"Retry-After {wait:g}: {text[:200]}"))
             except (aiohttp.ClientError, TimeoutError) as error:
                 self.refusals.append((body, 0, repr(error)))
                 wait = 1.0

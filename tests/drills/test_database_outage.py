@@ -58,18 +58,22 @@ class Recovery:
         self.errors: list[str] = []
 
     async def watch(self) -> None:
-        before = [body for body, at in self.load.written.items() if at < self.back_at]
         while len(self.seconds) < 4:
-            checks = {"healthz": self._healthy, "stored": lambda: self._stored(before),
-                      "socket": lambda: self._seen(before), "replies": self._replied}
-            for name, check in checks.items():
-                if name not in self.seconds:
-                    try:
-                        if await check():
-                            self.seconds[name] = time.monotonic() - self.back_at
-                    except (OSError, asyncpg.PostgresError) as error:
-                        self.errors.append(f"{name}: {error!r}")
-            await asyncio.sleep(0.2)
+            await self.check()
+            await asyncio.sleep(0.1)
+
+    async def check(self) -> None:
+        """Record each part that has caught up since the last check."""
+        before = [body for body, at in self.load.written.items() if at < self.back_at]
+        checks = {"healthz": self._healthy, "stored": lambda: self._stored(before),
+                  "socket": lambda: self._seen(before), "replies": self._replied}
+        for name, check in checks.items():
+            if name not in self.seconds:
+                try:
+                    if await check():
+                        self.seconds[name] = time.monotonic() - self.back_at
+                except (OSError, asyncpg.PostgresError) as error:
+                    self.errors.append(f"{name}: {error!r}")
 
     async def _healthy(self) -> bool:
         answer = await self.desk.healthz()
@@ -151,6 +155,7 @@ async def test_database_outage(
                 load.stopping.set()
                 await asyncio.wait_for(load_task, 120)
                 await settle(desk, telegram, load, socket, drill_db)
+                await recovery.check()  # what caught up last, between the watch's checks
         await asyncio.sleep(1.0)  # room for a late duplicate to show up
 
         stored = await stored_bodies(drill_db, "customer")
@@ -160,7 +165,8 @@ async def test_database_outage(
         live = Counter(socket.bodies())
         print(f"\noutage {outage} s: {len(load.written)} customer messages, {len(load.accepted())} replies accepted, "
               f"(median answer {load.median_reply_seconds():.2f} s), "
-              f"{len(operator.refusals)} answers 503/unreachable waited out, {len(socket.connects)} socket "
+              f"{len(operator.refusals)} answers 503/unreachable waited out "
+              f"({sorted({r[2].split(':')[0] for r in operator.refusals})}), {len(socket.connects)} socket "
               f"connections; recovery after PostgreSQL was back (s): "
               + ", ".join(f"{name} {seconds:.1f}" for name, seconds in sorted(recovery.seconds.items()))
               + f"; unfinished: {sorted({'healthz', 'stored', 'socket', 'replies'} - set(recovery.seconds))}"
