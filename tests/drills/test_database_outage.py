@@ -95,6 +95,18 @@ class Recovery:
         return all(body in accepted and delivered[body] for body in early)
 
 
+async def health_while_down(desk: DeskProcess, seconds: float) -> float | None:
+    """Watch /healthz for the outage; when it first answered 503 (seconds into the outage), if it did."""
+    started = time.monotonic()
+    first_503 = None
+    while (elapsed := time.monotonic() - started) < seconds:
+        answer = await desk.healthz()
+        if first_503 is None and answer is not None and answer[0] == 503:
+            first_503 = elapsed
+        await asyncio.sleep(min(0.25, max(0.0, seconds - elapsed)))
+    return first_503
+
+
 async def missing(desk: DeskProcess, telegram: TelegramServer, load: Load, socket: Socket, dsn: str) -> dict:
     """What has not caught up yet; empty once everything is stored, sent and seen."""
     stored = await stored_bodies(dsn, "customer")
@@ -147,7 +159,7 @@ async def test_database_outage(
         async with running(load.run()) as (load_task,):
             await asyncio.sleep(LOAD_BEFORE)
             await asyncio.to_thread(external_pg.stop)
-            await asyncio.sleep(outage)
+            unhealthy_after = await health_while_down(desk, outage)
             await asyncio.to_thread(external_pg.start)
             recovery = Recovery(desk, telegram, load, socket, drill_db)
             async with running(recovery.watch()):
@@ -163,15 +175,16 @@ async def test_database_outage(
         frames = [frame for frame in socket.frames if "id" in frame]
         ids = [frame["id"] for frame in frames]
         live = Counter(socket.bodies())
-        print(f"\noutage {outage} s: {len(load.written)} customer messages, {len(load.accepted())} replies accepted, "
-              f"(median answer {load.median_reply_seconds():.2f} s), "
-              f"{len(operator.refusals)} answers 503/unreachable waited out "
-              f"({sorted({r[2].split(':')[0] for r in operator.refusals})}), {len(socket.connects)} socket "
-              f"connections; recovery after PostgreSQL was back (s): "
-              + ", ".join(f"{name} {seconds:.1f}" for name, seconds in sorted(recovery.seconds.items()))
-              + f"; unfinished: {sorted({'healthz', 'stored', 'socket', 'replies'} - set(recovery.seconds))}"
-              + f"; {recovery.errors[-3:]}")
-        problems = {
+        waits = sorted({refusal[2].split(":")[0] for refusal in operator.refusals})
+        recovered = ", ".join(f"{name} {seconds:.1f}" for name, seconds in sorted(recovery.seconds.items()))
+        print(f"\noutage {outage} s: {len(load.written)} customer messages, {len(load.accepted())} replies accepted "
+              f"(median answer {load.median_reply_seconds():.2f} s; {len(operator.refusals)} answers 503 or "
+              f"unreachable waited out, {waits}), {len(socket.connects)} socket connection(s); /healthz 503 from "
+              f"{unhealthy_after if unhealthy_after is None else round(unhealthy_after, 1)} s into the outage; "
+              f"caught up after PostgreSQL was back (s): {recovered}"
+              + (f"; check errors {recovery.errors[-3:]}" if recovery.errors else ""))
+        problems: dict[str, object] = {
+            "/healthz still 200 after 30 s without PostgreSQL": outage >= 30 and unhealthy_after is None,
             "replies refused for good (not 201)": [(r.body, r.status) for r in load.refused()],
             "customer messages not stored exactly once": {b: stored.get(b, 0) for b in load.written
                                                            if stored.get(b) != 1},
