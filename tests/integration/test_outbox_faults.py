@@ -96,8 +96,7 @@ async def test_worker_waits_out_a_database_outage_and_delivers_what_is_queued_af
             supervisor.start("listener", listener.run)
             supervisor.start("outbox", worker.run)
             before = await enqueue_retrying(sessions, "before")
-            await eventually(lambda: [oid for oid, _p, _at in channel.calls] == [before])
-            assert board["outbox"] == "ok"
+            await eventually(lambda: [oid for oid, _p, _at in channel.calls] == [before] and board["outbox"] == "ok")
 
             await lock_out(pg_server, name, allowed=False)
             await eventually(lambda: board["outbox"] == "down" and board["listener"] == "down", timeout=5)
