@@ -33,10 +33,12 @@ class PgListener:
     def __init__(
         self, dsn: str, *, min_backoff: float = 0.1, max_backoff: float = 5.0, application_name: str = "desk-listener",
         status: MutableMapping[str, str] | None = None, connect_timeout: float = 5.0,
+        hook_timeout: float = HOOK_TIMEOUT,
     ) -> None:
         self._dsn = dsn
         self._status = status if status is not None else {}
         self._connect_timeout = connect_timeout
+        self._hook_timeout = hook_timeout
         self._handlers: dict[str, list[NotifyHandler]] = {}
         self._on_reconnect: list[ReconnectHandler] = []
         self._on_lost: list[ReconnectHandler] = []
@@ -44,6 +46,8 @@ class PgListener:
         self._max_backoff = max_backoff
         self._application_name = application_name
         self._connected = asyncio.Event()
+        self._wake = asyncio.Event()  # the run loop has work: a channel was added, or the connection is gone
+        self._listening: set[str] = set()  # channels LISTENed to on the current connection
         self._stopping = False
         self._conn: asyncpg.Connection | None = None
         self.reconnects = 0
@@ -59,12 +63,12 @@ class PgListener:
 
     def on(self, channel: str, handler: NotifyHandler) -> None:
         """Add a handler; safe at any time. A channel added while connected is LISTENed to at once
-        (and on every reconnect)."""
+        by the run loop (and on every reconnect): only that task uses the connection, since asyncpg
+        refuses a second operation while one is in progress."""
         new = channel not in self._handlers
         self._handlers.setdefault(channel, []).append(handler)
-        conn = self._conn
-        if new and conn is not None and not conn.is_closed() and self._connected.is_set():
-            self._spawn(self._listen(conn, channel))
+        if new:
+            self._wake.set()
 
     def on_reconnect(self, handler: ReconnectHandler) -> None:
         self._on_reconnect.append(handler)
@@ -86,12 +90,13 @@ class PgListener:
         while not self._stopping:
             lost = asyncio.Event()
             try:
-                self._conn = await asyncpg.connect(
+                self._conn = conn = await asyncpg.connect(
                     self._dsn, timeout=self._connect_timeout,
                     server_settings={"application_name": self._application_name},
                 )
-                self._conn.add_termination_listener(lambda _c, lost=lost: lost.set())
-                await self._listen_all(self._conn)
+                conn.add_termination_listener(lambda _c, lost=lost: self._lose(lost))
+                self._listening = set()
+                await self._listen_all(conn)
                 self._connected.set()
                 self._status[STATUS] = "ok"
                 if not first:
@@ -99,9 +104,8 @@ class PgListener:
                     log.info("listener reconnected", extra={"reconnects": self.reconnects})
                 first = False
                 backoff = self._min_backoff
-                for hook in list(self._on_reconnect):
-                    await asyncio.wait_for(hook(), HOOK_TIMEOUT)
-                await self._watch(lost)
+                await self._call_hooks(self._on_reconnect, "reconnect")
+                await self._watch(conn, lost)
                 if not self._stopping:
                     log.warning("listener connection lost; reconnecting")
             except Exception as exc:
@@ -118,24 +122,28 @@ class PgListener:
             if self._stopping:
                 break
             if was_connected:
-                for hook in list(self._on_lost):
-                    try:
-                        await asyncio.wait_for(hook(), HOOK_TIMEOUT)
-                    except Exception:
-                        log.exception("listener lost-connection hook failed")
+                await self._call_hooks(self._on_lost, "lost-connection")
             await asyncio.sleep(backoff + random.uniform(0, backoff / 2))
             backoff = min(backoff * 2, self._max_backoff)
 
-    async def _listen_all(self, conn: asyncpg.Connection) -> None:
-        """LISTEN to every channel, including ones added while this runs."""
-        done: set[str] = set()
-        while pending := [channel for channel in list(self._handlers) if channel not in done]:
-            for channel in pending:
-                await self._listen(conn, channel)
-                done.add(channel)
+    async def _call_hooks(self, hooks: list[ReconnectHandler], what: str) -> None:
+        """A hook that fails or hangs is logged and cut off; it must not take the connection down."""
+        for hook in list(hooks):
+            try:
+                await asyncio.wait_for(hook(), self._hook_timeout)
+            except Exception:
+                log.exception("listener %s hook failed", what)
 
-    async def _listen(self, conn: asyncpg.Connection, channel: str) -> None:
-        await conn.add_listener(channel, self._dispatch)
+    def _lose(self, lost: asyncio.Event) -> None:
+        lost.set()
+        self._wake.set()
+
+    async def _listen_all(self, conn: asyncpg.Connection) -> None:
+        """LISTEN to every channel not yet listened to, including ones added while this runs."""
+        while pending := [channel for channel in list(self._handlers) if channel not in self._listening]:
+            for channel in pending:
+                await conn.add_listener(channel, self._dispatch)
+                self._listening.add(channel)
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
@@ -147,13 +155,17 @@ class PgListener:
         if not task.cancelled() and task.exception() is not None:
             log.error("listener handler failed", exc_info=task.exception())
 
-    async def _watch(self, lost: asyncio.Event) -> None:
-        """Wait for loss; a periodic ping finds a half-open socket that sends no termination."""
+    async def _watch(self, conn: asyncpg.Connection, lost: asyncio.Event) -> None:
+        """Until loss: LISTEN to channels added meanwhile; a periodic ping finds a half-open socket
+        that sends no termination."""
         while not self._stopping and not lost.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(lost.wait(), 5.0)
-            if not lost.is_set() and self._conn is not None and not self._stopping:
-                await asyncio.wait_for(self._conn.fetchval("SELECT 1"), 5.0)
+            self._wake.clear()
+            await self._listen_all(conn)
+            try:
+                await asyncio.wait_for(self._wake.wait(), 5.0)
+            except TimeoutError:
+                if not lost.is_set() and not self._stopping:
+                    await asyncio.wait_for(conn.fetchval("SELECT 1"), 5.0)
 
     def _dispatch(self, _conn: Any, _pid: int, channel: str, payload: str) -> None:
         for handler in self._handlers.get(channel, []):
@@ -173,6 +185,7 @@ class PgListener:
 
     async def stop(self) -> None:
         self._stopping = True
+        self._wake.set()
         self._status[STATUS] = "off"
         await self._close()
 

@@ -268,6 +268,23 @@ class OutboxWorker:
         return Outcome(delivery, "retry", error=reason, delay=delay)
 
     async def _record(self, outcomes: list[Outcome]) -> None:
+        """Write the outcomes; while the database is away, keep them and try again. A message already
+        handed to its channel must not be sent a second time because its outcome was lost (until
+        the lease ends: then the row may have been taken again, and RECORD leaves it alone)."""
+        delay = 0.5
+        while True:
+            try:
+                await self._write_outcomes(outcomes)
+                return
+            except Exception as exc:
+                if self._stopping or not database_unavailable(exc):
+                    raise
+                log.warning("delivery outcomes wait for the database", extra={
+                    "outbox_ids": [o.delivery.id for o in outcomes][:20], "error": repr(exc)})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    async def _write_outcomes(self, outcomes: list[Outcome]) -> None:
         async with self.session_factory() as session, session.begin():
             recorded = set(
                 (await session.execute(sql.RECORD, {"rows": _dumps([o.row() for o in outcomes])})).scalars()

@@ -7,7 +7,10 @@ whatever the table statistics say (before the first ANALYZE the planner once cho
 every pair of rows: 1 s per claim at 3000 rows). The candidates are a MATERIALIZED CTE (evaluated
 once), locked with SKIP LOCKED so concurrent workers take disjoint rows, then leased in one statement.
 A row being sent is claimable again when its lease ran out, or at once when the worker that claimed
-it is gone: its lease identity (an advisory lock held by its own session) is no longer in pg_locks.
+it is gone: its lease identity (an advisory lock held by its own session) is no longer in pg_locks
+although the server has run since the claim. After a server restart every lock is gone, dead worker
+or not, so rows claimed before it wait for their lease (their worker is likely alive and records
+its outcome once the database is back).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ CLAIM = text(
           AND o.channel = ANY(:channels)
           AND ((o.state = 'pending' AND o.next_attempt_at <= now())
                OR (o.state = 'sending' AND (o.locked_until < now() OR (
-                     o.claimed_by IS NOT NULL AND NOT EXISTS (
+                     o.claimed_by IS NOT NULL AND o.claimed_at > pg_postmaster_start_time() AND NOT EXISTS (
                          SELECT 1 FROM pg_locks l
                          WHERE l.locktype = 'advisory' AND l.classid = :lease_class
                            AND l.objid::bigint = o.claimed_by AND l.objsubid = 2 AND l.granted
@@ -38,7 +41,8 @@ CLAIM = text(
         LIMIT :limit
         FOR UPDATE SKIP LOCKED)
     UPDATE outbox SET state = 'sending', locked_until = now() + make_interval(secs => :lease),
-                      attempts = outbox.attempts + 1, claimed_by = CAST(:owner AS bigint)
+                      attempts = outbox.attempts + 1, claimed_by = CAST(:owner AS bigint),
+                      claimed_at = now()
     FROM claimable WHERE outbox.id = claimable.id
     RETURNING outbox.id, outbox.channel, outbox.kind, outbox.payload, outbox.attempts, outbox.message_id
     """

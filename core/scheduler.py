@@ -63,6 +63,9 @@ class LeaderScheduler:
                 if await self._try_lead():
                     self.status[STATUS] = "leader"
                     await self._lead()
+                    if not self._stopping:  # the lock connection is gone, and the lock with it
+                        log.warning("scheduler lost its lock connection; trying again")
+                        self.status[STATUS] = "down"
                 else:
                     self.status[STATUS] = "standby"
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:

@@ -69,6 +69,7 @@ class OutboxItem(Base):
     result: Mapped[dict[str, Any] | None]
     message_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     claimed_by: Mapped[int | None] = mapped_column(BigInteger)  # the claiming worker's lease key
+    claimed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = now_column()
     done_at: Mapped[datetime | None]
 

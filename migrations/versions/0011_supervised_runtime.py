@@ -20,6 +20,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     # nullable, no default: instant on a large table
     op.add_column("outbox", sa.Column("claimed_by", sa.BigInteger(), nullable=True))
+    op.add_column("outbox", sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True))
     op.create_table(
         "dead_letter",
         sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
@@ -48,4 +49,5 @@ def downgrade() -> None:
     op.drop_index("ix_dead_letter_open", table_name="dead_letter")
     op.drop_index("uq_dead_letter_source_external", table_name="dead_letter")
     op.drop_table("dead_letter")
+    op.drop_column("outbox", "claimed_at")
     op.drop_column("outbox", "claimed_by")

@@ -92,3 +92,47 @@ async def test_stop_lets_a_job_run_in_flight_finish_before_the_lock_is_released(
         assert finished == [True]
         assert task.done()
     assert not scheduler.is_leader
+
+
+class StateLog(dict[str, str]):
+    """A status board that remembers every state it was given, in order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.history: list[str] = []
+
+    def __setitem__(self, key: str, value: str) -> None:
+        if not self.history or self.history[-1] != value:
+            self.history.append(value)
+        super().__setitem__(key, value)
+
+
+async def test_a_leader_whose_lock_connection_dies_says_so_and_leads_again_with_every_job(dsn: str) -> None:
+    board = StateLog()
+    name = f"desk-scheduler-{uuid.uuid4().hex[:6]}"
+    scheduler = LeaderScheduler(dsn, retry_seconds=0.3, application_name=name, status=board)
+    ticks: list[float] = []
+    failures: list[float] = []
+
+    async def tick() -> None:
+        ticks.append(time.monotonic())
+
+    async def broken() -> None:
+        failures.append(time.monotonic())
+        raise RuntimeError("job bug")
+
+    scheduler.add("tick", tick, 0.1)
+    scheduler.add("broken", broken, 0.1)
+    async with running(scheduler.run()) as (task,):
+        await eventually(lambda: len(ticks) >= 3 and len(failures) >= 3)
+        assert board["scheduler"] == "leader"
+
+        assert await terminate_backends(dsn, name) == 1
+        lost = time.monotonic()
+        await eventually(lambda: not scheduler.is_leader)
+        assert board["scheduler"] in ("down", "standby"), "not leading, so it must not say leader"
+        await eventually(lambda: scheduler.is_leader, timeout=5)
+        assert board["scheduler"] == "leader"
+        await eventually(lambda: sum(at > lost for at in ticks) >= 2 and sum(at > lost for at in failures) >= 2)
+        assert not task.done()
+    assert board.history[:3] == ["leader", "down", "leader"]
