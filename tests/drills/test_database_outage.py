@@ -13,13 +13,13 @@ from collections.abc import Callable
 import asyncpg
 import pytest
 
-from tests.botapi import TelegramServer
+from tests.botapi import Call, TelegramServer, TgUser
 from tests.drills.customers import delivered_texts, hand_off, stored_bodies
 from tests.drills.load import Load
 from tests.drills.operator import Operator, Socket
 from tests.drills.postgres import ExternalPostgres
 from tests.drills.process import DeskProcess, create_admin
-from tests.waiting import running
+from tests.waiting import eventually, running
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -95,6 +95,25 @@ class Recovery:
         return all(body in accepted and delivered[body] for body in early)
 
 
+IN_FLIGHT = "Sent as the database went away."
+
+
+async def reply_in_flight(telegram: TelegramServer, operator: Operator, customer: TgUser, ticket_id: int,
+                          seconds: float) -> None:
+    """A reply whose sendMessage is still running when PostgreSQL stops: its outcome must be recorded once
+    the database is back (no second send, no wait for the row's lease)."""
+    telegram.delay("sendMessage", seconds, match=lambda params: str(params.get("text", "")).startswith(IN_FLIGHT))
+    reply = await operator.reply(ticket_id, IN_FLIGHT)
+    assert reply.status == 201, reply
+
+    def hanging() -> Call | None:
+        return next((c for c in telegram.calls if c.text.startswith(IN_FLIGHT) and c.status == 0), None)
+
+    await eventually(lambda: hanging() is not None, timeout=15)
+    call = hanging()
+    assert call is not None and str(call.chat_id) == str(customer.id)
+
+
 async def health_while_down(desk: DeskProcess, seconds: float) -> float | None:
     """Watch /healthz for the outage; when it first answered 503 (seconds into the outage), if it did."""
     started = time.monotonic()
@@ -158,6 +177,7 @@ async def test_database_outage(
         load = Load(telegram, operator, customers, tickets)
         async with running(load.run()) as (load_task,):
             await asyncio.sleep(LOAD_BEFORE)
+            await reply_in_flight(telegram, operator, customers[0], tickets[0], 1.0 + outage / 2)
             await asyncio.to_thread(external_pg.stop)
             unhealthy_after = await health_while_down(desk, outage)
             await asyncio.to_thread(external_pg.start)
@@ -184,6 +204,8 @@ async def test_database_outage(
               f"caught up after PostgreSQL was back (s): {recovered}"
               + (f"; check errors {recovery.errors[-3:]}" if recovery.errors else ""))
         problems: dict[str, object] = {
+            "reply in flight at the stop not sent exactly once": [c.status for c in telegram.calls
+                                                                  if c.text.startswith(IN_FLIGHT)] != [200],
             "/healthz still 200 after 30 s without PostgreSQL": outage >= 30 and unhealthy_after is None,
             "replies refused for good (not 201)": [(r.body, r.status) for r in load.refused()],
             "customer messages not stored exactly once": {b: stored.get(b, 0) for b in load.written
