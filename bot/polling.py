@@ -53,7 +53,7 @@ class DurablePolling:
     max_failures: int = 5
     retry_delay: float = 1.0
     unauthorized_delay: float = 30.0
-    database_retry_max: float = 5.0
+    database_retry_max: float = 2.0
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _failures: dict[int, int] = field(default_factory=dict)
     _done: asyncio.Event = field(default_factory=asyncio.Event)
