@@ -110,6 +110,9 @@ async def serve(settings: Settings, roles: set[str], migrate: bool, ready: Calla
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with Database(settings) as database:
+        if not await _wait_for_database(database.url, stop):
+            log.info("desk stopped before its database answered")
+            return
         if migrate:
             from core.migrate import upgrade
 
@@ -126,6 +129,31 @@ async def serve(settings: Settings, roles: set[str], migrate: bool, ready: Calla
             await stop.wait()
             log.info("desk stopping")
     log.info("desk stopped")
+
+
+async def _wait_for_database(url: str, stop: asyncio.Event) -> bool:
+    """A desk started while its (external) database is away waits for it instead of exiting: the
+    same outage rule as when it is running. Any other refusal (a wrong password, no such database)
+    is left to the migration step to report. False: told to stop while waiting."""
+    import asyncpg
+
+    from core.db import database_unavailable
+
+    delay = 0.5
+    while not stop.is_set():
+        try:
+            conn = await asyncpg.connect(asyncpg_dsn(url), timeout=5.0)
+        except Exception as exc:
+            if not database_unavailable(exc):
+                return True
+            log.warning("waiting for the database", extra={"error": repr(exc), "in_seconds": delay})
+        else:
+            await conn.close(timeout=2.0)
+            return True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+        delay = min(delay * 2, 2.0)
+    return False
 
 
 async def _start(desk: Desk, roles: set[str], stack: contextlib.AsyncExitStack) -> None:
