@@ -75,6 +75,7 @@ class Socket:
     hello_ids: list[int] = field(default_factory=list)
     _task: asyncio.Task[None] | None = None
     _live: asyncio.Event = field(default_factory=asyncio.Event)
+    _ws: aiohttp.ClientWebSocketResponse | None = None
 
     @property
     def last_id(self) -> int | None:
@@ -90,6 +91,7 @@ class Socket:
             try:
                 async with self.http.ws_connect(self.desk.url("/ws"), headers={"Origin": self.desk.origin},
                                                 heartbeat=5.0) as ws:
+                    self._ws = ws
                     hello = await ws.receive_json(timeout=10)
                     assert hello["type"] == "hello", hello
                     self.hello_ids.append(hello["last_event_id"])
@@ -106,6 +108,12 @@ class Socket:
                 pass
             self.drops.append(time.monotonic())
             await asyncio.sleep(0.3)
+
+    async def drop(self) -> None:
+        """Close the socket as a browser losing its network would; the reader reconnects and resumes."""
+        ws = self._ws
+        if ws is not None and not ws.closed:
+            await ws.close()
 
     def created(self) -> list[dict[str, Any]]:
         return [f for f in self.frames if f.get("type") == "message.created"]

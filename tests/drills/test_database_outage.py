@@ -179,6 +179,7 @@ async def test_database_outage(
             await asyncio.sleep(LOAD_BEFORE)
             await reply_in_flight(telegram, operator, customers[0], tickets[0], 1.0 + outage / 2)
             await asyncio.to_thread(external_pg.stop)
+            await socket.drop()  # the operator's browser loses its socket too: it reconnects and resumes
             unhealthy_after = await health_while_down(desk, outage)
             await asyncio.to_thread(external_pg.start)
             recovery = Recovery(desk, telegram, load, socket, drill_db)
@@ -214,6 +215,7 @@ async def test_database_outage(
             "customer messages not on the socket exactly once": {b: live[b] for b in load.written if live[b] != 1},
             "socket event ids repeated or out of order": [] if ids == sorted(set(ids)) else ids,
             "log lines 'update given up'": desk.log.count("update given up"),
+            "the dropped socket did not reconnect": len(socket.connects) < 2,
         }
         code = await desk.stop()
         problems["Ctrl-C exit code"] = code
