@@ -90,6 +90,11 @@ def create_outbox_worker(desk: Desk, channels: dict[str, Channel]) -> OutboxWork
     worker = OutboxWorker(desk.sessions, channels, on_outcome=[record_delivery, mark_recipient_gone],
                           owner=LeaseOwner(desk.dsn), status=desk.components)
     desk.listener.on(OUTBOX_CHANNEL, worker.wake)
+
+    async def database_back() -> None:  # the listener reconnected: rows may wait for a pass
+        worker.wake()
+
+    desk.listener.on_reconnect(database_back)
     return worker
 
 

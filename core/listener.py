@@ -245,7 +245,8 @@ class EventStream:
                         log.warning("event stream read failed; retrying", exc_info=not database_unavailable(exc),
                                     extra={"last_event_id": self.last_id, "error": repr(exc)})
                     self._status[EVENTS_STATUS] = "down"
-                    await asyncio.sleep(retry)
+                    with contextlib.suppress(TimeoutError):  # the listener's reconnect cuts the wait short
+                        await asyncio.wait_for(self._wake.wait(), retry)
                     retry = min(retry * 2, self.max_retry_seconds)
                     self._wake.set()
                 else:
