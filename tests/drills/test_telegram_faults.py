@@ -16,7 +16,7 @@ import asyncpg
 import pytest
 
 from tests.botapi import TelegramServer
-from tests.drills.customers import hand_off, stored_bodies
+from tests.drills.customers import dead_letters, hand_off, stored_bodies
 from tests.drills.load import Load
 from tests.drills.operator import Operator
 from tests.drills.process import DeskProcess, create_admin
@@ -41,15 +41,6 @@ async def operator_messages(dsn: str) -> list[tuple[str, int]]:
     finally:
         await conn.close()
     return [(row["body"], row["ticket_id"]) for row in rows]
-
-
-async def dead_letters(dsn: str) -> list[str]:
-    conn = await asyncpg.connect(dsn, timeout=5)
-    try:
-        rows = await conn.fetch("SELECT * FROM dead_letter ORDER BY id")
-    finally:
-        await conn.close()
-    return [str(dict(row))[:300] for row in rows]
 
 
 def delivered(telegram: TelegramServer, bodies: list[str]) -> dict[str, list[float]]:
