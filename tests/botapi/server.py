@@ -89,7 +89,9 @@ class Call:
 
 @dataclass
 class Fault:
-    """Answer `method` (calls matching `match`) with an error or a delay, `times` times (None: always)."""
+    """Answer `method` (calls matching `match`) with an error or a delay, `times` times (None: always),
+    and only until the monotonic time `until` if one is given (a time-bounded outage); `hits` counts
+    the calls it answered."""
 
     method: str
     status: int = 500
@@ -98,6 +100,8 @@ class Fault:
     delay: float = 0.0
     times: int | None = 1
     match: Callable[[dict[str, Any]], bool] | None = None
+    until: float | None = None
+    hits: int = 0
 
 
 @dataclass
@@ -290,11 +294,16 @@ class TelegramServer:
 
     # ---- faults and waiting ----------------------------------------------------------------
     def fail(self, method: str, status: int = 500, description: str | None = None, *, retry_after: int | None = None,
-             times: int | None = 1, match: Callable[[dict[str, Any]], bool] | None = None) -> Fault:
+             times: int | None = 1, match: Callable[[dict[str, Any]], bool] | None = None,
+             seconds: float | None = None) -> Fault:
+        """`seconds=N`: every matching call fails for the next N seconds (then `times` defaults to None)."""
+        if seconds is not None and times == 1:
+            times = None
         defaults = {429: "Too Many Requests: retry after {n}", 403: "Forbidden: bot was blocked by the user",
                     400: "Bad Request", 500: "Internal Server Error", 502: "Bad Gateway"}
         text = description or defaults.get(status, "Error").format(n=retry_after)
-        fault = Fault(method, status, text, retry_after, 0.0, times, match)
+        until = None if seconds is None else time.monotonic() + seconds
+        fault = Fault(method, status, text, retry_after, 0.0, times, match, until)
         self.faults.append(fault)
         return fault
 
@@ -382,10 +391,13 @@ class TelegramServer:
         for fault in self.faults:
             if fault.method.lower() != method.lower() or (fault.match and not fault.match(params)):
                 continue
+            if fault.until is not None and time.monotonic() >= fault.until:
+                continue
             if fault.times is not None:
                 if fault.times <= 0:
                     continue
                 fault.times -= 1
+            fault.hits += 1
             return fault
         return None
 

@@ -56,12 +56,18 @@ def cpu_burner() -> Iterator[CpuBurner]:
 @pytest.fixture
 async def start_desk(
     request: pytest.FixtureRequest, telegram: TelegramServer, drill_db: str, tmp_path: Path
-) -> AsyncIterator[Callable[[], DeskProcess]]:
-    """`start_desk()` runs one more `desk run` on the drill's database and the Bot API test server."""
+) -> AsyncIterator[Callable[..., DeskProcess]]:
+    """`start_desk()` runs one more `desk run` on the drill's database and the Bot API test server.
+    `start_desk(webhook=True)` takes updates by webhook on the desk's own port; `**extra` adds settings
+    (IMAP_HOST=...). Both stay in the environment of the later starts of the same drill."""
     started: list[DeskProcess] = []
     env = desk_env(tmp_path / "data", drill_db, telegram)
 
-    def start() -> DeskProcess:
+    def start(webhook: bool = False, **extra: str) -> DeskProcess:
+        if webhook:
+            env.update(TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{env['WEB_PORT']}",
+                       TELEGRAM_WEBHOOK_SECRET="drill-webhook-secret")
+        env.update(extra)
         desk = DeskProcess.start(tmp_path / "run", env)
         started.append(desk)
         return desk

@@ -34,3 +34,13 @@ async def stored_bodies(dsn: str, author_kind: str) -> dict[str, int]:
     finally:
         await conn.close()
     return {row["body"]: row["n"] for row in rows}
+
+
+async def dead_letters(dsn: str) -> list[str]:
+    """The dead letters kept, described for a failure message (a transient fault must leave none)."""
+    conn = await asyncpg.connect(dsn, timeout=5)
+    try:
+        rows = await conn.fetch("SELECT * FROM dead_letter ORDER BY id")
+    finally:
+        await conn.close()
+    return [str(dict(row))[:300] for row in rows]
