@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 
 
 STATUS = "bot"
+# A getUpdates call still open after this long is held by Telegram (a long poll with nothing to send
+# yet), not failing: errors (refused connection, 401, 5xx) come back at once.
+HELD_AFTER = 1.0
 
 
 @dataclass
@@ -91,7 +94,10 @@ class DurablePolling:
             offset=offset, timeout=self.timeout, allowed_updates=allowed,
             request_timeout=self.timeout + int(self.bot.session.timeout or 30)))
         stopping = asyncio.ensure_future(self._stop.wait())
-        done, _ = await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait({fetch, stopping}, timeout=HELD_AFTER, return_when=asyncio.FIRST_COMPLETED)
+        if not done:  # Telegram holds the long poll: polling works, even while nobody writes
+            self._polling()
+            done, _ = await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if fetch not in done:
             fetch.cancel()
             await asyncio.gather(fetch, return_exceptions=True)
@@ -123,11 +129,14 @@ class DurablePolling:
             self.status[STATUS] = "down"
             await self._pause(self.retry_delay)
         else:
-            if self.status.get(STATUS) != "polling":
-                log.info("polling Telegram for updates")
-            self.status[STATUS] = "polling"
+            self._polling()
             return updates, None
         return None
+
+    def _polling(self) -> None:
+        if self.status.get(STATUS) != "polling":
+            log.info("polling Telegram for updates")
+        self.status[STATUS] = "polling"
 
     async def _readable(self, data: object) -> tuple[list[Update], int | None] | None:
         raw = data.get("result") if isinstance(data, dict) else None
