@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from adapters import build_channels
 from cli import errors as cli_errors
 from cli import sla as sla_cli
 from cli import stores as stores_cli
@@ -59,7 +60,8 @@ class Database(contextlib.AbstractAsyncContextManager["Database"]):
 
 def build_desk(settings: Settings, url: str) -> Desk:
     engine = create_engine(url, pool_size=settings.database_pool_size)
-    sessions = create_session_factory(engine)
+    channels = build_channels(settings)
+    sessions = create_session_factory(engine, channels=channels)
     dsn = asyncpg_dsn(url)
     components = Components()
     listener = PgListener(dsn, status=components)
@@ -77,6 +79,7 @@ def build_desk(settings: Settings, url: str) -> Desk:
         listener=listener,
         stream=EventStream(sessions, listener, status=components),
         scheduler=LeaderScheduler(dsn, status=components),
+        channels=channels,
         components=components,
     )
 
@@ -253,7 +256,7 @@ async def create_admin(settings: Settings, email: str, password: str, name: str 
         await upgrade(database.url)
         engine = create_engine(database.url, pool_size=1)
         try:
-            async with create_session_factory(engine)() as session, session.begin():
+            async with create_session_factory(engine, channels=build_channels(settings))() as session, session.begin():
                 operator = await create_operator(session, email=email, password=password, role="admin",
                                                  display_name=name)
             print(f"admin {operator.email} created (id {operator.id})")

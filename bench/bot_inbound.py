@@ -33,10 +33,12 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from adapters import build_channels
 from core.db import asyncpg_dsn, create_engine, create_session_factory
 from core.migrate import upgrade
 from core.services.contacts import TelegramProfile, contact_for_telegram
 from core.services.conversations import open_ticket
+from core.settings import load_settings
 from tests.botapi import TelegramServer
 from tests.botapi.running import WEBHOOK_SECRET
 from tests.pg import PostgresForTests
@@ -91,7 +93,7 @@ def update(update_id: int, user_id: int, message_id: int) -> dict:
 
 async def prepare(url: str) -> list[int]:
     engine = create_engine(url)
-    sessions = create_session_factory(engine)
+    sessions = create_session_factory(engine, channels=build_channels(load_settings(_env_file=None)))
     users = [900_000 + n for n in range(CUSTOMERS)]
     async with sessions() as session, session.begin():
         for user_id in users:

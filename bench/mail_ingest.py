@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from adapters import build_channels
 from core.db import asyncpg_dsn, create_engine, create_session_factory
 from core.i18n import load_translator
 from core.mail.imap import ImapConfig, ImapSession
@@ -27,6 +28,7 @@ from core.mail.intake import IntakeOptions
 from core.mail.poller import MailPoller
 from core.migrate import upgrade
 from core.models import Attachment, Message
+from core.settings import load_settings
 from core.storage import AttachmentStore
 from tests.mail.servers import PASSWORD, USER, ImapTestServer
 from tests.pg import PostgresForTests
@@ -69,7 +71,7 @@ async def raw_fetch(config: ImapConfig, batch: int) -> tuple[int, int, float]:
 
 async def ingest(url: str, config: ImapConfig, storage: Path, batch: int, concurrency: int) -> tuple[int, int, float]:
     engine = create_engine(url)
-    sessions = create_session_factory(engine)
+    sessions = create_session_factory(engine, channels=build_channels(load_settings(_env_file=None)))
     options = IntakeOptions(mailbox=config.mailbox, own_addresses=frozenset({USER}), reopen_window_hours=72,
                             acknowledge=True, default_language="en")
     poller = MailPoller(sessions, asyncpg_dsn(url), AttachmentStore(storage, 20 << 20), load_translator(), config,

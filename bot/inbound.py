@@ -12,13 +12,14 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import Message
 
+from bot.channel_spec import DOWNLOAD_LIMIT
 from core.errors import TooLarge, UnsupportedType
 from core.services.conversations import Inbound, NewAttachment
 from core.storage import AttachmentStore
 
 log = logging.getLogger(__name__)
 
-TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024
+TELEGRAM_DOWNLOAD_LIMIT = DOWNLOAD_LIMIT
 TOO_BIG = "larger than Telegram's 20 MB bot download limit; ask the customer for another way to send it"
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from adapters import build_channels
 from core.db import create_engine, create_session_factory
 from core.settings import Settings
 
@@ -22,6 +23,6 @@ async def sessions_of(settings: Settings, database: DatabaseFactory) -> AsyncIte
         await upgrade(db.url)
         engine = create_engine(db.url, pool_size=1)
         try:
-            yield create_session_factory(engine)
+            yield create_session_factory(engine, channels=build_channels(settings))
         finally:
             await engine.dispose()

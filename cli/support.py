@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from tqdm import tqdm
 
+from adapters import build_channels
 from cli.telegram import bot_username
 from core.db import create_engine, create_session_factory
 from core.kb.transfer import export_articles, import_articles, read_articles
@@ -42,7 +43,7 @@ async def run(settings: Settings, args: argparse.Namespace, database: DatabaseFa
         await upgrade(db.url)
         engine = create_engine(db.url, pool_size=1)
         try:
-            sessions = create_session_factory(engine)
+            sessions = create_session_factory(engine, channels=build_channels(settings))
             if args.command == "kb" and args.kb_command == "import":
                 items = read_articles(args.path)
                 with tqdm(total=len(items), unit="article", desc="import") as bar:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from core.channels import ChannelRegistry
 from core.health import Components
 from core.i18n import Translator
 from core.listener import EventStream, PgListener
@@ -27,6 +28,7 @@ class Desk:
     listener: PgListener
     stream: EventStream
     scheduler: LeaderScheduler
+    channels: ChannelRegistry
     outbox: OutboxWorker | None = None
     components: Components = field(default_factory=Components)
     metrics: dict[str, Any] = field(default_factory=dict)

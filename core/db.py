@@ -13,6 +13,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from core.channels import CHANNELS_KEY, ChannelRegistry
+
 # A connection back from use this recently has just proven itself; one idle longer is pinged first.
 PING_AFTER_IDLE_SECONDS = 10.0
 
@@ -61,8 +63,12 @@ def ping_after_idle(engine: AsyncEngine, seconds: float) -> None:
             raise DisconnectionError("idle connection failed its ping") from exc
 
 
-def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+def create_session_factory(
+    engine: AsyncEngine, *, channels: ChannelRegistry | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions of this process; they carry the channel registry (`core.channels.channels_of`)."""
+    info = {CHANNELS_KEY: channels} if channels is not None else {}
+    return async_sessionmaker(engine, expire_on_commit=False, info=info)
 
 
 # Errors of the server, not of the statement: connection exceptions (08), operator intervention

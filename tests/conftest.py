@@ -8,9 +8,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from adapters import build_channels
+from core.channels import ChannelRegistry
 from core.db import asyncpg_dsn, create_engine, create_session_factory
 from core.migrate import upgrade
 from core.models import Base
+from core.settings import load_settings
 from tests.pg import PostgresForTests
 
 os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
@@ -51,9 +54,15 @@ def dsn(database_url: str) -> str:
     return asyncpg_dsn(database_url)
 
 
+@pytest.fixture(scope="session")
+def channels() -> ChannelRegistry:
+    """The channel registry `desk.py` builds (default settings)."""
+    return build_channels(load_settings(_env_file=None))
+
+
 @pytest.fixture
-async def sessions(engine: AsyncEngine) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    yield create_session_factory(engine)
+async def sessions(engine: AsyncEngine, channels: ChannelRegistry) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    yield create_session_factory(engine, channels=channels)
     await wipe(engine)
 
 

@@ -14,6 +14,7 @@ from web import orders_api, pages
 from web.api import (
     admin_views,
     auth_views,
+    channel_views,
     dead_letter_views,
     kb_views,
     live_views,
@@ -38,8 +39,8 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 def api_registry() -> ApiRegistry:
     api = ApiRegistry()
-    for module in (auth_views, ticket_views, admin_views, kb_views, live_views, store_views, sla_views, mail_views,
-                   dead_letter_views, orders_api):
+    for module in (auth_views, ticket_views, channel_views, admin_views, kb_views, live_views, store_views,
+                   sla_views, mail_views, dead_letter_views, orders_api):
         module.register(api)
     return api
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards, pending
 from bot.answers import send_search_result
+from bot.channel_spec import NAME as TELEGRAM
 from bot.handlers.handoff import offer_topics
 from bot.i18n import Tr
 from bot.inbound import album_key, message_key
@@ -45,7 +46,7 @@ async def on_message(message: Message, bot: Bot, desk: Desk, session: AsyncSessi
     if flood.notify:
         await message.answer(tr("You are writing faster than we can read. Every message is kept; please give us "
                                 "a moment."))
-    ticket, reopened = await ticket_for_message(session, contact, desk.settings.reopen_window_hours)
+    ticket, reopened = await ticket_for_message(session, contact, TELEGRAM, desk.settings.reopen_window_hours)
     if ticket is not None:
         await relay_message(bot, desk, session, contact, ticket, message, tr)
         if reopened:

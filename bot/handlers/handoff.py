@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards, pending
 from bot.callbacks import KbCb, MenuCb, TopicCb
+from bot.channel_spec import NAME as TELEGRAM
 from bot.i18n import Tr
 from bot.relaying import relay_message
 from bot.states import Support
@@ -55,7 +56,8 @@ async def human_after_article(callback: CallbackQuery, callback_data: KbCb, bot:
 async def topic_chosen(callback: CallbackQuery, callback_data: TopicCb, bot: Bot, desk: Desk,
                        session: AsyncSession, contact: Contact, state: FSMContext, tr: Tr) -> None:
     earlier = await pending.take(state, bot)
-    ticket, created = await hand_off(session, contact, callback_data.queue, pending.subject_of(earlier))
+    ticket, created = await hand_off(session, contact, callback_data.queue, pending.subject_of(earlier),
+                                      channel=TELEGRAM)
     await state.set_state(None)
     await callback.answer()
     chat_id = callback.from_user.id

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import outbox
+from core.channels import channels_of
 from core.models import Contact, TicketNotice
 
 
@@ -36,18 +37,19 @@ class CustomerText:
 async def send_to_customer(
     session: AsyncSession, contact: Contact, channel: str, message: CustomerText, key: str
 ) -> bool:
-    """Queue the notice; False when the customer cannot be reached there (or it was already queued)."""
-    if contact.blocked:
+    """Queue the notice; False when the customer cannot be reached there (or it was already queued).
+    The address still comes from the contact's per-channel columns, until contact identities replace them."""
+    if contact.blocked or not channels_of(session).get(channel).customer_notices:
         return False
     if channel == "telegram" and contact.telegram_user_id is not None:
         payload: dict[str, Any] = {"chat_id": contact.telegram_user_id, "text": html.escape(message.text),
                                    "parse_mode": "HTML"}
         if message.buttons:
             payload["buttons"] = message.buttons
-        return await outbox.enqueue(session, channel="telegram", kind="text", payload=payload,
+        return await outbox.enqueue(session, channel=channel, kind="text", payload=payload,
                                     idempotency_key=key, order_key=f"tg:{contact.telegram_user_id}")
     if channel == "email" and contact.email:
-        return await outbox.enqueue(session, channel="email", kind="text",
+        return await outbox.enqueue(session, channel=channel, kind="text",
                                     payload={"to": contact.email, "subject": message.subject, "text": message.text},
                                     idempotency_key=key, order_key=f"mail:{contact.email}")
     return False

@@ -3,7 +3,7 @@
 Two guards, both in the caller's transaction: our `ticket_notice` row (one ask per ticket, ever,
 even across reopen and close again) and the outbox idempotency key `rating:<ticket_id>`, which is
 the contract with the support bot: when its close flow already asked with that key, nothing more
-is queued. Telegram tickets only: the rating is given with inline buttons `rate:<ticket_id>:<1..5>`.
+is queued. Only tickets of channels that `rates_on_close` (Telegram: inline buttons `rate:<ticket_id>:<1..5>`).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from datetime import timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.channels import channels_of
 from core.i18n import Translator
 from core.jobs.notices import CustomerText, record_notice, send_to_customer
 from core.models import Contact, Ticket
@@ -27,7 +28,7 @@ _TO_ASK = text(
     """
     SELECT t.id FROM ticket t
     WHERE t.status = 'closed' AND t.resolved_at <= :closed_before AND t.resolved_at >= :closed_after
-      AND t.channel = 'telegram'
+      AND t.channel = ANY(:channels)
       AND NOT EXISTS (SELECT 1 FROM ticket_notice n WHERE n.ticket_id = t.id AND n.kind = :kind)
     ORDER BY t.resolved_at LIMIT :limit
     FOR UPDATE OF t SKIP LOCKED
@@ -58,6 +59,7 @@ class RatingRequests:
         params = {"closed_before": now - self.delay, "closed_after": now - self.max_age, "kind": NOTICE,
                   "limit": self.batch}
         async with self.sessions() as session, session.begin():
+            params["channels"] = channels_of(session).names_with("rates_on_close")
             ids = (await session.scalars(_TO_ASK, params)).all()
             asked = 0
             for ticket_id in ids:

@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import outbox
 from core.i18n import N_, Translator
+from core.mail.channel_spec import NAME as CHANNEL
 from core.mail.ids import reply_subject
 from core.models import Contact, Ticket
 
@@ -34,7 +35,7 @@ async def queue_acknowledgement(
     text = translator.gettext(language, ACK_TEXT, ticket_id=ticket.id)
     return await outbox.enqueue(
         session,
-        channel="email",
+        channel=CHANNEL,
         kind="text",
         payload={
             "to": contact.email,

@@ -14,6 +14,7 @@ from core.i18n import Translator
 from core.mail import ids
 from core.mail.ack import queue_acknowledgement
 from core.mail.bounce import DeliveryReport
+from core.mail.channel_spec import NAME as CHANNEL
 from core.mail.parse import ParsedMail
 from core.models import Contact, MailMessage, Message, Ticket
 from core.services import conversations
@@ -107,7 +108,7 @@ async def ingest_mail(
     created = ticket is None
     if ticket is None:
         ticket, _ = await conversations.open_ticket(
-            session, contact=contact, channel="email", queue_slug=QUEUE, subject=mail.subject or "(no subject)"
+            session, contact=contact, channel=CHANNEL, queue_slug=QUEUE, subject=mail.subject or "(no subject)"
         )
     message = await conversations.customer_wrote(session, ticket, _inbound(mail, files, options.mailbox, claim.reused))
     if message is None:  # the same Message-ID under another index row cannot happen; keep it honest
@@ -150,7 +151,7 @@ async def _our_tickets(session: AsyncSession, rfc_ids: list[str]) -> list[tuple[
     for rfc_id in rfc_ids:
         ticket_id = ids.ticket_of_our_id(rfc_id)
         ticket = await session.get(Ticket, ticket_id) if ticket_id else None
-        if ticket is not None and ticket.channel == "email":
+        if ticket is not None and ticket.channel == CHANNEL:
             found.append((rfc_id, ticket))
     return found
 
@@ -188,7 +189,7 @@ async def _thread(session: AsyncSession, mail: ParsedMail, contact: Contact, opt
         candidates = [tagged]
     for ticket_id in candidates:
         ticket = await session.get(Ticket, ticket_id, with_for_update=True)
-        if ticket is not None and ticket.channel == "email" and ticket.contact_id == contact.id:
+        if ticket is not None and ticket.channel == CHANNEL and ticket.contact_id == contact.id:
             return await ticket_for_customer_reply(session, ticket, options.reopen_window_hours)
     return None
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.mail import ids
+from core.mail.channel_spec import NAME as CHANNEL
 from core.mail.compose import Outgoing, compose
 from core.mail.parse import MailFile
 from core.mail.tls import tls_context
@@ -39,7 +40,7 @@ class SmtpConfig:
 
 
 class EmailChannel:
-    name = "email"
+    name = CHANNEL
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], storage: AttachmentStore,
                  config: SmtpConfig) -> None:

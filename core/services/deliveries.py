@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import outbox
+from core.channels import channels_of
 from core.errors import Conflict, NotFound
 from core.models import Contact, Message, OutboxItem, Ticket
 from core.services import audit
@@ -38,9 +39,10 @@ async def retry_delivery(session: AsyncSession, message_id: int, *, actor_id: in
 
 
 async def operator_typing(session: AsyncSession, ticket: Ticket, *, now: float | None = None) -> bool:
-    """Queue a `chat_action` for a Telegram ticket's customer, at most once per few seconds per ticket.
-    Returns whether one was queued. Nothing for other channels or a customer who blocked the bot."""
-    if ticket.channel != "telegram" or ticket.status == "closed":
+    """Queue a `chat_action` for the customer of a ticket whose channel has a typing indicator, at most
+    once per few seconds per ticket. Returns whether one was queued. Nothing for other channels or a
+    customer who blocked the bot."""
+    if ticket.status == "closed" or not channels_of(session).get(ticket.channel).typing_indicator:
         return False
     contact = await session.get(Contact, ticket.contact_id)
     if contact is None or contact.telegram_user_id is None or contact.blocked:
@@ -48,7 +50,7 @@ async def operator_typing(session: AsyncSession, ticket: Ticket, *, now: float |
     slot = int((now if now is not None else time.time()) // TYPING_EVERY_SECONDS)
     return await outbox.enqueue(
         session,
-        channel="telegram",
+        channel=ticket.channel,
         kind="chat_action",
         payload={"chat_id": contact.telegram_user_id, "action": "typing"},
         idempotency_key=f"typing:{ticket.id}:{slot}",

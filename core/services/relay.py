@@ -55,12 +55,14 @@ async def _add_album_item(session: AsyncSession, inbound: Inbound) -> Message | 
     return message
 
 
-async def hand_off(session: AsyncSession, contact: Contact, queue_slug: str, subject: str) -> tuple[Ticket, bool]:
-    """The customer asked for a human and picked a topic: their live ticket (never a second one)."""
+async def hand_off(session: AsyncSession, contact: Contact, queue_slug: str, subject: str, *,
+                   channel: str) -> tuple[Ticket, bool]:
+    """The customer asked for a human and picked a topic, on `channel` (the adapter's name): their
+    live ticket (never a second one)."""
     queue = await queue_by_slug(session, queue_slug)
     if not queue.customer_visible:
         raise InvalidInput("not a customer topic", field="queue", queue=queue_slug)
-    ticket, created = await open_ticket(session, contact=contact, channel="telegram", queue_slug=queue_slug,
+    ticket, created = await open_ticket(session, contact=contact, channel=channel, queue_slug=queue_slug,
                                         subject=subject or queue.name)
     if created:
         ticket.updated_at = func.now()

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import events, outbox
+from core.channels import channels_of
 from core.errors import InvalidInput, NotAllowed, NotFound
 from core.models import Contact, Ticket, TicketRating
 from core.services import tickets as ticket_service
@@ -20,15 +21,18 @@ from core.services.conversations import live_telegram_ticket, system_message
 MAX_COMMENT = 2000
 
 
-async def ticket_for_message(session: AsyncSession, contact: Contact, reopen_window_hours: float,
+async def ticket_for_message(session: AsyncSession, contact: Contact, channel: str, reopen_window_hours: float,
                              ) -> tuple[Ticket | None, bool]:
-    """The live ticket a customer message goes to; a ticket closed within the window is reopened
-    (returns reopened=True); after the window the message starts a new conversation (None)."""
+    """The live ticket a customer message on `channel` goes to; on a channel that `reopens`, a ticket
+    closed within the window is reopened (returns reopened=True); else the message starts a new
+    conversation (None)."""
     live = await live_telegram_ticket(session, contact.id)
     if live is not None:
         return live, False
-    recent = await last_closed_ticket(session, contact.id)
-    if recent is None or reopen_window_hours <= 0:
+    if not channels_of(session).get(channel).reopens or reopen_window_hours <= 0:
+        return None, False
+    recent = await last_closed_ticket(session, contact.id, channel)
+    if recent is None:
         return None, False
     within = await session.scalar(
         select(Ticket.id).where(Ticket.id == recent.id,
@@ -42,9 +46,9 @@ async def ticket_for_message(session: AsyncSession, contact: Contact, reopen_win
     return ticket, True
 
 
-async def last_closed_ticket(session: AsyncSession, contact_id: int) -> Ticket | None:
+async def last_closed_ticket(session: AsyncSession, contact_id: int, channel: str) -> Ticket | None:
     return await session.scalar(
-        select(Ticket).where(Ticket.contact_id == contact_id, Ticket.channel == "telegram", Ticket.status == "closed")
+        select(Ticket).where(Ticket.contact_id == contact_id, Ticket.channel == channel, Ticket.status == "closed")
         .order_by(Ticket.closed_at.desc().nulls_last(), Ticket.id.desc()).limit(1)
     )
 

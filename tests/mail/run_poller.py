@@ -6,11 +6,13 @@ import asyncio
 import sys
 from pathlib import Path
 
+from adapters import build_channels
 from core.db import create_engine, create_session_factory
 from core.i18n import load_translator
 from core.mail.imap import ImapConfig
 from core.mail.intake import IntakeOptions
 from core.mail.poller import MailPoller
+from core.settings import load_settings
 from core.storage import AttachmentStore
 from tests.mail.servers import PASSWORD, USER
 
@@ -20,7 +22,8 @@ async def main(port: int, url: str, dsn: str, storage_dir: str) -> None:
     imap = ImapConfig(host="127.0.0.1", port=port, user=USER, password=PASSWORD, security="plain", timeout=5)
     options = IntakeOptions(mailbox=imap.mailbox, own_addresses=frozenset({USER}), reopen_window_hours=72,
                             acknowledge=True, default_language="en")
-    poller = MailPoller(create_session_factory(engine), dsn, AttachmentStore(Path(storage_dir), 5 << 20),
+    sessions = create_session_factory(engine, channels=build_channels(load_settings(_env_file=None)))
+    poller = MailPoller(sessions, dsn, AttachmentStore(Path(storage_dir), 5 << 20),
                         load_translator(), imap, options, poll_seconds=30.0, retry_base=0.05, retry_max=0.3, batch=4)
     await poller.run()
 

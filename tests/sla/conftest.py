@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from core.channels import CHANNELS_KEY, ChannelRegistry
 from core.i18n import Translator, load_translator
 from core.models import Contact, Operator, Ticket
 from core.services import conversations
@@ -24,10 +25,10 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def clocked(
-    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], clock: ManualClock
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], clock: ManualClock, channels: ChannelRegistry
 ) -> async_sessionmaker[AsyncSession]:
     """Sessions whose SLA hooks read the test's clock (rows are wiped by `sessions`)."""
-    return async_sessionmaker(engine, expire_on_commit=False, info={CLOCK_KEY: clock})
+    return async_sessionmaker(engine, expire_on_commit=False, info={CLOCK_KEY: clock, CHANNELS_KEY: channels})
 
 
 @pytest.fixture(scope="session")

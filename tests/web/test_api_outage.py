@@ -38,10 +38,10 @@ async def _close_database(admin_url: str, name: str, *, closed: bool) -> None:
         await conn.close()
 
 
-async def test_reply_during_a_database_outage_is_503_with_retry_after(private_panel, pg_server) -> None:
+async def test_reply_during_a_database_outage_is_503_with_retry_after(private_panel, pg_server, channels) -> None:
     panel, url = private_panel
     engine = create_engine(url, pool_size=1)
-    sessions = create_session_factory(engine)
+    sessions = create_session_factory(engine, channels=channels)
     try:
         await make_operator(sessions, "ru@example.com", language="ru")
         ticket_id, _ = await customer_ticket(sessions)

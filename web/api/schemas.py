@@ -108,6 +108,44 @@ class TicketOut(BaseModel):
     updated_at: str | None
 
 
+class FileLimitsOut(BaseModel):
+    max_bytes: int
+    kinds: list[str]
+
+
+class RateLimitOut(BaseModel):
+    per_recipient: float = Field(description="Messages per second to one recipient")
+    overall: float = Field(description="Messages per second in all")
+
+
+class ChannelOut(BaseModel):
+    """What a customer channel can do (declared by its adapter); `served: false` is declared, not running."""
+
+    name: str
+    label: str
+    served: bool
+    edits: bool
+    replies: bool
+    files: FileLimitsOut | None
+    buttons: bool
+    typing_indicator: bool
+    read_receipts: bool
+    rate_limit: RateLimitOut | None
+    live_conversations: bool
+    reopens: bool
+    offline_alerts: bool
+    rates_on_close: bool
+    customer_notices: bool
+
+
+class ChannelList(BaseModel):
+    items: list[ChannelOut]
+
+
+class TicketDetailOut(TicketOut):
+    channel_capabilities: ChannelOut
+
+
 class TicketPage(BaseModel):
     items: list[TicketOut]
     next_cursor: str | None

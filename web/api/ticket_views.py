@@ -16,6 +16,7 @@ from core.services import panel_presence as presence
 from core.services import tickets as ticket_service
 from core.services.conversations import NewAttachment
 from web.api import schemas as s
+from web.api.channel_views import capabilities_json
 from web.api.registry import ApiRegistry, json_ok, parse_body, parse_query, path_id, read_at_most
 from web.auth import actor_of, staff
 from web.errors import ValidationFailed
@@ -42,6 +43,7 @@ async def get_ticket(request: web.Request) -> web.Response:
     ticket = await visible_ticket(request[DB], actor.operator, path_id(request))
     card = await inbox.ticket_card(request[DB], ticket)
     card["viewers"] = await presence.viewers(request[DB], ticket.id)
+    card["channel_capabilities"] = capabilities_json(request.app[DESK].channels.get(ticket.channel))
     return json_ok(card)
 
 
@@ -179,8 +181,8 @@ async def download(request: web.Request) -> web.StreamResponse:
 def register(api: ApiRegistry) -> None:
     api.add("GET", "/api/tickets", list_tickets, "Tickets, newest activity first", query=s.TicketQuery,
             response=s.TicketPage)
-    api.add("GET", "/api/tickets/{id}", get_ticket, "A ticket with its customer card and viewers",
-            response=s.TicketOut)
+    api.add("GET", "/api/tickets/{id}", get_ticket, "A ticket with its customer card, viewers and channel capabilities",
+            response=s.TicketDetailOut)
     api.add("PATCH", "/api/tickets/{id}", patch_ticket, "Change status, priority, queue or assignee",
             body=s.TicketPatch, response=s.TicketOut, errors=(409,))
     api.add("POST", "/api/tickets/{id}/read", mark_read, "Mark the ticket's messages as read")

@@ -404,6 +404,13 @@ function setupTicket(live) {
     $("#sla").replaceChildren(...slaBadges(ticket));
     if (data.contact) showCustomer(data.contact);
     if (data.viewers) showViewers(data.viewers);
+    if (data.channel_capabilities) showChannel(data.channel_capabilities);
+  }
+
+  // Only what the ticket's channel can do (GET /api/tickets/{id} carries its capabilities).
+  function showChannel(channel) {
+    $("#reply-files").hidden = !channel.files;
+    $("#reply-form").dataset.typing = channel.typing_indicator ? "yes" : "no";
   }
 
   function showCustomer(contact) {
@@ -511,7 +518,7 @@ function setupReplyBox(live, ticketId, showMessage, showNote) {
 
   box.addEventListener("input", () => {
     showShortcuts();
-    if (Date.now() - lastTyping > 3000 && box.value.trim() && !$("#as-note").checked) {
+    if (Date.now() - lastTyping > 3000 && box.value.trim() && !$("#as-note").checked && form.dataset.typing !== "no") {
       lastTyping = Date.now();
       live.send({ type: "typing", ticket_id: ticketId });
     }

@@ -1,0 +1,34 @@
+"""The channels and their capabilities through the API: staff read them, partners get 403, and a
+ticket carries its own channel's capabilities."""
+
+from __future__ import annotations
+
+from tests.web.harness import Panel, customer_ticket
+from tests.web.test_ticket_api import signed_in
+
+
+async def test_staff_list_channels_with_what_each_can_do(panel: Panel, sessions) -> None:
+    operator, _ = await signed_in(panel, sessions, "op@example.com")
+    async with operator.get(panel.url("/api/channels")) as r:
+        assert r.status == 200
+        channels = {item["name"]: item for item in (await r.json())["items"]}
+    assert set(channels) == {"telegram", "email", "web"}
+    assert channels["telegram"]["typing_indicator"] and not channels["email"]["typing_indicator"]
+    assert not channels["email"]["edits"] and channels["email"]["files"]["max_bytes"] > 0
+    assert channels["web"]["served"] is False and channels["telegram"]["rate_limit"]["per_recipient"] > 0
+
+
+async def test_partner_may_not_list_channels(panel: Panel, sessions) -> None:
+    partner, _ = await signed_in(panel, sessions, "shop@example.com", role="partner")
+    async with partner.get(panel.url("/api/channels")) as r:
+        assert r.status == 403
+    async with panel.client().get(panel.url("/api/channels")) as r:
+        assert r.status == 401
+
+
+async def test_ticket_carries_its_channel_capabilities(panel: Panel, sessions) -> None:
+    operator, _ = await signed_in(panel, sessions, "op@example.com")
+    ticket_id, _ = await customer_ticket(sessions)
+    async with operator.get(panel.url(f"/api/tickets/{ticket_id}")) as r:
+        capabilities = (await r.json())["channel_capabilities"]
+    assert capabilities["name"] == "telegram" and capabilities["rates_on_close"] is True
