@@ -12,13 +12,13 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from adapters import build_channels
 from cli import errors as cli_errors
 from cli import sla as sla_cli
 from cli import stores as stores_cli
 from cli import support as support_cli
 from cli.arguments import Parser
 from cli.errors import DATABASE_ERRORS, Voice, cli_language
+from core.channels import ChannelRegistry
 from core.context import Desk
 from core.db import asyncpg_dsn, create_engine, create_session_factory
 from core.embedded_pg import EmbeddedPostgres
@@ -56,6 +56,16 @@ class Database(contextlib.AbstractAsyncContextManager["Database"]):
     async def __aexit__(self, *exc: object) -> None:
         if self._embedded is not None:
             await self._embedded.astop()
+
+
+def build_channels(settings: Settings) -> ChannelRegistry:
+    """Every customer channel's spec, as its adapter declares it; core asks this registry what a
+    channel can do, never its name. The one place that lists the adapters."""
+    from bot.channel_spec import telegram_spec
+    from core.mail.channel_spec import email_spec
+    from web.channel_spec import web_spec
+
+    return ChannelRegistry([telegram_spec(settings), email_spec(settings), web_spec(settings)])
 
 
 def build_desk(settings: Settings, url: str) -> Desk:

@@ -33,12 +33,12 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from adapters import build_channels
 from core.db import asyncpg_dsn, create_engine, create_session_factory
 from core.migrate import upgrade
 from core.services.contacts import TelegramProfile, contact_for_telegram
 from core.services.conversations import open_ticket
 from core.settings import load_settings
+from desk import build_channels
 from tests.botapi import TelegramServer
 from tests.botapi.running import WEBHOOK_SECRET
 from tests.pg import PostgresForTests

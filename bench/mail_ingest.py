@@ -20,7 +20,6 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from adapters import build_channels
 from core.db import asyncpg_dsn, create_engine, create_session_factory
 from core.i18n import load_translator
 from core.mail.imap import ImapConfig, ImapSession
@@ -30,6 +29,7 @@ from core.migrate import upgrade
 from core.models import Attachment, Message
 from core.settings import load_settings
 from core.storage import AttachmentStore
+from desk import build_channels
 from tests.mail.servers import PASSWORD, USER, ImapTestServer
 from tests.pg import PostgresForTests
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from adapters import build_channels
+from core.channels import ChannelRegistry
 from core.db import create_engine, create_session_factory
 from core.settings import Settings
 
@@ -23,6 +23,12 @@ async def sessions_of(settings: Settings, database: DatabaseFactory) -> AsyncIte
         await upgrade(db.url)
         engine = create_engine(db.url, pool_size=1)
         try:
-            yield create_session_factory(engine, channels=build_channels(settings))
+            yield create_session_factory(engine, channels=_channels(settings))
         finally:
             await engine.dispose()
+
+
+def _channels(settings: Settings) -> ChannelRegistry:
+    from desk import build_channels  # the composition root lists the adapters; imported late (it imports cli)
+
+    return build_channels(settings)

@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import func, select
 from tqdm import tqdm
 
-from adapters import build_channels
 from cli.telegram import bot_username
+from core.channels import ChannelRegistry
 from core.db import create_engine, create_session_factory
 from core.kb.transfer import export_articles, import_articles, read_articles
 from core.models import Operator
@@ -43,7 +43,7 @@ async def run(settings: Settings, args: argparse.Namespace, database: DatabaseFa
         await upgrade(db.url)
         engine = create_engine(db.url, pool_size=1)
         try:
-            sessions = create_session_factory(engine, channels=build_channels(settings))
+            sessions = create_session_factory(engine, channels=_channels(settings))
             if args.command == "kb" and args.kb_command == "import":
                 items = read_articles(args.path)
                 with tqdm(total=len(items), unit="article", desc="import") as bar:
@@ -75,3 +75,9 @@ async def _link(settings: Settings, sessions: Any, email: str) -> None:
     else:
         print(f"send this to the bot: /start {PREFIX}{token}")
     print("the link works once, for 24 hours")
+
+
+def _channels(settings: Settings) -> ChannelRegistry:
+    from desk import build_channels  # the composition root lists the adapters; imported late (it imports cli)
+
+    return build_channels(settings)

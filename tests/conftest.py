@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from adapters import build_channels
 from core.channels import ChannelRegistry
 from core.db import asyncpg_dsn, create_engine, create_session_factory
 from core.migrate import upgrade
 from core.models import Base
 from core.settings import load_settings
+from desk import build_channels
 from tests.pg import PostgresForTests
 
 os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")

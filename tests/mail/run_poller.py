@@ -6,7 +6,6 @@ import asyncio
 import sys
 from pathlib import Path
 
-from adapters import build_channels
 from core.db import create_engine, create_session_factory
 from core.i18n import load_translator
 from core.mail.imap import ImapConfig
@@ -14,6 +13,7 @@ from core.mail.intake import IntakeOptions
 from core.mail.poller import MailPoller
 from core.settings import load_settings
 from core.storage import AttachmentStore
+from desk import build_channels
 from tests.mail.servers import PASSWORD, USER
 
 

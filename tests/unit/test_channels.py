@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from adapters import build_channels
 from core.channels import ChannelRegistry, ChannelSpec, UnknownChannel
 from core.errors import NotFound
 from core.settings import load_settings
+from desk import build_channels
 
 
 def test_registry_answers_what_each_built_in_channel_can_do() -> None:
