@@ -47,6 +47,18 @@ class PostgresForTests:
         self._created.append(name)
         return name
 
+    async def lock_out(self, name: str, *, allowed: bool) -> None:
+        """A real outage of one database: new connections refused (ALLOW_CONNECTIONS false) and every
+        existing one ended; `allowed=True` lets clients in again."""
+        conn = await asyncpg.connect(asyncpg_dsn(self.admin_url))
+        try:
+            await conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {"true" if allowed else "false"}')
+            if not allowed:
+                await conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                                   " WHERE datname = $1 AND pid <> pg_backend_pid()", name)
+        finally:
+            await conn.close()
+
     async def drop_created(self) -> None:
         conn = await asyncpg.connect(asyncpg_dsn(self.admin_url))
         try:

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import asyncpg
 import pytest
 from aiogram import BaseMiddleware
 from aiogram.types import Message as AiogramMessage
@@ -20,7 +19,6 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.db import asyncpg_dsn
 from core.migrate import upgrade
 from core.models import DeadLetter
 from tests.bot.flows import hand_off, ticket_messages
@@ -99,16 +97,6 @@ async def private_database(pg_server: PostgresForTests) -> AsyncIterator[str]:
     yield name
 
 
-async def refuse_connections(pg_server: PostgresForTests, name: str, refuse: bool) -> None:
-    conn = await asyncpg.connect(asyncpg_dsn(pg_server.admin_url))
-    try:
-        await conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {"false" if refuse else "true"}')
-        if refuse:
-            await conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name)
-    finally:
-        await conn.close()
-
-
 async def test_webhook_answers_503_while_the_database_is_away_and_stores_the_resend_once(
         telegram: TelegramServer, pg_server: PostgresForTests, private_database: str, tmp_path: Path) -> None:
     running = await start_desk_bot(telegram, pg_server.url_for(private_database), tmp_path, mode="webhook")
@@ -116,7 +104,7 @@ async def test_webhook_answers_503_while_the_database_is_away_and_stores_the_res
         anna = telegram.user("Anna")
         ticket_id = await hand_off(telegram, anna, "/human")
 
-        await refuse_connections(pg_server, private_database, True)
+        await pg_server.lock_out(private_database, allowed=False)
         await telegram.send(anna, "my parcel is late")
         update = telegram.updates[0]
         attempts = await telegram.webhook_attempts_for(update["update_id"], count=2, timeout=15)
@@ -124,12 +112,12 @@ async def test_webhook_answers_503_while_the_database_is_away_and_stores_the_res
         status, headers = await post_raw(running, json.dumps(update).encode())  # what Telegram is told
         assert status == 503 and int(headers["Retry-After"]) > 0
 
-        await refuse_connections(pg_server, private_database, False)
+        await pg_server.lock_out(private_database, allowed=True)
         await telegram.wait_confirmed(update["update_id"], timeout=20)
         assert [m.body for m in await ticket_messages(running.sessions, ticket_id)].count("my parcel is late") == 1
         assert await letters(running.sessions) == []
     finally:
-        await refuse_connections(pg_server, private_database, False)
+        await pg_server.lock_out(private_database, allowed=True)
         await running.stop()
 
 

@@ -12,7 +12,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import outbox_sql
@@ -48,18 +47,6 @@ async def private_database(pg_server: PostgresForTests) -> AsyncIterator[tuple[s
     url = pg_server.url_for(name)
     await upgrade(url)
     yield url, name
-
-
-async def lock_out(pg_server: PostgresForTests, name: str, allowed: bool) -> None:
-    """Refuse (or allow again) new connections to the database and end every existing one."""
-    conn = await asyncpg.connect(asyncpg_dsn(pg_server.admin_url))
-    try:
-        await conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {"true" if allowed else "false"}')
-        if not allowed:
-            await conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                               " WHERE datname = $1 AND pid <> pg_backend_pid()", name)
-    finally:
-        await conn.close()
 
 
 async def enqueue_retrying(sessions: async_sessionmaker[AsyncSession], prefix: str) -> int:
@@ -98,12 +85,12 @@ async def test_worker_waits_out_a_database_outage_and_delivers_what_is_queued_af
             before = await enqueue_retrying(sessions, "before")
             await eventually(lambda: [oid for oid, _p, _at in channel.calls] == [before] and board["outbox"] == "ok")
 
-            await lock_out(pg_server, name, allowed=False)
+            await pg_server.lock_out(name, allowed=False)
             await eventually(lambda: board["outbox"] == "down" and board["listener"] == "down", timeout=5)
             await asyncio.sleep(1.5)  # a few failed passes and reconnects
             assert supervisor.running("outbox") and board["outbox"] == "down"
 
-            await lock_out(pg_server, name, allowed=True)
+            await pg_server.lock_out(name, allowed=True)
             after = await enqueue_retrying(sessions, "after")
             await eventually(lambda: after in [oid for oid, _p, _at in channel.calls], timeout=10)
             await eventually(lambda: board["outbox"] == "ok" and board["listener"] == "ok")

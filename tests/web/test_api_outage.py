@@ -6,11 +6,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from core.db import asyncpg_dsn, create_engine, create_session_factory
+from core.db import create_engine, create_session_factory
 from core.migrate import upgrade
 from tests.pg import PostgresForTests
 from tests.web.harness import Panel, customer_ticket, login, make_operator, start_panel
@@ -27,17 +26,6 @@ async def private_panel(pg_server: PostgresForTests, tmp_path: Path) -> AsyncIte
     await running.close()
 
 
-async def _close_database(admin_url: str, name: str, *, closed: bool) -> None:
-    """ALLOW_CONNECTIONS false and every backend of the database terminated: a real outage."""
-    conn = await asyncpg.connect(asyncpg_dsn(admin_url))
-    try:
-        await conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {"false" if closed else "true"}')
-        if closed:
-            await conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name)
-    finally:
-        await conn.close()
-
-
 async def test_reply_during_a_database_outage_is_503_with_retry_after(private_panel, pg_server, channels) -> None:
     panel, url = private_panel
     engine = create_engine(url, pool_size=1)
@@ -50,7 +38,7 @@ async def test_reply_during_a_database_outage_is_503_with_retry_after(private_pa
     client = panel.client()
     csrf = {"X-CSRF-Token": await login(panel, client, "ru@example.com")}
     name = str(make_url(url).database)
-    await _close_database(pg_server.admin_url, name, closed=True)
+    await pg_server.lock_out(name, allowed=False)
     try:
         async with client.post(panel.url(f"/api/tickets/{ticket_id}/messages"), json={"body": "Hello"},
                                headers=csrf) as r:
@@ -65,7 +53,7 @@ async def test_reply_during_a_database_outage_is_503_with_retry_after(private_pa
         async with client.get(panel.url("/inbox"), allow_redirects=False) as r:
             assert r.status == 503 and r.content_type == "text/html" and "Retry-After" in r.headers
     finally:
-        await _close_database(pg_server.admin_url, name, closed=False)
+        await pg_server.lock_out(name, allowed=True)
     async with client.post(panel.url(f"/api/tickets/{ticket_id}/messages"), json={"body": "Hello again"},
                            headers=csrf) as r:
         assert r.status == 201, await r.text()
