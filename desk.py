@@ -12,8 +12,15 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cli import accounts as accounts_cli
+from cli import backup as backup_cli
+from cli import demo as demo_cli
 from cli import errors as cli_errors
+from cli import sites as sites_cli
 from cli import sla as sla_cli
+from cli import storage as storage_cli
 from cli import stores as stores_cli
 from cli import support as support_cli
 from cli.arguments import Parser
@@ -31,8 +38,9 @@ from core.logs import setup_logging
 from core.outbox import CHANNEL as OUTBOX_CHANNEL
 from core.outbox import Channel, LeaseOwner, OutboxWorker
 from core.scheduler import LeaderScheduler
-from core.settings import Settings, SettingsError, load_settings
-from core.storage import AttachmentStore
+from core.settings import SANDBOX_PATH, Settings, SettingsError, load_settings, sandboxed
+from core.storage import AttachmentStore, FolderStore
+from core.storage_db import DatabaseStore
 from core.supervisor import Supervisor
 
 log = logging.getLogger("desk")
@@ -40,17 +48,20 @@ ROLES = ("web", "bot", "worker")
 
 
 class Database(contextlib.AbstractAsyncContextManager["Database"]):
-    """DATABASE_URL, or the embedded PostgreSQL in $DESK_DATA_DIR/pg, started and stopped here."""
+    """DATABASE_URL, or the embedded PostgreSQL in $DESK_DATA_DIR/pg, started and stopped here.
+    `direct_url` reaches the server itself (DATABASE_DIRECT_URL, else the same URL): what holds session
+    state, migrations and one-off commands use it; the pooled `url` serves the connection pool."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.url = settings.database_url or ""
+        self.direct_url = settings.database_direct_url or self.url
         self._embedded: EmbeddedPostgres | None = None
 
     async def __aenter__(self) -> Database:
         if not self.url:
             self._embedded = EmbeddedPostgres(self.settings.desk_data_dir.resolve() / "pg")
-            self.url = await self._embedded.astart()
+            self.url = self.direct_url = await self._embedded.astart()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -68,11 +79,32 @@ def build_channels(settings: Settings) -> ChannelRegistry:
     return ChannelRegistry([telegram_spec(settings), email_spec(settings), web_spec(settings)])
 
 
-def build_desk(settings: Settings, url: str) -> Desk:
-    engine = create_engine(url, pool_size=settings.database_pool_size)
+def file_store(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> AttachmentStore:
+    """FILE_STORE: files in PostgreSQL (every process sees them), or in $DESK_DATA_DIR/attachments."""
+    folder = FolderStore(settings.attachments_dir, settings.attachment_max_bytes)
+    if settings.file_store == "folder":
+        return folder
+    if not _has_files(settings.attachments_dir):
+        return DatabaseStore(sessions, settings.attachment_max_bytes)
+    # An upgraded desk: its files are read from the folder until `desk storage migrate` moves them.
+    log.warning("files are still in the folder store; run `desk storage migrate`",
+                extra={"folder": str(settings.attachments_dir)})
+    return DatabaseStore(sessions, settings.attachment_max_bytes, legacy=folder)
+
+
+def _has_files(folder: Path) -> bool:
+    return folder.is_dir() and any(path.is_file() for path in folder.glob("??/*"))
+
+
+def build_desk(settings: Settings, url: str, direct_url: str | None = None) -> Desk:
+    """`url` feeds the pool (it may be PgBouncer's); `direct_url` (default `url`) the connections that
+    hold session state: LISTEN, the event reader, the scheduler's leader lock, the outbox lease owner
+    and the mailbox lock all take `desk.dsn`."""
+    engine = create_engine(url, pool_size=settings.database_pool_size, behind_pooler=settings.behind_pooler)
     channels = build_channels(settings)
-    sessions = create_session_factory(engine, channels=channels)
-    dsn = asyncpg_dsn(url)
+    translator = load_translator()
+    sessions = create_session_factory(engine, channels=channels, translator=translator)
+    dsn = asyncpg_dsn(direct_url or url)
     components = Components()
     listener = PgListener(dsn, status=components)
     # The LISTEN connection drops first when PostgreSQL restarts; the pooled connections died with it,
@@ -84,8 +116,8 @@ def build_desk(settings: Settings, url: str) -> Desk:
         engine=engine,
         sessions=sessions,
         dsn=dsn,
-        translator=load_translator(),
-        storage=AttachmentStore(settings.attachments_dir, settings.attachment_max_bytes),
+        translator=translator,
+        storage=file_store(settings, sessions),
         listener=listener,
         stream=EventStream(sessions, listener, status=components),
         scheduler=LeaderScheduler(dsn, status=components),
@@ -99,8 +131,9 @@ def create_outbox_worker(desk: Desk, channels: dict[str, Channel]) -> OutboxWork
     wakes on NOTIFY: the handler is registered here, before anything can miss a wake-up."""
     from core.services.conversations import record_delivery
     from core.services.support import mark_recipient_gone
+    from core.staffgroup.topics import reply_outcome
 
-    worker = OutboxWorker(desk.sessions, channels, on_outcome=[record_delivery, mark_recipient_gone],
+    worker = OutboxWorker(desk.sessions, channels, on_outcome=[record_delivery, mark_recipient_gone, reply_outcome],
                           owner=LeaseOwner(desk.dsn), status=desk.components)
     desk.listener.on(OUTBOX_CHANNEL, worker.wake)
 
@@ -120,9 +153,18 @@ def register_jobs(desk: Desk) -> None:
     from core.orders.reminders import reminder_job
 
     desk.scheduler.add("orders.reminders", reminder_job(desk.sessions, desk.translator), 30.0)
+    if desk.settings.widget_enabled:  # the website chat's resend receipts (nothing to prune without it)
+        from core.jobs.registry import register_widget_jobs
+
+        register_widget_jobs(desk)
 
 
 async def serve(settings: Settings, roles: set[str], migrate: bool, ready: Callable[[], None] | None = None) -> None:
+    why = "TELEGRAM_SANDBOX is set" if settings.bot_enabled else "TELEGRAM_BOT_TOKEN is not set"
+    settings = sandboxed(settings)
+    if settings.telegram_sandbox:  # a warning: never on silently in production
+        log.warning("Telegram sandbox is on: the bot talks to the desk's own Bot API, not to Telegram",
+                    extra={"open": f"http://{settings.web_host}:{settings.web_port}{SANDBOX_PATH}", "why": why})
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -134,8 +176,12 @@ async def serve(settings: Settings, roles: set[str], migrate: bool, ready: Calla
         if migrate:
             from core.migrate import upgrade
 
-            await upgrade(database.url)
-        desk = build_desk(settings, database.url)
+            await upgrade(database.direct_url)
+        desk = build_desk(settings, database.url, database.direct_url)
+        if settings.behind_pooler and database.direct_url == database.url:
+            log.warning("DATABASE_URL goes through a pooler and DATABASE_DIRECT_URL is not set: LISTEN (live "
+                        "events), the scheduler's leader lock and the outbox lease owner need the server "
+                        "itself and will keep failing")
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(desk.engine.dispose)
             await _start(desk, roles, stack)
@@ -186,11 +232,11 @@ async def _start(desk: Desk, roles: set[str], stack: contextlib.AsyncExitStack) 
     bot_parts = _bot_parts(desk, roles)
     worker: OutboxWorker | None = None
     if "worker" in roles:
-        channels: dict[str, Channel] = dict(bot_parts.channels) if bot_parts is not None else {}
-        mail = _start_mail(desk, stack, supervisor)
-        if mail.channel is not None:
-            channels[mail.channel.name] = mail.channel
-        worker = desk.outbox = create_outbox_worker(desk, channels)
+        from web import widget
+
+        widget.attach(desk)  # its deliver only announces on the event bus: any worker process runs it
+        _start_mail(desk, stack, supervisor)  # attaches the e-mail adapter, as the bot attached its own
+        worker = desk.outbox = create_outbox_worker(desk, desk.channels.deliverers())
         stack.push_async_callback(worker.close)
         register_jobs(desk)
         stack.push_async_callback(desk.scheduler.stop)
@@ -200,11 +246,15 @@ async def _start(desk: Desk, roles: set[str], stack: contextlib.AsyncExitStack) 
         supervisor.start("outbox", worker.run)
         stack.push_async_callback(_drain_worker, worker, supervisor)
         supervisor.start("scheduler", desk.scheduler.run)
+    # The sandbox's Bot API lives in this web app: it listens before the bot's first call.
+    web_first = bool(desk.settings.telegram_sandbox) and "web" in roles
+    if web_first:
+        await _start_web(desk, roles, stack, None)
     if bot_parts is not None:
         stack.push_async_callback(bot_parts.close)
         bot_parts.start(supervisor)
         stack.push_async_callback(bot_parts.stop_receiving)  # on shutdown: first stop taking updates
-    if "web" in roles or (bot_parts is not None and bot_parts.needs_web):
+    if not web_first and ("web" in roles or (bot_parts is not None and bot_parts.needs_web)):
         await _start_web(desk, roles, stack, bot_parts)
     stack.callback(supervisor.close)  # runs first on shutdown: nothing is restarted from then on
 
@@ -263,8 +313,8 @@ async def create_admin(settings: Settings, email: str, password: str, name: str 
     from core.services.operators import create_operator
 
     async with Database(settings) as database:
-        await upgrade(database.url)
-        engine = create_engine(database.url, pool_size=1)
+        await upgrade(database.direct_url)
+        engine = create_engine(database.direct_url, pool_size=1)
         try:
             async with create_session_factory(engine, channels=build_channels(settings))() as session, session.begin():
                 operator = await create_operator(session, email=email, password=password, role="admin",
@@ -278,7 +328,7 @@ async def migrate_only(settings: Settings) -> None:
     from core.migrate import upgrade
 
     async with Database(settings) as database:
-        await upgrade(database.url)
+        await upgrade(database.direct_url)
     print("database is up to date")
 
 
@@ -291,8 +341,24 @@ def _read_password() -> str:
     return sys.stdin.readline().rstrip("\n")
 
 
+def version() -> str:
+    """This checkout's version (pyproject.toml), else the installed package's."""
+    import tomllib
+    from importlib import metadata
+
+    try:
+        with (Path(__file__).resolve().parent / "pyproject.toml").open("rb") as file:
+            return str(tomllib.load(file)["project"]["version"])
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        try:
+            return metadata.version("desk")
+        except metadata.PackageNotFoundError:
+            return "unknown"
+
+
 def parser(voice: Voice) -> argparse.ArgumentParser:
     root = Parser(prog="desk", description="Desk: Telegram-first support and order desk.")
+    root.add_argument("--version", action="version", version=f"desk {version()}")
     root.add_argument("-v", "--verbose", action="store_true",
                       help="log at LOG_LEVEL (commands other than run log only warnings and errors)")
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -305,9 +371,14 @@ def parser(voice: Voice) -> argparse.ArgumentParser:
     create = admin_commands.add_parser("create", help="create an admin (password from a prompt or stdin)")
     create.add_argument("--email", required=True)
     create.add_argument("--name", default=None, help="display name")
+    accounts_cli.add_commands(commands, admin_commands)
     support_cli.add_commands(commands)
     sla_cli.add_commands(commands, voice)
     stores_cli.add_commands(commands, voice)
+    sites_cli.add_commands(commands)
+    demo_cli.add_commands(commands)
+    storage_cli.add_commands(commands)
+    backup_cli.add_commands(commands)
     return root
 
 
@@ -335,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(max(logging.WARNING, logging.getLevelName(settings.log_level)) if quiet else settings.log_level)
     Path(settings.desk_data_dir).mkdir(parents=True, exist_ok=True)
     try:
-        _dispatch(settings, args, voice)
+        code = _dispatch(settings, args, voice)
     except KeyboardInterrupt:
         return 0
     except DeskError as exc:
@@ -352,22 +423,33 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"desk: {voice(cli_errors.UNEXPECTED, reason=cli_errors.reason(exc))}", file=sys.stderr)
         return 1
-    return 0
+    return code or 0
 
 
-def _dispatch(settings: Settings, args: argparse.Namespace, voice: Voice) -> None:
+def _dispatch(settings: Settings, args: argparse.Namespace, voice: Voice) -> int | None:
     if args.command == "run":
         asyncio.run(serve(settings, parse_roles(args.only), migrate=not args.no_migrate))
     elif args.command == "migrate":
         asyncio.run(migrate_only(settings))
-    elif args.command == "admin":
+    elif args.command == "admin" and args.admin_command == "create":
         asyncio.run(create_admin(settings, args.email, _read_password(), args.name))
-    elif args.command in support_cli.COMMANDS:
+    elif args.command in support_cli.COMMANDS or getattr(args, "operator_command", None) == "link":
         asyncio.run(support_cli.run(settings, args, Database))
     elif args.command in sla_cli.COMMANDS:
         asyncio.run(sla_cli.run(settings, args, Database))
     elif args.command == "store":
         asyncio.run(stores_cli.run(settings, args, Database, voice))
+    elif args.command in sites_cli.COMMANDS:
+        asyncio.run(sites_cli.run(settings, args, Database))
+    elif args.command in accounts_cli.COMMANDS:
+        asyncio.run(accounts_cli.run(settings, args, Database, voice))
+    elif args.command in demo_cli.COMMANDS:
+        asyncio.run(demo_cli.run(settings, args, Database, voice))
+    elif args.command in backup_cli.COMMANDS:
+        asyncio.run(backup_cli.run(settings, args, Database, voice))
+    elif args.command in storage_cli.COMMANDS:
+        return asyncio.run(storage_cli.run(settings, args, Database, voice))
+    return None
 
 
 if __name__ == "__main__":

@@ -33,9 +33,10 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.contacts import contact_for_telegram
 from core.db import asyncpg_dsn, create_engine, create_session_factory
 from core.migrate import upgrade
-from core.services.contacts import TelegramProfile, contact_for_telegram
+from core.services.contacts import TelegramProfile
 from core.services.conversations import open_ticket
 from core.settings import load_settings
 from desk import build_channels

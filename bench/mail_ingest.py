@@ -28,7 +28,7 @@ from core.mail.poller import MailPoller
 from core.migrate import upgrade
 from core.models import Attachment, Message
 from core.settings import load_settings
-from core.storage import AttachmentStore
+from core.storage import FolderStore
 from desk import build_channels
 from tests.mail.servers import PASSWORD, USER, ImapTestServer
 from tests.pg import PostgresForTests
@@ -74,7 +74,7 @@ async def ingest(url: str, config: ImapConfig, storage: Path, batch: int, concur
     sessions = create_session_factory(engine, channels=build_channels(load_settings(_env_file=None)))
     options = IntakeOptions(mailbox=config.mailbox, own_addresses=frozenset({USER}), reopen_window_hours=72,
                             acknowledge=True, default_language="en")
-    poller = MailPoller(sessions, asyncpg_dsn(url), AttachmentStore(storage, 20 << 20), load_translator(), config,
+    poller = MailPoller(sessions, asyncpg_dsn(url), FolderStore(storage, 20 << 20), load_translator(), config,
                         options, batch=batch, concurrency=concurrency)
     imap = ImapSession(config)
     await imap.open()

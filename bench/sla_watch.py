@@ -13,34 +13,33 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.scratch import scratch_database
 from core.db import asyncpg_dsn, create_engine, create_session_factory
-from core.embedded_pg import EmbeddedPostgres, remove_cluster
 from core.i18n import load_translator
 from core.migrate import upgrade
+from core.settings import load_settings
 from core.sla import watch as watch_module
 from core.sla.watch import SlaWatch
+from desk import build_channels
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 WARN = timedelta(hours=1)
 
 GENERATE = [
-    """INSERT INTO contact (email, name) SELECT 'c' || g || '@bench.test', 'Customer ' || g
-       FROM generate_series(1, 20000) g""",
+    """INSERT INTO contact (name) SELECT 'Customer ' || g FROM generate_series(1, 20000) g""",
+    """INSERT INTO contact_identity (contact_id, channel, external_id, display_name)
+       SELECT id, 'email', 'c' || id || '@bench.test', name FROM contact""",
     """INSERT INTO operator (email, password_hash, display_name, role, language, telegram_user_id)
        SELECT 'op' || g || '@bench.test', 'x', 'Operator ' || g, 'operator',
               CASE WHEN g % 2 = 0 THEN 'ru' ELSE 'en' END, 900000 + g
@@ -122,24 +121,6 @@ class StepClock:
         return self.current
 
 
-async def database(admin_url: str) -> str:
-    name = f"desk_bench_sla_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(asyncpg_dsn(admin_url))
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-
-
-async def drop(admin_url: str, url: str) -> None:
-    conn = await asyncpg.connect(asyncpg_dsn(admin_url))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 async def generate(dsn: str, total: int, open_: int) -> float:
     started = time.perf_counter()
     conn = await asyncpg.connect(dsn)
@@ -203,24 +184,8 @@ async def main() -> None:
     parser.add_argument("--passes", type=int, default=10)
     parser.add_argument("--keep", action="store_true", help="keep the generated database")
     args = parser.parse_args()
-    embedded = None
-    admin_url = os.environ.get("BENCH_DATABASE_URL")
-    if not admin_url:
-
-        embedded = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="desk-bench-sla-")) / "pg")
-        admin_url = embedded.start()
-    url = await database(admin_url)
-    try:
+    async with scratch_database("sla", keep=args.keep) as url:
         await run(url, args)
-    finally:
-        if args.keep:
-            print(f"kept {url}")
-        elif embedded is None:
-            await drop(admin_url, url)
-        if embedded is not None:
-            embedded.stop()
-            if not args.keep:
-                remove_cluster(embedded.pgdata.parent)
 
 
 async def run(url: str, args: argparse.Namespace) -> None:
@@ -235,7 +200,8 @@ async def run(url: str, args: argparse.Namespace) -> None:
           f"in {seconds:.1f} s")
     engine = create_engine(url, pool_size=2)
     clock = StepClock(NOW)
-    watch = SlaWatch(create_session_factory(engine), load_translator(), clock=clock, warn_before=WARN)
+    watch = SlaWatch(create_session_factory(engine, channels=build_channels(load_settings(_env_file=None))),
+                     load_translator(), clock=clock, warn_before=WARN)
     times, emitted, checked = [], 0, 0
     await watch.run()  # warm the pool and caches
     statements = StatementTimes(engine)

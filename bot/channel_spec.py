@@ -3,7 +3,10 @@ No aiogram here: a web-only process builds the registry too."""
 
 from __future__ import annotations
 
-from core.channels import ChannelSpec, FileLimits, RateLimit
+import html
+from typing import Any
+
+from core.channels import ChannelSpec, FileLimits, Notice, RateLimit
 from core.settings import Settings
 
 NAME = "telegram"
@@ -27,4 +30,22 @@ def telegram_spec(settings: Settings) -> ChannelSpec:
         offline_alerts=True,
         rates_on_close=True,
         customer_notices=True,
+        takes_orders=True,  # bot/orders runs the order flow from the menu's buttons
+        staff_alerts=True,
+        notice_format=notice_format,
+        typing_format=typing_format,
     )
+
+
+def notice_format(external_id: str, notice: Notice) -> tuple[dict[str, Any], str]:
+    """A notice as the `text` kind sends it: HTML (plain text escaped here), to the chat of the user id."""
+    payload: dict[str, Any] = {"chat_id": int(external_id), "text": notice.text} if notice.html else {
+        "chat_id": int(external_id), "text": html.escape(notice.text), "parse_mode": "HTML"}
+    if notice.buttons:
+        payload["buttons"] = notice.buttons
+    return payload, f"tg:{external_id}"
+
+
+def typing_format(external_id: str, action: str) -> tuple[dict[str, Any], str]:
+    """A typing hint as the `chat_action` kind sends it, in its own lane per chat."""
+    return {"chat_id": int(external_id), "action": action}, f"typing:tg:{external_id}"

@@ -1,23 +1,11 @@
-"""The bot's translator bound to one language: `tr("Hello, {name}", name=...)`, `tr.trn(one, many, n)`."""
+"""The bot's language: core's `Tr` (a translator bound to one language) and how a sender's language is picked."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from core.domain import normalize_language
-from core.i18n import Translator
+from core.i18n import Tr
 
-
-@dataclass(frozen=True)
-class Tr:
-    translator: Translator
-    language: str
-
-    def __call__(self, message: str, **params: object) -> str:
-        return self.translator.gettext(self.language, message, **params)
-
-    def trn(self, singular: str, plural: str, n: int, **params: object) -> str:
-        return self.translator.ngettext(self.language, singular, plural, n, **params)
+__all__ = ["Tr", "pick_language"]
 
 
 def pick_language(contact_language: str | None, chosen: bool, telegram_code: str | None) -> str:

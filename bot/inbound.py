@@ -3,7 +3,7 @@ store (over Telegram's 20 MB bot limit: recorded with a note), placeholders for 
 
 from __future__ import annotations
 
-import asyncio
+import io
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -12,8 +12,9 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import Message
 
-from bot.channel_spec import DOWNLOAD_LIMIT
+from bot.channel_spec import DOWNLOAD_LIMIT, NAME
 from core.errors import TooLarge, UnsupportedType
+from core.services.channel_refs import refs_of
 from core.services.conversations import Inbound, NewAttachment
 from core.storage import AttachmentStore
 
@@ -85,25 +86,29 @@ def describe(message: Message) -> tuple[str, str, dict[str, Any], FileRef | None
 async def fetch(bot: Bot, storage: AttachmentStore, ref: FileRef) -> NewAttachment:
     """Download into the store. Refusals become a note on the attachment; network errors propagate,
     so the update is not acknowledged and Telegram sends it again."""
-    base = {"file_name": ref.file_name, "content_type": ref.content_type, "telegram_file_id": ref.file_id}
+    def attachment(size: int, *, problem: str | None = None, sha256: str | None = None,
+                   storage_key: str | None = None) -> NewAttachment:
+        return NewAttachment(ref.file_name, ref.content_type, size, sha256=sha256, storage_key=storage_key,
+                             channel_refs={NAME: ref.file_id}, problem=problem)
+
     if ref.size is not None and ref.size > TELEGRAM_DOWNLOAD_LIMIT:
-        return NewAttachment(size=ref.size, problem=TOO_BIG, **base)
+        return attachment(ref.size, problem=TOO_BIG)
     try:
         file = await bot.get_file(ref.file_id)
     except TelegramBadRequest as exc:
         if "too big" in exc.message:
-            return NewAttachment(size=ref.size or 0, problem=TOO_BIG, **base)
+            return attachment(ref.size or 0, problem=TOO_BIG)
         raise
     if file.file_path is None:
-        return NewAttachment(size=ref.size or 0, problem="Telegram gave no file path", **base)
+        return attachment(ref.size or 0, problem="Telegram gave no file path")
     buffer = await bot.download_file(file.file_path)
-    assert buffer is not None
+    assert isinstance(buffer, io.BytesIO)  # no destination given: aiogram makes a BytesIO
     data = buffer.getvalue()
     try:
-        stored = await asyncio.to_thread(storage.save, data, ref.file_name, ref.content_type)
+        stored = await storage.save(data, ref.file_name, ref.content_type)
     except (TooLarge, UnsupportedType) as exc:
-        return NewAttachment(size=len(data), problem=f"{exc.code}: {exc}", **base)
-    return NewAttachment(size=stored.size, sha256=stored.sha256, storage_key=stored.storage_key, **base)
+        return attachment(len(data), problem=f"{exc.code}: {exc}")
+    return attachment(stored.size, sha256=stored.sha256, storage_key=stored.storage_key)
 
 
 async def to_inbound(bot: Bot, storage: AttachmentStore, message: Message) -> Inbound:
@@ -111,13 +116,13 @@ async def to_inbound(bot: Bot, storage: AttachmentStore, message: Message) -> In
     attachments = (await fetch(bot, storage, ref),) if ref is not None else ()
     reply = message.reply_to_message
     if message.media_group_id:
-        meta = {**meta, "media_group_id": message.media_group_id, "telegram_message_ids": [message.message_id]}
+        meta = {**meta, "media_group_id": message.media_group_id}
     return Inbound(
         body=body,
         kind=kind,
         external_key=(album_key(message.chat.id, message.media_group_id) if message.media_group_id
                       else message_key(message.chat.id, message.message_id)),
-        external_id=str(message.message_id),
+        channel_refs=refs_of(NAME, [message.message_id]),
         reply_to_external_key=message_key(message.chat.id, reply.message_id) if reply else None,
         meta={k: v for k, v in meta.items() if v is not None},
         attachments=attachments,

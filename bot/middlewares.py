@@ -8,10 +8,11 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.contacts import sender_for_telegram
 from bot.i18n import Tr, pick_language
 from core.errors import DeskError
 from core.i18n import N_, Translator
-from core.services.contacts import TelegramProfile, contact_for_telegram
+from core.services.contacts import TelegramProfile, unblock_identity
 from core.services.updates import claim_update
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,8 @@ class UpdateSessionMiddleware(BaseMiddleware):
 
 
 class ContactMiddleware(BaseMiddleware):
-    """The sender as a contact, and `tr` in their language: the chosen one, else Telegram's, else English."""
+    """The sender as a contact and the identity they write from, and `tr` in their language: the
+    chosen one, else Telegram's, else English."""
 
     def __init__(self, translator: Translator) -> None:
         self._translator = translator
@@ -63,19 +65,23 @@ class ContactMiddleware(BaseMiddleware):
     ) -> Any:
         user = data.get("event_from_user")
         session = data.get("session")
-        if user is None or session is None or user.is_bot:
+        chat = data.get("event_chat")
+        # Customers write in private chats; in a group (the staff group) nobody becomes a contact.
+        if user is None or session is None or user.is_bot or (chat is not None and chat.type != "private"):
             data["tr"] = Tr(self._translator, pick_language(None, False, getattr(user, "language_code", None)))
             return await handler(event, data)
-        contact = await contact_for_telegram(session, TelegramProfile(
+        contact, identity = await sender_for_telegram(session, TelegramProfile(
             user_id=user.id, first_name=user.first_name, last_name=user.last_name, username=user.username,
             language_code=user.language_code,
         ))
         language = pick_language(contact.language, contact.language_chosen, user.language_code)
-        if contact.language != language or contact.blocked:
+        if contact.language != language:
             contact.language = language
-            contact.blocked = False  # they write to us again: they unblocked the bot
             await session.flush()
+        if identity.blocked or contact.blocked:  # they write to us again from here: they unblocked the bot
+            await unblock_identity(session, contact, identity)
         data["contact"] = contact
+        data["identity"] = identity  # the chat they write from: a handoff opens the ticket on it
         data["tr"] = Tr(self._translator, language)
         return await handler(event, data)
 

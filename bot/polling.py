@@ -57,6 +57,7 @@ class DurablePolling:
     retry_delay: float = 1.0
     unauthorized_delay: float = 30.0
     database_retry_max: float = 2.0
+    working: str = "polling"  # the state word while it works; "sandbox" against the desk's own Bot API
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _failures: dict[int, int] = field(default_factory=dict)
     _done: asyncio.Event = field(default_factory=asyncio.Event)
@@ -134,9 +135,9 @@ class DurablePolling:
         return None
 
     def _polling(self) -> None:
-        if self.status.get(STATUS) != "polling":
-            log.info("polling Telegram for updates")
-        self.status[STATUS] = "polling"
+        if self.status.get(STATUS) != self.working:
+            log.info("polling Telegram for updates", extra={"state": self.working})
+        self.status[STATUS] = self.working
 
     async def _readable(self, data: object) -> tuple[list[Update], int | None] | None:
         raw = data.get("result") if isinstance(data, dict) else None

@@ -1,4 +1,5 @@
-"""Outgoing pace within Telegram's limits: about 30 messages/s overall and 1/s per chat, short bursts allowed.
+"""Outgoing pace within Telegram's limits: about 30 messages/s overall, 1/s per chat and 20/minute into a
+group, short bursts allowed.
 
 GCRA (a token bucket kept as one timestamp per key): a reservation is computed without awaiting,
 so concurrent senders never take the same slot; then the caller sleeps until its slot.
@@ -20,6 +21,8 @@ class RateLimiter:
     chat_rate: float = 1.0
     global_burst: int = 30
     chat_burst: int = 3
+    group_rate: float = 20 / 60  # a group (negative chat id): about 20 messages a minute
+    group_burst: int = 2  # one less than Telegram allows: our clock and theirs differ by the network
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     _tat: dict[object, float] = field(default_factory=dict)
@@ -28,6 +31,8 @@ class RateLimiter:
         """The moment (on `clock`) when one more message to `chat_id` may leave; books that slot."""
         now = self.clock()
         at = self._book(chat_id, now, 1.0 / self.chat_rate, self.chat_burst)
+        if isinstance(chat_id, int) and chat_id < 0:
+            at = self._book(("group", chat_id), at, 1.0 / self.group_rate, self.group_burst)
         return self._book(GLOBAL, at, 1.0 / self.global_rate, self.global_burst)
 
     async def wait(self, chat_id: int | str) -> None:

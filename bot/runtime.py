@@ -13,6 +13,7 @@ from aiohttp import web
 from bot.channel import create_telegram_channel
 from bot.commands import register_commands
 from bot.dead_letters import Replayer
+from bot.dialogue import telegram_adapter
 from bot.factory import create_bot, create_dispatcher
 from bot.outbound import telegram_kinds
 from bot.polling import DurablePolling
@@ -41,8 +42,9 @@ class BotRuntime:
     def create(cls, desk: Desk, *, receive: bool) -> BotRuntime:
         token = desk.settings.telegram_bot_token
         assert token is not None
-        bot = create_bot(token.get_secret_value(), desk.settings.telegram_api_base)
+        bot = create_bot(token.get_secret_value(), desk.settings.telegram_api_base, handles_updates=True)
         channel = create_telegram_channel(desk, bot, telegram_kinds())
+        desk.channels.attach(telegram_adapter(desk, bot, channel))
         return cls(desk=desk, bot=bot, dispatcher=create_dispatcher(desk), receive=receive,
                    channels={channel.name: channel})
 
@@ -80,7 +82,8 @@ class BotRuntime:
         except TelegramUnauthorizedError as exc:
             status["bot"] = "unauthorized"
             log.error("Telegram refuses the bot token (TELEGRAM_BOT_TOKEN)", extra={"error": str(exc)})
-        self.polling = DurablePolling(self.bot, self.dispatcher, self.desk.sessions, status=status)
+        self.polling = DurablePolling(self.bot, self.dispatcher, self.desk.sessions, status=status,
+                                      working="sandbox" if self.desk.settings.telegram_sandbox else "polling")
         await self.polling.run()
 
     async def _webhook(self) -> None:

@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from aiogram import Bot, Dispatcher
+from aiogram.methods import TelegramMethod
 from aiogram.types import Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
@@ -42,7 +43,7 @@ class WebhookHandler(SimpleRequestHandler):
         except (ValueError, TypeError, RecursionError, ValidationError) as exc:
             return await self._keep(update_id, body.decode("utf-8", "replace"), f"not a usable update: {exc}")
         try:
-            result = await self.dispatcher.feed_webhook_update(bot, update, **self.data)
+            result: TelegramMethod[Any] | None = await self.dispatcher.feed_webhook_update(bot, update, **self.data)
         except Exception as exc:
             if dead_letters.transient(exc):
                 log.warning("webhook update refused for now: the database or Telegram is away",

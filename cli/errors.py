@@ -68,7 +68,7 @@ def explain(error: DeskError, translator: Translator, language: str) -> str:
     return _text(translator, language, BY_CODE.get(error.code, BY_CODE["error"]), {})
 
 
-def _text(translator: Translator, language: str, message: str, params: dict[str, object]) -> str:
+def _text(translator: Translator, language: str, message: str, params: Mapping[str, object]) -> str:
     try:
         return translator.gettext(language, message, **params)
     except (KeyError, IndexError):  # a text that names a parameter this error did not carry

@@ -20,8 +20,9 @@ async def sessions_of(settings: Settings, database: DatabaseFactory) -> AsyncIte
     from core.migrate import upgrade
 
     async with database(settings) as db:
-        await upgrade(db.url)
-        engine = create_engine(db.url, pool_size=1)
+        url = getattr(db, "direct_url", db.url)  # one-off commands go to the server itself, not a pooler
+        await upgrade(url)
+        engine = create_engine(url, pool_size=1)
         try:
             yield create_session_factory(engine, channels=_channels(settings))
         finally:

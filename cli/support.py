@@ -19,7 +19,7 @@ from core.models import Operator
 from core.services.operator_link import PREFIX, create_link_token, deep_link
 from core.settings import Settings
 
-COMMANDS = ("kb", "operator")
+COMMANDS = ("kb",)  # and `operator link` (the `operator` command is cli/accounts.py's)
 DatabaseFactory = Callable[[Settings], contextlib.AbstractAsyncContextManager[Any]]
 
 
@@ -30,8 +30,10 @@ def add_commands(commands: Any) -> None:
     imp.add_argument("path", type=Path)
     exp = kb_actions.add_parser("export", help="export articles to a .json file or a folder of .md files")
     exp.add_argument("path", type=Path)
-    operator = commands.add_parser("operator", help="operator accounts")
-    operator_actions = operator.add_subparsers(dest="operator_command", required=True, metavar="ACTION")
+
+
+def add_link_command(operator_actions: Any) -> None:
+    """`desk operator link` (the `operator` command itself is cli/accounts.py's)."""
     link = operator_actions.add_parser("link", help="print a one-time link that connects an operator's Telegram")
     link.add_argument("--email", required=True)
 
@@ -40,8 +42,9 @@ async def run(settings: Settings, args: argparse.Namespace, database: DatabaseFa
     from core.migrate import upgrade
 
     async with database(settings) as db:
-        await upgrade(db.url)
-        engine = create_engine(db.url, pool_size=1)
+        url = getattr(db, "direct_url", db.url)  # one-off commands go to the server itself, not a pooler
+        await upgrade(url)
+        engine = create_engine(url, pool_size=1)
         try:
             sessions = create_session_factory(engine, channels=_channels(settings))
             if args.command == "kb" and args.kb_command == "import":

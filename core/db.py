@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from core.channels import CHANNELS_KEY, ChannelRegistry
+from core.i18n import TRANSLATOR_KEY, Translator
 
 # A connection back from use this recently has just proven itself; one idle longer is pinged first.
 PING_AFTER_IDLE_SECONDS = 10.0
@@ -32,14 +34,28 @@ def asyncpg_dsn(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_engine(url: str, *, pool_size: int = 30) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 30, behind_pooler: bool = False) -> AsyncEngine:
     """`pool_size` connections are kept once opened; the overflow ones are closed when given back. A
     webhook takes up to 40 updates at once (Telegram's default `max_connections`), each holding a
     connection: a pool kept smaller than that opens and closes a connection (a server process, its
-    authentication and type set-up) for most updates under load."""
-    engine = create_async_engine(async_url(url), pool_size=pool_size, max_overflow=10, pool_recycle=1800)
+    authentication and type set-up) for most updates under load.
+
+    `behind_pooler` (PgBouncer in transaction mode): consecutive transactions of one of our connections
+    may run on different server connections, so no prepared statement may outlive its transaction:
+    asyncpg's and SQLAlchemy's statement caches are off, and the statements the dialect still prepares
+    get unique names (never "__asyncpg_stmt_1__" twice on one server connection)."""
+    connect_args: dict[str, Any] = {}
+    if behind_pooler:
+        connect_args = {"statement_cache_size": 0, "prepared_statement_cache_size": 0,
+                        "prepared_statement_name_func": _unique_statement_name}
+    engine = create_async_engine(async_url(url), pool_size=pool_size, max_overflow=10, pool_recycle=1800,
+                                 connect_args=connect_args)
     ping_after_idle(engine, PING_AFTER_IDLE_SECONDS)
     return engine
+
+
+def _unique_statement_name() -> str:
+    return f"__asyncpg_{uuid.uuid4().hex}__"
 
 
 def ping_after_idle(engine: AsyncEngine, seconds: float) -> None:
@@ -64,10 +80,13 @@ def ping_after_idle(engine: AsyncEngine, seconds: float) -> None:
 
 
 def create_session_factory(
-    engine: AsyncEngine, *, channels: ChannelRegistry | None = None
+    engine: AsyncEngine, *, channels: ChannelRegistry | None = None, translator: Translator | None = None
 ) -> async_sessionmaker[AsyncSession]:
-    """Sessions of this process; they carry the channel registry (`core.channels.channels_of`)."""
-    info = {CHANNELS_KEY: channels} if channels is not None else {}
+    """Sessions of this process; they carry the channel registry (`core.channels.channels_of`) and the
+    translator (`core.i18n.translator_of`: texts core renders under the use cases, e.g. operator alerts)."""
+    info: dict[str, object] = {CHANNELS_KEY: channels} if channels is not None else {}
+    if translator is not None:
+        info[TRANSLATOR_KEY] = translator
     return async_sessionmaker(engine, expire_on_commit=False, info=info)
 
 
@@ -82,6 +101,10 @@ _DRIVER_MODULES = ("asyncpg", "sqlalchemy")
 # A database an admin closed (ALTER DATABASE ... ALLOW_CONNECTIONS false) refuses new connections
 # with a general SQLSTATE (55000); its message is the only thing that tells it apart.
 _NOT_ACCEPTING = "is not currently accepting connections"
+# A connection whose server went away in the middle of a statement can be left in a state where asyncpg
+# refuses the next operation on it ("cannot switch to state 12; another operation (2) is in progress",
+# seen when a ROLLBACK follows a lost query during a restart): that connection is done for, not the work.
+_STUCK = "another operation"
 
 
 def database_unavailable(exc: BaseException) -> bool:
@@ -100,6 +123,8 @@ def database_unavailable(exc: BaseException) -> bool:
         if isinstance(found, OSError | TimeoutError) and _raised_in_driver(found):
             return True
         if isinstance(found, asyncpg.ObjectNotInPrerequisiteStateError) and _NOT_ACCEPTING in str(found):
+            return True
+        if isinstance(found, asyncpg.InternalClientError) and _STUCK in str(found):
             return True
     return False
 

@@ -11,7 +11,7 @@ STAFF_ROLES: Final = ("admin", "operator")
 
 TICKET_STATUSES: Final = ("open", "in_progress", "waiting_customer", "closed")
 PRIORITIES: Final = ("low", "medium", "high", "urgent")
-CHANNELS: Final = ("telegram", "email", "web")
+CHANNEL_NAME_PATTERN: Final = "^[a-z][a-z0-9_]{0,15}$"  # a channel is any registered adapter's name
 AUTHOR_KINDS: Final = ("customer", "operator", "bot", "system")
 # none: inbound or internal; queued/sent/failed: outbound through the outbox.
 DELIVERY_STATES: Final = ("none", "queued", "sent", "failed")

@@ -7,7 +7,9 @@ collide with another; all files of a language are merged into one catalog at sta
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -93,3 +95,34 @@ def read_catalog(po_file: Path) -> dict[str, str | tuple[str, ...]]:
         elif message.string:
             result[key] = message.string
     return result
+
+
+TRANSLATOR_KEY = "translator"
+
+
+@cache
+def _default_translator() -> Translator:
+    return load_translator()
+
+
+def translator_of(session: Any) -> Translator:
+    """The translator the session factory was given (`create_session_factory(..., translator=...)`), else
+    the catalogs under `locales/` (a session built without one, as tests build them)."""
+    found = session.info.get(TRANSLATOR_KEY)
+    return found if isinstance(found, Translator) else _default_translator()
+
+
+@dataclass(frozen=True)
+class Tr:
+    """A translator bound to one language: `tr("Hello, {name}", name=...)`, `tr.trn(one, many, n)`
+    (`tr(...)` is what the extractor looks for). The dialogue binds it to the contact's language, the
+    bot to the sender's."""
+
+    translator: Translator
+    language: str
+
+    def __call__(self, message: str, **params: object) -> str:
+        return self.translator.gettext(self.language, message, **params)
+
+    def trn(self, singular: str, plural: str, n: int, **params: object) -> str:
+        return self.translator.ngettext(self.language, singular, plural, n, **params)

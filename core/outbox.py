@@ -62,6 +62,7 @@ class Delivery:
     payload: dict[str, Any]
     attempts: int
     message_id: int | None
+    channel: str = ""  # the outbox row's channel (outcome hooks file sent ids and find a recipient's identity by it)
 
 
 class Channel(Protocol):
@@ -186,6 +187,10 @@ class OutboxWorker:
     failed: int = 0
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _stopping: bool = False
+    # A pass failed: rows this worker claimed may be left 'sending' with nobody working on them (a claim
+    # whose COMMIT was lost with the connection, an outcome that could not be written before its lease
+    # ended). The next pass gives them back to the queue instead of leaving them to their lease.
+    _strays: bool = False
 
     def wake(self, _payload: str = "") -> None:
         self._wake.set()
@@ -204,6 +209,7 @@ class OutboxWorker:
                     log.warning("outbox pass failed; retrying", exc_info=not database_unavailable(exc),
                                 extra={"error": repr(exc)})
                 self.status[STATUS] = "down"
+                self._strays = True
                 wait, retry = retry, min(retry * 2, self.idle_seconds)
             else:
                 if self.status.get(STATUS) != "ok":
@@ -228,26 +234,44 @@ class OutboxWorker:
         """One pass: claim due rows, deliver them concurrently, record every outcome in one transaction."""
         owner = await self.owner.ensure() if self.owner is not None else None
         async with self.session_factory() as session, session.begin():
+            if self._strays and owner is not None:
+                await self._release_strays(session, owner)
             rows = (
                 await session.execute(
                     sql.CLAIM, {"channels": list(self.channels), "limit": self.batch, "lease": self.lease_seconds,
                                 "owner": owner, "lease_class": sql.LEASE_LOCK_CLASS}
                 )
             ).all()
+        self._strays = False
         if not rows:
             return 0
+        lease_ends = asyncio.get_running_loop().time() + self.lease_seconds
         semaphore = asyncio.Semaphore(self.concurrency)
-        recorder = GroupRecorder(self._record)
+        recorder = GroupRecorder(lambda outcomes: self._record(outcomes, lease_ends))
 
         async def one(channel: str, delivery: Delivery) -> None:
             async with semaphore:
                 outcome = await self._attempt(self.channels[channel], delivery)
             await recorder.record(outcome)
 
-        await asyncio.gather(
-            *(one(r.channel, Delivery(r.id, r.kind, r.payload, r.attempts, r.message_id)) for r in rows)
+        # Every delivery of the pass runs to its end even when another one's outcome could not be
+        # written: a delivery left running after its pass would hold a row that the next pass frees.
+        results = await asyncio.gather(
+            *(one(r.channel, Delivery(r.id, r.kind, r.payload, r.attempts, r.message_id, r.channel)) for r in rows),
+            return_exceptions=True,
         )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
         return len(rows)
+
+    async def _release_strays(self, session: AsyncSession, owner: int) -> None:
+        """Back to the queue: rows this worker holds although none of its deliveries is running (this
+        runs between passes only, after a failed one)."""
+        released = list((await session.execute(sql.RELEASE_OWN, {"owner": owner})).scalars())
+        if released:
+            log.warning("outbox rows of a failed pass released", extra={"outbox_ids": released[:20],
+                                                                         "count": len(released)})
 
     async def _attempt(self, channel: Channel, delivery: Delivery) -> Outcome:
         try:
@@ -267,20 +291,24 @@ class OutboxWorker:
         delay = retry_after if retry_after is not None else self.backoff.delay(delivery.attempts)
         return Outcome(delivery, "retry", error=reason, delay=delay)
 
-    async def _record(self, outcomes: list[Outcome]) -> None:
-        """Write the outcomes; while the database is away, keep them and try again. A message already
-        handed to its channel must not be sent a second time because its outcome was lost (until
-        the lease ends: then the row may have been taken again, and RECORD leaves it alone)."""
-        delay = 0.5
+    async def _record(self, outcomes: list[Outcome], lease_ends: float) -> None:
+        """Write the outcomes; whatever stops the write (the database away, a connection that broke
+        in a way no error class says), keep them and try again while the rows' lease lasts. A message
+        already handed to its channel must not be sent a second time because its outcome was lost;
+        once the lease has ended the row may have been taken again, and RECORD leaves it alone."""
+        loop = asyncio.get_running_loop()
+        delay, logged = 0.5, False
         while True:
             try:
                 await self._write_outcomes(outcomes)
                 return
             except Exception as exc:
-                if self._stopping or not database_unavailable(exc):
+                if self._stopping or loop.time() + delay >= lease_ends:
                     raise
-                log.warning("delivery outcomes wait for the database", extra={
-                    "outbox_ids": [o.delivery.id for o in outcomes][:20], "error": repr(exc)})
+                if not logged:
+                    log.warning("delivery outcomes not written yet; retrying", exc_info=not database_unavailable(exc),
+                                extra={"outbox_ids": [o.delivery.id for o in outcomes][:20], "error": repr(exc)})
+                    logged = True
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 
@@ -331,16 +359,28 @@ class GroupRecorder:
 
     def __init__(self, write: Callable[[list[Outcome]], Awaitable[None]]) -> None:
         self._write = write
-        self._pending: list[Outcome] = []
+        self._pending: list[tuple[Outcome, asyncio.Future[None]]] = []
         self._lock = asyncio.Lock()
 
     async def record(self, outcome: Outcome) -> None:
-        self._pending.append(outcome)
+        """Returns once the outcome is written, by this call or by a write that took it along; raises
+        what that write raised."""
+        written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((outcome, written))
         async with self._lock:
-            if not any(item is outcome for item in self._pending):
-                return  # an earlier write took it along
-            batch, self._pending = self._pending, []
-            await self._write(batch)
+            if not written.done():
+                batch, self._pending = self._pending, []
+                try:
+                    await self._write([item for item, _ in batch])
+                except BaseException as exc:
+                    for _, other in batch:
+                        if not other.done():
+                            other.set_exception(exc)
+                else:
+                    for _, other in batch:
+                        if not other.done():
+                            other.set_result(None)
+        await written
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,16 @@ RECORD = text(
     """
 )
 
+# A worker's own rows still marked as being sent while it sends nothing (run between its passes only):
+# pending again at once.
+RELEASE_OWN = text(
+    """
+    UPDATE outbox SET state = 'pending', locked_until = NULL, claimed_by = NULL, next_attempt_at = now()
+    WHERE claimed_by = CAST(:owner AS bigint) AND state = 'sending'
+    RETURNING id
+    """
+)
+
 # Until the next row that could be claimed: heads of order keys only. Rows queued behind a head that
 # waits (a 429, a slow send) do not count, so nobody polls for them.
 NEXT_DUE = text(

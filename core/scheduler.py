@@ -2,6 +2,11 @@
 
 The lock lives on a dedicated connection: when the leader dies (or its connection does), PostgreSQL
 releases the lock and the next candidate that asks gets it.
+
+Each election starts the jobs again. A job this process has run before keeps its pace: its next run
+is one interval after its last one here, at once if that fell due while the process was not leading
+(a PostgreSQL restart), coalesced into one run. A job it never ran starts within `first_run_seconds`,
+not a whole interval later: an hourly job still runs when the desk restarts more often than hourly.
 """
 
 from __future__ import annotations
@@ -9,8 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -39,6 +46,7 @@ class LeaderScheduler:
     jobs: list[JobSpec] = field(default_factory=list)
     retry_seconds: float = 2.0
     drain_seconds: float = 10.0
+    first_run_seconds: float = 10.0  # a job this process never ran runs this soon after an election
     name: str = "desk"
     application_name: str = "desk-scheduler"
     is_leader: bool = False
@@ -50,6 +58,7 @@ class LeaderScheduler:
     _stop_requested: asyncio.Event = field(default_factory=asyncio.Event)
     _loop: asyncio.Task[None] | None = None
     _jobs_running: set[asyncio.Task[Any]] = field(default_factory=set)
+    _last_run: dict[str, float] = field(default_factory=dict)  # job id -> when its last run here began (epoch)
 
     def add(self, job_id: str, func: Job, seconds: float) -> None:
         self.jobs.append(JobSpec(job_id, func, seconds))
@@ -92,15 +101,31 @@ class LeaderScheduler:
     async def _lead(self) -> None:
         self.is_leader = True
         log.info("scheduler leader elected", extra={"instance": self.name})
-        self._scheduler = AsyncIOScheduler(job_defaults={"coalesce": True, "max_instances": 1})
+        # misfire_grace_time None: a run the loop could not start on time (a busy CPU) runs late, once,
+        # rather than being skipped until the next interval.
+        self._scheduler = AsyncIOScheduler(job_defaults={"coalesce": True, "max_instances": 1,
+                                                         "misfire_grace_time": None})
+        now = time.time()
         for spec in self.jobs:
-            self._scheduler.add_job(self._guarded(spec), "interval", seconds=spec.seconds, id=spec.id)
+            first = self._first_run(spec, now)
+            self._scheduler.add_job(self._guarded(spec), "interval", seconds=spec.seconds, id=spec.id,
+                                    next_run_time=datetime.fromtimestamp(first, UTC))
         self._scheduler.start()
         while not self._stopping and not self._lost.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._lost.wait(), 5.0)
             if self._conn is not None and not self._lost.is_set() and not self._stopping:
                 await asyncio.wait_for(self._conn.fetchval("SELECT 1"), 5.0)
+
+    def _first_run(self, spec: JobSpec, now: float) -> float:
+        last = self._last_run.get(spec.id)
+        if last is None:
+            return now + min(spec.seconds, self.first_run_seconds)
+        due = last + spec.seconds
+        if due < now:
+            log.info("scheduler runs a job that fell due while it was not leading",
+                     extra={"job": spec.id, "late_seconds": round(now - due, 1)})
+        return max(now, due)
 
     async def _step_down(self) -> None:
         if self._scheduler is not None:
@@ -137,6 +162,7 @@ class LeaderScheduler:
             task = asyncio.current_task()
             if task is not None:
                 self._jobs_running.add(task)
+            self._last_run[spec.id] = time.time()
             try:
                 await spec.func()
             except Exception:

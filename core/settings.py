@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
@@ -11,6 +14,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 TELEGRAM_PUBLIC_API = "https://api.telegram.org"
+SANDBOX_PATH = "/sandbox"  # where the built-in sandbox serves its Bot API and page, on the desk's own port
+SANDBOX_BOT_ID = 5_000_000_001
+SANDBOX_BOT_USERNAME = "desk_sandbox_bot"
 
 
 class SettingsError(Exception):
@@ -22,6 +28,12 @@ class Settings(BaseSettings):
 
     database_url: str | None = None
     database_pool_size: int = Field(default=30, ge=1, le=500)
+    # the server itself, for what holds session state (LISTEN, the event reader, session-level advisory
+    # locks: scheduler leader, outbox lease owner, mailbox poller) and for migrations; unset: DATABASE_URL
+    database_direct_url: str | None = None
+    # what DATABASE_URL points at: "pgbouncer" (transaction or statement pooling: no prepared statements
+    # kept across transactions), "none", or "auto": pgbouncer when DATABASE_DIRECT_URL differs from it
+    database_pooler: Literal["auto", "none", "pgbouncer"] = "auto"
     health_grace_seconds: float = Field(default=5.0, ge=0, le=3600)
     desk_data_dir: Path = Path("./var")
     telegram_bot_token: SecretStr | None = None
@@ -31,10 +43,25 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = None
     telegram_rate_global: float = Field(default=30.0, gt=0)
     telegram_rate_per_chat: float = Field(default=1.0, gt=0)
+    # the built-in Telegram sandbox: unset = on when TELEGRAM_BOT_TOKEN is unset; true = on even with a
+    # token (staging; the real token is not used); false = off (no token: the bot is off)
+    telegram_sandbox: bool | None = None
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=1, le=65535)
     web_public_origin: str | None = None
     secret_key: SecretStr = SecretStr("dev-insecure-change-me")
+    widget_enabled: bool = True  # serve the website chat widget (/widget.js, /widget/ws); signs with secret_key
+    # an operator's reply the widget has not shown this long after it was sent goes to the visitor's e-mail too
+    widget_email_after_seconds: float = Field(default=120.0, ge=0)
+    # the widget's rate limits, per process: frames per visitor and per client IP (burst, then per second),
+    # new sockets / event streams per IP per minute
+    widget_visitor_burst: int = Field(default=30, ge=1)
+    widget_visitor_rate: float = Field(default=2.0, gt=0)
+    widget_ip_burst: int = Field(default=60, ge=1)
+    widget_ip_rate: float = Field(default=5.0, gt=0)
+    widget_connects_per_minute: int = Field(default=60, ge=1)
+    # proxies whose X-Forwarded-For is believed (comma-separated addresses or networks); unset: none
+    trusted_proxies: str = ""
     web_session_idle_hours: float = Field(default=12.0, gt=0)
     web_session_max_days: float = Field(default=7.0, gt=0)
     login_slow_after: int = Field(default=3, ge=1)
@@ -61,6 +88,7 @@ class Settings(BaseSettings):
     mail_max_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
     mail_ca_file: Path | None = None
     attachment_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    file_store: Literal["database", "folder"] = "database"
     customer_rate_per_minute: int = Field(default=20, gt=0)
     reopen_window_hours: float = Field(default=72.0, ge=0)
     sla_warn_minutes: int = Field(default=60, ge=0, le=7 * 24 * 60)
@@ -72,14 +100,20 @@ class Settings(BaseSettings):
     event_retention_days: float = Field(default=30.0, gt=0)
     orphan_attachment_grace_hours: float = Field(default=24.0, ge=0)
     housekeeping_seconds: float = Field(default=300.0, gt=0)
+    prune_seconds: float = Field(default=3600.0, gt=0)  # the pruning jobs: events, files, KB misses, receipts
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("database_pooler", mode="before")
+    @classmethod
+    def _lower_pooler(cls, value: object) -> object:
+        return value.strip().lower() or "auto" if isinstance(value, str) else value
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("database_url")
+    @field_validator("database_url", "database_direct_url")
     @classmethod
     def _check_database_url(cls, value: str | None) -> str | None:
         if not value:
@@ -99,8 +133,21 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/") if value else value
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_networks(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                try:
+                    ipaddress.ip_network(part.strip(), strict=False)
+                except ValueError as exc:
+                    raise ValueError(f"not an address or network: {part.strip()!r}") from exc
+        return value
+
     @model_validator(mode="after")
     def _check_combinations(self) -> Settings:
+        if self.database_direct_url and not self.database_url:
+            raise ValueError("DATABASE_DIRECT_URL is set but DATABASE_URL is not")
         if self.telegram_webhook_url and not self.telegram_webhook_secret:
             raise ValueError("TELEGRAM_WEBHOOK_URL is set but TELEGRAM_WEBHOOK_SECRET is not")
         if self.imap_host and not (self.imap_user and self.imap_password):
@@ -110,8 +157,19 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def behind_pooler(self) -> bool:
+        """Whether DATABASE_URL goes through a transaction-pooling proxy such as PgBouncer."""
+        if self.database_pooler != "auto":
+            return self.database_pooler == "pgbouncer"
+        return bool(self.database_direct_url) and self.database_direct_url != self.database_url
+
+    @property
     def bot_enabled(self) -> bool:
         return self.telegram_bot_token is not None and bool(self.telegram_bot_token.get_secret_value())
+
+    @property
+    def sandbox_wanted(self) -> bool:
+        return self.telegram_sandbox is True or (self.telegram_sandbox is None and not self.bot_enabled)
 
     @property
     def mail_in_enabled(self) -> bool:
@@ -128,6 +186,27 @@ class Settings(BaseSettings):
     @property
     def origin(self) -> str:
         return self.web_public_origin or f"http://{self.web_host}:{self.web_port}"
+
+
+def sandboxed(settings: Settings) -> Settings:
+    """The settings of a desk whose bot talks to the built-in sandbox: a token derived from SECRET_KEY
+    (so `desk run --only bot` and `--only web` processes agree on it without sharing anything else),
+    the Bot API at this desk's own port under /sandbox, long polling (no webhook). Unchanged when the
+    sandbox is not wanted."""
+    if not settings.sandbox_wanted:
+        return settings
+    digest = hmac.new(settings.secret_key.get_secret_value().encode(), b"telegram-sandbox", hashlib.sha256)
+    token = f"{SANDBOX_BOT_ID}:{digest.hexdigest()[:35]}"
+    host = settings.web_host if settings.web_host not in ("0.0.0.0", "::", "") else "127.0.0.1"  # noqa: S104
+    host = f"[{host}]" if ":" in host else host
+    return settings.model_copy(update={
+        "telegram_sandbox": True,
+        "telegram_bot_token": SecretStr(token),
+        "telegram_api_base": f"http://{host}:{settings.web_port}{SANDBOX_PATH}",
+        "telegram_bot_username": settings.telegram_bot_username or SANDBOX_BOT_USERNAME,
+        "telegram_webhook_url": None,
+        "telegram_webhook_secret": None,
+    })
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -15,7 +15,10 @@ target_metadata = Base.metadata
 
 
 def run_with(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
+    # One transaction per revision: a revision that builds an index concurrently leaves its transaction
+    # in `op.get_context().autocommit_block()`, and the revisions before it stay applied if a later fails.
+    context.configure(connection=connection, target_metadata=target_metadata, compare_type=True,
+                      transaction_per_migration=True)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -4,6 +4,7 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -21,8 +22,10 @@ pytest_plugins = ["tests.botapi.plugin", "tests.browser"]
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
-# Rows the migrations seed; kept when a test's tables are wiped.
+# Rows the migrations seed; kept when a test's tables are wiped, and the queues put back as seeded
+# (an admin test, or the API fuzzer, may rename, reorder or hide one; later tests read their order).
 SEEDED_TABLES = {"queue", "alembic_version"}
+_SEEDED_QUEUES: list[dict[str, object]] = []
 
 
 @pytest.fixture(scope="session")
@@ -39,6 +42,11 @@ async def database_url(pg_server: PostgresForTests) -> str:
     name = await pg_server.create_database()
     url = pg_server.url_for(name)
     await upgrade(url)
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        _SEEDED_QUEUES[:] = [dict(row) for row in await conn.fetch("SELECT * FROM queue ORDER BY id")]
+    finally:
+        await conn.close()
     return url
 
 
@@ -71,6 +79,12 @@ async def wipe(engine: AsyncEngine) -> None:
     quoted = ", ".join(f'"{name}"' for name in tables)
     async with engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+        if _SEEDED_QUEUES:
+            await conn.execute(text("DELETE FROM queue WHERE NOT (id = ANY(:ids))"),
+                               {"ids": [row["id"] for row in _SEEDED_QUEUES]})
+            columns = [name for name in _SEEDED_QUEUES[0] if name != "id"]
+            await conn.execute(text(f"UPDATE queue SET {', '.join(f'{c} = :{c}' for c in columns)} WHERE id = :id"),
+                               _SEEDED_QUEUES)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from core.auth.sessions import session_by_token
 from core.auth.tokens import operator_by_api_token
 from core.events import Principal
 from core.models import Operator, WebSession
+from core.settings import SANDBOX_PATH
 from web.errors import ApiError
 from web.i18n import request_language
 from web.keys import ACTOR, DB, DESK, LANG, PANEL
@@ -28,6 +29,9 @@ PUBLIC = ("/api/auth/login", "/api/auth/password", "/api/openapi.json", "/login"
 # The orders API authenticates on its own as well: a store's website sends its store API token,
 # which is not an operator token (web.orders_api resolves both).
 SELF_AUTHENTICATED = ("/api/orders",)
+# The sandbox's Bot API: the desk's own bot calls it, authenticated by its token in the path (as on
+# api.telegram.org); no session, no CSRF.
+BOT_API = (SANDBOX_PATH + "/bot", SANDBOX_PATH + "/file/bot")
 
 
 @dataclass(frozen=True)
@@ -100,8 +104,8 @@ def _check_csrf(request: web.Request, actor: Actor | None) -> None:
 
 @web.middleware
 async def authenticate(request: web.Request, handler: Any) -> web.StreamResponse:
-    if request.path.startswith("/static/") or request.path == "/ws":
-        return await handler(request)
+    if request.path.startswith(("/static/", "/widget/", *BOT_API)) or request.path in ("/ws", "/widget.js"):
+        return await handler(request)  # the widget's visitors prove themselves with a signed token
     async with request.app[DESK].sessions() as db:
         request[DB] = db
         actor = await _resolve(request)

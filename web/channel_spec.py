@@ -1,5 +1,6 @@
-"""The website chat widget, reserved in the data model (`ticket.channel = 'web'`) and not served yet:
-its spec says what it will do, so the panel and the API already show it as such."""
+"""The website chat widget's spec (`ticket.channel = 'web'`); the adapter is `web/widget/`, served
+unless WIDGET_ENABLED is false. It claims only what the widget does today: no editing or quoting of
+sent messages, no read receipts (the panel hides those controls for its tickets)."""
 
 from __future__ import annotations
 
@@ -13,15 +14,21 @@ def web_spec(settings: Settings) -> ChannelSpec:
     return ChannelSpec(
         name=NAME,
         label="Website chat",
-        served=False,
-        edits=True,
-        replies=True,
+        served=settings.widget_enabled,
         files=FileLimits(max_bytes=settings.attachment_max_bytes, kinds=frozenset({"photo", "document"})),
         buttons=True,
         typing_indicator=True,
-        read_receipts=True,
         live_conversations=True,
         reopens=True,
         offline_alerts=True,
         rates_on_close=True,
+        email_copy_after=email_copy_after(settings),
     )
+
+
+def email_copy_after(settings: Settings) -> float | None:
+    """A visitor who left is answered by e-mail too, only where mail goes both ways: SMTP sends the
+    copy and IMAP brings their answer back into the chat's ticket."""
+    if settings.widget_enabled and settings.mail_out_enabled and settings.mail_in_enabled:
+        return settings.widget_email_after_seconds
+    return None

@@ -2,33 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from markupsafe import Markup, escape
 
 ROW = 26
 LABEL_WIDTH = 150
+CHAR_WIDTH = 7  # a generous average glyph width at the labels' 12 px
 BAR_WIDTH = 260
 PALETTE = ("#3b82f6", "#10b981", "#f59e0b", "#ef4444", "#8b5cf6", "#14b8a6", "#64748b")
 
 
-def bar_chart(data: dict[str, float] | None, *, label: str = "", labels: dict[str, str] | None = None) -> Markup:
-    """Horizontal bars, one per key; `labels` translates keys (statuses, channels) for display."""
+def bar_chart(data: dict[str, float] | None, *, label: str = "", labels: dict[str, str] | None = None,
+              value_text: Callable[[float], str] = str) -> Markup:
+    """Horizontal bars, one per key; `labels` translates keys (statuses, channels) for display and
+    `value_text` writes a value (the reader's number notation). The label column is as wide as the
+    longest label (a long Russian one is not cut at the left edge); the SVG scales down to its box."""
     if not data:
         return Markup("")
     peak = max(data.values()) or 1
     height = ROW * len(data) + 8
-    width = LABEL_WIDTH + BAR_WIDTH + 60
+    names = [(labels or {}).get(key, key) for key in data]
+    label_width = max(LABEL_WIDTH, max(len(str(name)) for name in names) * CHAR_WIDTH + 12)
+    width = label_width + BAR_WIDTH + 60
     parts = [f'<svg class="chart" role="img" aria-label="{escape(label)}" viewBox="0 0 {width} {height}" '
              f'width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">']
-    for index, (key, value) in enumerate(data.items()):
+    for index, value in enumerate(data.values()):
         y = 4 + index * ROW
         length = max(2, round(BAR_WIDTH * value / peak))
         colour = PALETTE[index % len(PALETTE)]
-        name = (labels or {}).get(key, key)
-        parts.append(f'<text x="{LABEL_WIDTH - 8}" y="{y + 16}" text-anchor="end" class="chart-label">'
+        name = names[index]
+        shown = value_text(value)
+        parts.append(f'<text x="{label_width - 8}" y="{y + 16}" text-anchor="end" class="chart-label">'
                      f"{escape(name)}</text>")
-        parts.append(f'<rect x="{LABEL_WIDTH}" y="{y + 3}" width="{length}" height="{ROW - 8}" rx="3" '
-                     f'fill="{colour}"><title>{escape(name)}: {escape(value)}</title></rect>')
-        parts.append(f'<text x="{LABEL_WIDTH + length + 6}" y="{y + 16}" class="chart-value">{escape(value)}</text>')
+        parts.append(f'<rect x="{label_width}" y="{y + 3}" width="{length}" height="{ROW - 8}" rx="3" '
+                     f'fill="{colour}"><title>{escape(name)}: {escape(shown)}</title></rect>')
+        parts.append(f'<text x="{label_width + length + 6}" y="{y + 16}" class="chart-value">{escape(shown)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every interpolated value above is escaped
 

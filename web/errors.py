@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from html import escape
 from typing import Any
 
@@ -56,6 +57,13 @@ class ValidationFailed(Exception):
 
 def error_response(request: web.Request, status: int, code: str, fields: dict[str, str] | None = None,
                    headers: dict[str, str] | None = None, **params: object) -> web.Response:
+    return params_response(request, status, code, params, fields=fields, headers=headers)
+
+
+def params_response(request: web.Request, status: int, code: str, params: Mapping[str, object], *,
+                    fields: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> web.Response:
+    """`error_response` with the text's parameters as a mapping (an error's own `params`), which can
+    never be taken for `fields` or `headers`."""
     body: dict[str, Any] = {"error": code, "message": error_text(request, code, **params)}
     if fields:
         body["fields"] = fields
@@ -91,13 +99,15 @@ def desk_error_response(request: web.Request, exc: DeskError) -> web.Response:
                               minutes=max(1, round(seconds / 60)))
     status = STATUS.get(exc.code, 400)
     field = exc.params.get("field")
-    params = {key: value for key, value in exc.params.items() if isinstance(value, (str, int, float))}
+    params: dict[str, object] = {key: value for key, value in exc.params.items()
+                                 if isinstance(value, (str, int, float))}
     if isinstance(exc, TooLarge):
-        params["limit_mb"] = round(int(exc.params.get("limit", 0)) / 1024 / 1024, 1)
+        limit = exc.params.get("limit", 0)
+        params["limit_mb"] = round((int(limit) if isinstance(limit, (str, int, float)) else 0) / 1024 / 1024, 1)
     fields = {str(field): _explained(request, exc, params)} if field else None
     if status == 422:
         return error_response(request, 422, "validation", fields=fields or {"body": error_text(request, exc.code)})
-    return error_response(request, status, exc.code, fields=fields, **params)
+    return params_response(request, status, exc.code, params, fields=fields)
 
 
 @web.middleware
@@ -107,7 +117,7 @@ async def api_errors(request: web.Request, handler: Any) -> web.StreamResponse:
     try:
         return await handler(request)
     except ApiError as exc:
-        return error_response(request, exc.status, exc.code, exc.fields, **exc.params)
+        return params_response(request, exc.status, exc.code, exc.params, fields=exc.fields)
     except ValidationError as exc:
         return error_response(request, 422, "validation", fields=validation_fields(request, exc))
     except ValidationFailed as exc:

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from core import outbox
 from core.events import last_event_id
 from core.health import FAILING
+from core.staffgroup.links import failing_groups
 from web.keys import DESK
 
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
@@ -29,11 +30,28 @@ async def _probe_database(request: web.Request) -> None:
         desk.components.set("database", "down", f"{type(exc).__name__}: {exc}"[:300])
 
 
+async def _probe_staff_groups(request: web.Request) -> None:
+    """A linked staff group where topics cannot be made shows here as its state word (`not_forum`,
+    `no_rights`, `removed`): not a failing part (tickets go on in the panel), but visible."""
+    desk = request.app[DESK]
+    try:
+        async with desk.sessions() as session:
+            broken = await asyncio.wait_for(failing_groups(session), 3.0)
+    except Exception:  # the database probe reports an outage
+        return
+    if broken:
+        desk.components.set("staff_group", broken[0].state,
+                            "; ".join(f"{g.title or g.chat_id}: {g.state}" for g in broken)[:300])
+    elif "staff_group" in desk.components:
+        desk.components.set("staff_group", "ok")
+
+
 async def healthz(request: web.Request) -> web.Response:
     """200 while every part works; 503 once the database is down, or another part has been failing
     for longer than HEALTH_GRACE_SECONDS (a reconnect in progress is not an outage)."""
     desk = request.app[DESK]
     await _probe_database(request)
+    await _probe_staff_groups(request)
     board = desk.components
     failing = board.failing(desk.settings.health_grace_seconds)
     if board["database"] != "ok" and "database" not in failing:

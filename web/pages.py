@@ -10,11 +10,13 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from core import formatting
 from core.auth.permissions import is_staff, visible_ticket
-from core.domain import CHANNELS, LANGUAGES, PRIORITIES, TICKET_STATUSES
+from core.domain import LANGUAGES, PRIORITIES, TICKET_STATUSES
 from core.errors import NotFound
 from core.events import last_event_id
 from core.i18n import N_
+from core.models.tickets import queue_display_name
 from core.orders import stores
 from core.orders.statuses import ACTION_LABELS, KIND_LABELS, NEEDS_REASON, OPEN_STATUSES, STATUS_LABELS
 from core.services import catalog, inbox
@@ -41,7 +43,8 @@ LABELS = {
     "operator": N_("Operator"),
     "partner": N_("Partner"),
 }
-ADMIN_SECTIONS = ("operators", "queues", "tokens", "ws", "replies", "stores", "sla", "mail", "dead-letters")
+ADMIN_SECTIONS = ("operators", "queues", "tokens", "ws", "replies", "stores", "sites", "sla", "mail", "dead-letters",
+                  "staff-group")
 
 
 def _translations(request: web.Request) -> dict[str, Any]:
@@ -57,9 +60,14 @@ def _translations(request: web.Request) -> dict[str, Any]:
     def label(value: str) -> str:
         return gettext(LABELS[value]) if value in LABELS else value
 
+    def queue_name(queue: dict[str, Any]) -> str:
+        return queue_display_name(queue["name"], queue.get("name_ru"), language)
+
     labels = _translated(request, LABELS)
     return {"_": gettext, "gettext": gettext, "ngettext": ngettext, "label": label, "labels": labels,
-            "lang": language}
+            "lang": language, "queue_name": queue_name, "units": formatting.duration_units(language),
+            "duration": lambda seconds: formatting.duration(seconds, language),
+            "number": lambda value, digits=1: formatting.number(value, language, digits=digits)}
 
 
 def _translated(request: web.Request, labels: dict[str, str]) -> dict[str, str]:
@@ -80,7 +88,8 @@ def _signed_in(request: web.Request, *, staff_only: bool = True, admin_only: boo
 async def _render(request: web.Request, template: str, page: str, actor: Actor | None,
                   data: dict[str, Any] | None = None, **extra: Any) -> web.Response:
     context: dict[str, Any] = {**_translations(request), "page": page, "actor": actor, "languages": LANGUAGES,
-                               "data": data or {}, **extra}
+                               "data": data or {}, "sandbox": bool(request.app[DESK].settings.telegram_sandbox),
+                               **extra}
     if actor is not None:
         db = request[DB]
         context["last_event_id"] = await last_event_id(db)  # read before the data the script loads
@@ -97,6 +106,13 @@ async def index(request: web.Request) -> web.Response:
     raise web.HTTPFound("/inbox" if is_staff(actor.operator) else "/orders")
 
 
+async def sandbox_page(request: web.Request) -> web.Response:
+    """The Telegram sandbox's phone view (mounted by web.sandbox only when the sandbox is on)."""
+    actor = _signed_in(request)
+    start = request.query.get("start", "")[:64]
+    return await _render(request, "sandbox.html", "sandbox", actor, data={"start": start})
+
+
 async def login_page(request: web.Request) -> web.Response:
     return await _render(request, "login.html", "login", None)
 
@@ -106,14 +122,14 @@ async def password_page(request: web.Request) -> web.Response:
 
 
 async def _queues(request: web.Request) -> list[dict[str, Any]]:
-    return [{"id": q.id, "name": q.name} for q in await catalog.list_queues(request[DB])]
+    return [{"id": q.id, "name": q.name, "name_ru": q.name_ru} for q in await catalog.list_queues(request[DB])]
 
 
 async def inbox_page(request: web.Request) -> web.Response:
     actor = _signed_in(request)
     queues = await _queues(request)
     return await _render(request, "inbox.html", "inbox", actor, queues=queues, statuses=TICKET_STATUSES,
-                         priorities=PRIORITIES, channels=CHANNELS)
+                         priorities=PRIORITIES, channels=[spec.name for spec in request.app[DESK].channels])
 
 
 async def ticket_page(request: web.Request) -> web.Response:
@@ -135,7 +151,7 @@ async def ticket_page(request: web.Request) -> web.Response:
 async def dashboard_page(request: web.Request) -> web.Response:
     actor = _signed_in(request)
     days = 30 if request.query.get("days") == "30" else 7
-    figures = await dashboard(request[DB], days, request.app[PANEL].clock())
+    figures = await dashboard(request[DB], days, request.app[PANEL].clock(), request[LANG])
     return await _render(request, "dashboard.html", "dashboard", actor, figures=figures, days=days,
                          bar_chart=bar_chart, ratio_ring=ratio_ring, order_labels=_translated(request, STATUS_LABELS))
 
@@ -166,7 +182,8 @@ async def admin_page(request: web.Request) -> web.Response:
     section = request.match_info["section"]
     if section not in ADMIN_SECTIONS:
         raise web.HTTPNotFound(text="not found")
-    actor = _signed_in(request, admin_only=section != "tokens", staff_only=False)
+    actor = _signed_in(request, admin_only=section not in ("tokens", "staff-group"),
+                       staff_only=section == "staff-group")
     return await _render(request, f"admin/{section}.html", f"admin-{section}", actor)
 
 

@@ -15,13 +15,16 @@ from web.api import (
     admin_views,
     auth_views,
     channel_views,
+    contact_views,
     dead_letter_views,
     kb_views,
     live_views,
     mail_views,
     sla_views,
+    staffgroup_views,
     store_views,
     ticket_views,
+    widget_views,
 )
 from web.api.registry import ApiRegistry
 from web.auth import authenticate
@@ -39,8 +42,8 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 def api_registry() -> ApiRegistry:
     api = ApiRegistry()
-    for module in (auth_views, ticket_views, channel_views, admin_views, kb_views, live_views, store_views,
-                   sla_views, mail_views, dead_letter_views, orders_api):
+    for module in (auth_views, ticket_views, channel_views, contact_views, admin_views, kb_views, live_views,
+                   store_views, sla_views, mail_views, dead_letter_views, widget_views, staffgroup_views, orders_api):
         module.register(api)
     return api
 

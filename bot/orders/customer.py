@@ -3,7 +3,6 @@ booking → details → summary → confirm; "My orders" lists them and cancels 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 from collections.abc import Sequence
@@ -119,8 +118,8 @@ async def _photo(callback: CallbackQuery, bot: Bot, desk: Desk, products: Sequen
         await bot.send_photo(callback.from_user.id, product.photo, caption=esc(product.name))
         return
     try:
-        path, _ = await asyncio.to_thread(photos.photo_file, desk.storage, product)
-        data = await asyncio.to_thread(path.read_bytes)
+        key, _ = await photos.photo_file(desk.storage, product)
+        data = await desk.storage.read(key)
     except (NotFound, OSError):
         log.warning("product photo file missing", extra={"product": product.id})
         return
@@ -292,7 +291,7 @@ def _draft(data: dict, contact: Contact, language: str, zone: tzinfo) -> OrderDr
     return OrderDraft(
         store_id=int(data["store_id"]), kind=data["kind"],
         items=tuple(DraftItem(int(pid), int(qty)) for pid, qty in data.get("cart", {}).items()),
-        customer_name=(contact.name or str(contact.telegram_user_id))[:128], customer_phone=data.get("phone", ""),
+        customer_name=(contact.name or f"#{contact.id}")[:128], customer_phone=data.get("phone", ""),
         address=data.get("address", ""), comment=data.get("comment", ""), scheduled_at=when,
         party_size=data.get("party"), language=language, source="telegram",
     )

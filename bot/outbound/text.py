@@ -13,7 +13,8 @@ from core.outbox import Delivery, PermanentFailure
 def markup(buttons: list[list[dict[str, str]]] | None) -> InlineKeyboardMarkup | None:
     if not buttons:
         return None
-    return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(**button) for button in row] for row in buttons])
+    return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton.model_validate(button) for button in row]
+                                                 for row in buttons])
 
 
 async def send_text(sender: Sender, delivery: Delivery) -> dict[str, Any]:

@@ -99,7 +99,7 @@ class AutoClose:
             subject=self.translator.gettext(lang, "Ticket #{id}: we are waiting for your reply", id=ticket.id),
         )
         key = f"autoclose:{ticket.id}:{waiting_ref(ticket.sla_paused_at or ticket.created_at)}"
-        return int(await send_to_customer(session, contact, ticket.channel, message, key))
+        return int(await send_to_customer(session, contact, ticket.channel, message, key, ticket=ticket))
 
     async def _close(self, now: datetime) -> int:
         params = {"since": now - self.after, "kind": NOTICE, "noticed": now - self.notice_before,

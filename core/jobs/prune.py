@@ -1,20 +1,19 @@
-"""Pruning: events past the retention period (in batches, one short transaction each), and
-attachment files that no attachment row refers to (after a grace period, so a file being saved
-right now, before its row commits, is never taken)."""
+"""Pruning: events and missed knowledge-base questions past their retention (in batches, one short
+transaction each), and attachment files that no attachment row refers to (after a grace period, so
+a file being saved right now, before its row commits, is never taken)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 
-from sqlalchemy import CompoundSelect, select, text
+from sqlalchemy import CompoundSelect, TextClause, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.models import Attachment, MailQuarantine, Product
 from core.sla.clock import SYSTEM_CLOCK, Clock
+from core.storage import AttachmentStore
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +25,20 @@ _DELETE_EVENTS = text(
 )
 
 
+async def delete_in_batches(sessions: async_sessionmaker[AsyncSession], statement: TextClause, cutoff: datetime,
+                            batch: int) -> int:
+    """Run a `DELETE ... LIMIT :limit` of rows older than `cutoff` until fewer than `batch` go, one short
+    transaction per batch (no long lock on a busy table); returns how many rows went."""
+    total = 0
+    while True:
+        async with sessions() as session, session.begin():
+            result = await session.execute(statement, {"cutoff": cutoff, "limit": batch})
+            deleted = int(getattr(result, "rowcount", 0))
+        total += deleted
+        if deleted < batch:
+            return total
+
+
 @dataclass
 class PruneEvents:
     sessions: async_sessionmaker[AsyncSession]
@@ -35,38 +48,76 @@ class PruneEvents:
 
     async def run(self) -> int:
         cutoff = self.clock.now() - self.retention
-        total = 0
-        while True:
-            async with self.sessions() as session, session.begin():
-                result = await session.execute(_DELETE_EVENTS, {"cutoff": cutoff, "limit": self.batch})
-                deleted = int(getattr(result, "rowcount", 0))
-            total += deleted
-            if deleted < self.batch:
-                break
+        total = await delete_in_batches(self.sessions, _DELETE_EVENTS, cutoff, self.batch)
         if total:
             log.info("pruned %d events older than %s", total, cutoff.isoformat(), extra={"deleted": total})
+        return total
+
+
+_DELETE_RECEIPTS = text(
+    """
+    DELETE FROM widget_receipt WHERE (visitor, client_id) IN (
+        SELECT visitor, client_id FROM widget_receipt WHERE created_at < :cutoff LIMIT :limit)
+    """
+)
+
+
+@dataclass
+class PruneWidgetReceipts:
+    """Receipts of website chat frames only answer a resend, which comes within minutes of the frame
+    (a widget resends what was not acknowledged at its next connect): old ones go, in batches."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    retention: timedelta
+    clock: Clock = SYSTEM_CLOCK
+    batch: int = 5000
+
+    async def run(self) -> int:
+        return await delete_in_batches(self.sessions, _DELETE_RECEIPTS, self.clock.now() - self.retention, self.batch)
+
+
+_DELETE_KB_MISSES = text(
+    """
+    DELETE FROM kb_miss WHERE id IN (
+        SELECT id FROM kb_miss WHERE created_at < :cutoff ORDER BY created_at LIMIT :limit)
+    """
+)
+
+
+@dataclass
+class PruneKbMisses:
+    """Missed knowledge-base questions are worth an admin's look while they are recent: older ones go."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    retention: timedelta
+    clock: Clock = SYSTEM_CLOCK
+    batch: int = 5000
+
+    async def run(self) -> int:
+        total = await delete_in_batches(self.sessions, _DELETE_KB_MISSES, self.clock.now() - self.retention,
+                                        self.batch)
+        if total:
+            log.info("pruned %d missed knowledge-base questions", total, extra={"deleted": total})
         return total
 
 
 @dataclass
 class RemoveOrphanFiles:
     sessions: async_sessionmaker[AsyncSession]
-    root: Path
+    store: AttachmentStore
     grace: timedelta
     clock: Clock = SYSTEM_CLOCK
     chunk: int = 1000
 
     async def run(self) -> int:
-        cutoff = (self.clock.now() - self.grace).timestamp()
-        files = await asyncio.to_thread(_old_files, self.root, cutoff)
+        cutoff = self.clock.now() - self.grace
+        keys = await self.store.old_keys(cutoff)
         removed = 0
-        for start in range(0, len(files), self.chunk):
-            part = files[start:start + self.chunk]
-            keys = [path.relative_to(self.root).as_posix() for path in part]
+        for start in range(0, len(keys), self.chunk):
+            part = keys[start:start + self.chunk]
             async with self.sessions() as session:
-                known = set(await session.scalars(_in_use(keys)))
-            orphans = [path for path, key in zip(part, keys, strict=True) if key not in known]
-            removed += await asyncio.to_thread(_unlink_old, orphans, cutoff)
+                known = set(await session.scalars(_in_use(part)))
+            removed += await self.store.remove_old([key for key in part if key not in known], cutoff)
         if removed:
             log.info("removed %d orphaned attachment files", removed, extra={"removed": removed})
         return removed
@@ -79,22 +130,3 @@ def _in_use(keys: list[str]) -> CompoundSelect:
     return attachments.union_all(
         select(MailQuarantine.raw_storage_key).where(MailQuarantine.raw_storage_key.in_(keys)),
         select(Product.photo_key).where(Product.photo_key.in_(keys)))
-
-
-def _old_files(root: Path, cutoff: float) -> list[Path]:
-    if not root.is_dir():
-        return []
-    return [p for p in root.rglob("*") if p.is_file() and not p.is_symlink() and p.stat().st_mtime < cutoff]
-
-
-def _unlink_old(paths: list[Path], cutoff: float) -> int:
-    """Unlink, re-checking the age: a save of the same content touches the file (core.storage)."""
-    removed = 0
-    for path in paths:
-        try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink()
-                removed += 1
-        except FileNotFoundError:
-            continue
-    return removed

@@ -80,4 +80,5 @@ class RatingRequests:
                 id=ticket.id, subject=ticket.subject),
             buttons=rating_buttons(ticket.id),
         )
-        return int(await send_to_customer(session, contact, ticket.channel, message, rating_key(ticket.id)))
+        return int(await send_to_customer(session, contact, ticket.channel, message, rating_key(ticket.id),
+                                          ticket=ticket))

@@ -7,13 +7,14 @@ from typing import Protocol
 
 from core.context import Desk
 from core.jobs.autoclose import AutoClose
-from core.jobs.prune import PruneEvents, RemoveOrphanFiles
+from core.jobs.prune import PruneEvents, PruneKbMisses, PruneWidgetReceipts, RemoveOrphanFiles
 from core.jobs.ratings import RatingRequests
+from core.kb.misses import RETENTION as KB_MISS_RETENTION
 from core.scheduler import Job
 from core.sla.clock import SYSTEM_CLOCK, Clock
 from core.sla.watch import SlaWatch
 
-PRUNE_SECONDS = 3600.0
+WIDGET_RECEIPT_RETENTION = timedelta(days=7)  # a widget resends within minutes; a week is plenty
 
 
 class Runner(Protocol):
@@ -41,7 +42,15 @@ def register_sla_jobs(desk: Desk, clock: Clock = SYSTEM_CLOCK) -> None:
                              max_age=timedelta(hours=settings.rating_request_max_age_hours), clock=clock)
     desk.scheduler.add("housekeeping.ratings", _job(ratings), min(settings.housekeeping_seconds, 60.0))
     prune = PruneEvents(desk.sessions, timedelta(days=settings.event_retention_days), clock=clock)
-    desk.scheduler.add("housekeeping.prune_events", _job(prune), PRUNE_SECONDS)
-    orphans = RemoveOrphanFiles(desk.sessions, settings.attachments_dir,
+    desk.scheduler.add("housekeeping.prune_events", _job(prune), settings.prune_seconds)
+    orphans = RemoveOrphanFiles(desk.sessions, desk.storage,
                                 timedelta(hours=settings.orphan_attachment_grace_hours), clock=clock)
-    desk.scheduler.add("housekeeping.orphan_files", _job(orphans), PRUNE_SECONDS)
+    desk.scheduler.add("housekeeping.orphan_files", _job(orphans), settings.prune_seconds)
+    kb_misses = PruneKbMisses(desk.sessions, KB_MISS_RETENTION, clock=clock)
+    desk.scheduler.add("housekeeping.prune_kb_misses", _job(kb_misses), settings.prune_seconds)
+
+
+def register_widget_jobs(desk: Desk, clock: Clock = SYSTEM_CLOCK) -> None:
+    """The website chat's housekeeping (where WIDGET_ENABLED is set): old resend receipts go."""
+    receipts = PruneWidgetReceipts(desk.sessions, WIDGET_RECEIPT_RETENTION, clock=clock)
+    desk.scheduler.add("housekeeping.prune_widget_receipts", _job(receipts), desk.settings.prune_seconds)

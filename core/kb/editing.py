@@ -11,6 +11,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import Conflict, NotFound
+from core.kb import vocabulary
 from core.kb.articles import ArticleData, as_data, upsert_article
 from core.models import Article
 
@@ -26,7 +27,7 @@ def render_markdown(body: str) -> str:
 def article_json(article: Article) -> dict[str, Any]:
     return {"id": article.id, "slug": article.slug, "title": article.title, "body": article.body,
             "language": article.language, "tags": list(article.tags), "links": list(article.links),
-            "published": article.published, "helpful_count": article.helpful_count,
+            "published": article.published, "examples": list(article.examples), "helpful_count": article.helpful_count,
             "not_helpful_count": article.not_helpful_count,
             "updated_at": article.updated_at.isoformat() if article.updated_at else None}
 
@@ -58,15 +59,26 @@ async def create_article(session: AsyncSession, data: ArticleData) -> Article:
 async def update_article(session: AsyncSession, article_id: int, changes: dict[str, Any]) -> Article:
     """Change any field but the slug (imports match articles by slug)."""
     current = as_data(await get_article(session, article_id))
-    allowed: dict[str, Any] = {k: (tuple(v) if k in ("tags", "links") else v) for k, v in changes.items()
-                               if k in ("title", "body", "language", "tags", "links", "published")}
+    allowed: dict[str, Any] = {k: (tuple(v) if k in ("tags", "links", "examples") else v)
+                               for k, v in changes.items()
+                               if k in ("title", "body", "language", "tags", "links", "published", "examples")}
     await upsert_article(session, replace(current, **allowed))
     return await _fresh(session, article_id)
+
+
+async def add_example(session: AsyncSession, article_id: int, question: str) -> Article:
+    """Append a question to the article's examples (once; the same words twice are one example)."""
+    article = await get_article(session, article_id)
+    question = " ".join(question.split())
+    if question.lower() in (example.lower() for example in article.examples):
+        return article
+    return await update_article(session, article_id, {"examples": [*article.examples, question]})
 
 
 async def delete_article(session: AsyncSession, article_id: int) -> None:
     await get_article(session, article_id)
     await session.execute(delete(Article).where(Article.id == article_id))
+    await vocabulary.rebuild(session)
 
 
 async def _fresh(session: AsyncSession, article_id: int) -> Article:

@@ -8,6 +8,8 @@ A Markdown file `<slug>.md` reads:
     tags: account, password
     published: true
     link: Reset page | https://example.com/reset
+    example: I forgot my password
+    example: cannot sign in
     ---
     The body in Markdown...
 """
@@ -23,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import InvalidInput
+from core.kb import vocabulary
 from core.kb.articles import ArticleData, as_data, upsert_article
 from core.models import Article
 
@@ -62,14 +65,21 @@ def _from_json(path: Path) -> Iterator[ArticleData]:
                 links=tuple({"title": str(link.get("title", "")), "url": str(link.get("url", ""))}
                             for link in entry.get("links", [])),
                 published=bool(entry.get("published", True)),
+                examples=tuple(str(e) for e in _list(entry.get("examples", []), "examples", index)),
             )
         except (KeyError, AttributeError, TypeError) as exc:
             raise InvalidInput(f"article {index}: missing or bad field {exc}", field="articles", index=index) from None
 
 
+def _list(value: Any, name: str, index: int) -> list[Any]:
+    if not isinstance(value, list):
+        raise InvalidInput(f"article {index}: {name} must be a list", field="articles", index=index)
+    return value
+
+
 def _from_markdown(file: Path) -> ArticleData:
     text = file.read_text(encoding="utf-8")
-    header: dict[str, Any] = {"link": []}
+    header: dict[str, Any] = {"link": [], "example": []}
     body = text
     if text.startswith("---\n"):
         end = text.find("\n---", 4)
@@ -82,8 +92,8 @@ def _from_markdown(file: Path) -> ArticleData:
             if not sep:
                 raise InvalidInput(f"bad header line: {line!r}", field="path", path=str(file))
             key, value = key.strip().lower(), value.strip()
-            if key == "link":
-                header["link"].append(value)
+            if key in ("link", "example"):
+                header[key].append(value)
             else:
                 header[key] = value
         body = text[end + 4:].lstrip("\n")
@@ -96,19 +106,22 @@ def _from_markdown(file: Path) -> ArticleData:
         language=str(header.get("language", "en")),
         tags=tuple(t.strip() for t in str(header.get("tags", "")).split(",") if t.strip()),
         links=tuple(links), published=str(header.get("published", "true")).lower() not in ("false", "no", "0"),
+        examples=tuple(e for e in header["example"] if e),
     )
 
 
 async def import_articles(session: AsyncSession, items: list[ArticleData], progress: Progress | None = None,
                           ) -> tuple[int, int]:
-    """Upsert by slug in the caller's transaction; returns (created, updated)."""
+    """Upsert by slug in the caller's transaction; returns (created, updated). The search's word list
+    is rebuilt once, after the last article."""
     created = updated = 0
     for item in items:
-        _, is_new = await upsert_article(session, item)
+        _, is_new = await upsert_article(session, item, refresh=False)
         created += is_new
         updated += not is_new
         if progress:
             progress(1)
+    await vocabulary.rebuild(session)
     return created, updated
 
 
@@ -135,12 +148,14 @@ def write_articles(items: list[ArticleData], path: Path, progress: Progress | No
 
 def _as_json(item: ArticleData) -> dict[str, Any]:
     return {"slug": item.slug, "title": item.title, "body": item.body, "language": item.language,
-            "tags": list(item.tags), "links": [dict(link) for link in item.links], "published": item.published}
+            "tags": list(item.tags), "links": [dict(link) for link in item.links], "published": item.published,
+            "examples": list(item.examples)}
 
 
 def _as_markdown(item: ArticleData) -> str:
     lines = ["---", f"title: {item.title}", f"language: {item.language}", f"tags: {', '.join(item.tags)}",
              f"published: {'true' if item.published else 'false'}"]
     lines += [f"link: {link.get('title', '')} | {link.get('url', '')}" for link in item.links]
+    lines += [f"example: {' '.join(example.split())}" for example in item.examples]
     lines += ["---", ""]
     return "\n".join(lines) + item.body.rstrip() + "\n"

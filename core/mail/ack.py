@@ -9,6 +9,7 @@ from core.i18n import N_, Translator
 from core.mail.channel_spec import NAME as CHANNEL
 from core.mail.ids import reply_subject
 from core.models import Contact, Ticket
+from core.services.contacts import address_for_ticket
 
 ACK_TEXT = N_(
     "Hello,\n\n"
@@ -30,7 +31,8 @@ async def queue_acknowledgement(
     answering: str,
 ) -> bool:
     """Queue one acknowledgement per ticket (a re-run queues nothing twice)."""
-    if not contact.email:
+    identity = await address_for_ticket(session, ticket)
+    if identity is None:
         return False
     text = translator.gettext(language, ACK_TEXT, ticket_id=ticket.id)
     return await outbox.enqueue(
@@ -38,7 +40,7 @@ async def queue_acknowledgement(
         channel=CHANNEL,
         kind="text",
         payload={
-            "to": contact.email,
+            "to": identity.external_id,
             "subject": reply_subject(ticket.id, ticket.subject),
             "text": text,
             "ticket_id": ticket.id,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from core.channels import ChannelSpec, FileLimits
+from typing import Any
+
+from core.channels import ChannelSpec, FileLimits, Notice
 from core.settings import Settings
 
 NAME = "email"
@@ -15,4 +17,10 @@ def email_spec(settings: Settings) -> ChannelSpec:
         replies=True,  # In-Reply-To / References keep one thread per ticket
         files=FileLimits(max_bytes=settings.mail_max_bytes, kinds=frozenset({"document"})),
         customer_notices=True,
+        notice_format=notice_format,
     )
+
+
+def notice_format(external_id: str, notice: Notice) -> tuple[dict[str, Any], str]:
+    """A notice as the `text` kind sends it: a plain mail to the address."""
+    return {"to": external_id, "subject": notice.subject, "text": notice.text}, f"mail:{external_id}"

@@ -18,7 +18,14 @@ from core.mail.channel_spec import NAME as CHANNEL
 from core.mail.parse import ParsedMail
 from core.models import Contact, MailMessage, Message, Ticket
 from core.services import conversations
-from core.services.contacts import contact_for_email
+from core.services.channel_refs import refs_of
+from core.services.contacts import (
+    address_for_ticket,
+    contact_for_email,
+    email_address,
+    find_identity,
+    reply_email_of,
+)
 from core.services.conversations import Inbound, NewAttachment
 from core.services.reopening import ticket_for_customer_reply
 
@@ -102,15 +109,21 @@ async def ingest_mail(
         raise Unusable("no_sender", "no usable From, Sender or Return-Path address")
     if mail.address in options.own_addresses:
         raise Unusable("own_address", f"mail from our own address {mail.address}")
+    chat = await _chat_ticket(session, mail, options)
+    if chat is not None:
+        return await _into_chat(session, chat, mail, files, options, claim)
     language = mail.language or options.default_language
     contact = await contact_for_email(session, mail.address, mail.name, language)
     ticket = await _thread(session, mail, contact, options)
     created = ticket is None
     if ticket is None:
+        identity = await find_identity(session, CHANNEL, email_address(mail.address))
         ticket, _ = await conversations.open_ticket(
-            session, contact=contact, channel=CHANNEL, queue_slug=QUEUE, subject=mail.subject or "(no subject)"
+            session, contact=contact, channel=CHANNEL, queue_slug=QUEUE, subject=mail.subject or "(no subject)",
+            identity=identity,
         )
-    message = await conversations.customer_wrote(session, ticket, _inbound(mail, files, options.mailbox, claim.reused))
+    inbound = mail_inbound(mail, files, options.mailbox, claim.reused)
+    message = await conversations.customer_wrote(session, ticket, inbound)
     if message is None:  # the same Message-ID under another index row cannot happen; keep it honest
         return IntakeResult("duplicate", ticket.id)
     await session.execute(
@@ -122,6 +135,37 @@ async def ingest_mail(
             session, translator, ticket=ticket, contact=contact, language=language, answering=mail.message_id
         )
     return IntakeResult("created" if created else "appended", ticket.id, message.id, acknowledged)
+
+
+async def _chat_ticket(session: AsyncSession, mail: ParsedMail, options: IntakeOptions) -> Ticket | None:
+    """The chat ticket (another channel's) whose reply copy this mail answers, when it comes from the
+    address the visitor left there (`reply_email_of`). Anyone else answering a forwarded copy gets a
+    ticket of their own, as any sender does: the chat is not theirs to write into."""
+    candidates = await _tickets_by_headers(session, options.mailbox, mail.thread_ids)
+    if not candidates and (tagged := ids.ticket_in_subject(mail.subject)) is not None:
+        candidates = [tagged]
+    for ticket_id in candidates:
+        ticket = await session.get(Ticket, ticket_id, with_for_update=True)
+        if ticket is None or ticket.channel == CHANNEL:
+            continue
+        if reply_email_of(await address_for_ticket(session, ticket)) == email_address(mail.address):
+            return await ticket_for_customer_reply(session, ticket, options.reopen_window_hours)
+    return None
+
+
+async def _into_chat(session: AsyncSession, ticket: Ticket, mail: ParsedMail, files: tuple[NewAttachment, ...],
+                     options: IntakeOptions, claim: Claim) -> IntakeResult:
+    """The visitor's mailed answer as their own message in the chat's ticket (no acknowledgement: the
+    conversation is going on)."""
+    message = await conversations.customer_wrote(session, ticket, mail_inbound(mail, files, options.mailbox,
+                                                                                claim.reused))
+    if message is None:
+        return IntakeResult("duplicate", ticket.id)
+    await session.execute(
+        update(MailMessage).where(MailMessage.id == claim.id).values(ticket_id=ticket.id, desk_message_id=message.id)
+    )
+    log.info("mail answered a chat", extra={"ticket": ticket.id, "channel": ticket.channel, "message_id": message.id})
+    return IntakeResult("appended", ticket.id, message.id)
 
 
 async def _bounce_of_ours(session: AsyncSession, mail: ParsedMail, index_id: int) -> IntakeResult | None:
@@ -219,7 +263,8 @@ async def _tickets_by_headers(session: AsyncSession, mailbox: str, thread_ids: l
     return found
 
 
-def _inbound(mail: ParsedMail, files: tuple[NewAttachment, ...], mailbox: str, reused: bool) -> Inbound:
+def mail_inbound(mail: ParsedMail, files: tuple[NewAttachment, ...], mailbox: str, reused: bool) -> Inbound:
+    """What intake stores for a mail; also the e-mail adapter's parse (`core/mail/adapter.py`)."""
     body = mail.text
     if len(body) > conversations.MAX_BODY:
         body = body[: conversations.MAX_BODY - 200].rstrip() + "\n\n[…]"
@@ -237,7 +282,7 @@ def _inbound(mail: ParsedMail, files: tuple[NewAttachment, ...], mailbox: str, r
         body=body,
         kind="file" if files and not body else "text",
         external_key=ids.external_key(mailbox, mail.message_id, mail.fingerprint),
-        external_id=mail.message_id[:512],
+        channel_refs=refs_of(CHANNEL, [mail.message_id[:512]]),
         meta=meta,
         attachments=files,
     )

@@ -30,6 +30,7 @@ class MailFile:
     file_name: str
     content_type: str
     data: bytes
+    content_id: str | None = None  # the part's Content-ID as the mail wrote it ("<logo@host>"), if any
 
 
 @dataclass
@@ -137,21 +138,21 @@ class _Collector:
         disposition = (part.get_content_disposition() or "").lower()
         file_name = self._file_name(part)
         if ctype == "message/rfc822":
-            self._keep(file_name or "forwarded.eml", ctype, _bytes_of_message(part))
+            self._keep(part, file_name or "forwarded.eml", ctype, _bytes_of_message(part))
         elif ctype == "text/calendar":
-            self._keep(file_name or CALENDAR_NAME, ctype, _payload(part))
+            self._keep(part, file_name or CALENDAR_NAME, ctype, _payload(part))
         elif disposition == "attachment" or (file_name and not ctype.startswith("text/")):
-            self._keep(file_name or "attachment.bin", ctype, _payload(part))
+            self._keep(part, file_name or "attachment.bin", ctype, _payload(part))
         elif ctype == "text/plain":
             self.plain.append(self._text(part))
         elif ctype == "text/html":
             self.html.append(self._text(part))
         elif ctype.startswith("text/"):
-            self._keep(file_name or "part.txt", "text/plain", _payload(part))
+            self._keep(part, file_name or "part.txt", "text/plain", _payload(part))
         elif ctype.startswith("multipart/"):  # a multipart without a usable boundary: read it as text
             self.plain.append(self._text(part))
         else:
-            self._keep(file_name or "attachment.bin", ctype, _payload(part))
+            self._keep(part, file_name or "attachment.bin", ctype, _payload(part))
 
     def _file_name(self, part: Message) -> str:
         try:
@@ -160,8 +161,8 @@ class _Collector:
             name = ""
         return name.replace("/", "_").replace("\\", "_").replace("\x00", "").strip()[:255]
 
-    def _keep(self, file_name: str, content_type: str, data: bytes) -> None:
-        self.parsed.files.append(MailFile(file_name, content_type, data))
+    def _keep(self, part: Message, file_name: str, content_type: str, data: bytes) -> None:
+        self.parsed.files.append(MailFile(file_name, content_type, data, content_id(part)))
 
     def _text(self, part: Message) -> str:
         data = _payload(part)
@@ -173,6 +174,14 @@ class _Collector:
         except UnicodeDecodeError:
             self.parsed.problems.append(f"text is not valid {charset[:40]}")
         return guess_decode(data).replace("\r\n", "\n")
+
+
+def content_id(part: Message) -> str | None:
+    """A part's Content-ID (what an HTML body's `cid:` link and the e-mail channel call the file):
+    the first <id> of the header, else its bare text when a mailer left the brackets out."""
+    value = header(part, "Content-ID")
+    ids = message_ids(value)
+    return (ids[0] if ids else value.strip()[:255]) or None
 
 
 def guess_decode(data: bytes) -> str:

@@ -170,7 +170,7 @@ class MailPoller:
             await self._set_aside(uidvalidity, uid, raw, "unparseable", f"{type(mail).__name__}: {mail}", None)
             return
         try:
-            files = await asyncio.to_thread(store_files, self.storage, mail)
+            files = await store_files(self.storage, mail)
             async with self.sessions() as session, session.begin():
                 result = await ingest_mail(session, self.translator, mail, files, self.options, uid)
         except Unusable as exc:
@@ -201,7 +201,7 @@ class MailPoller:
         raw_key = None
         if raw is not None:
             try:
-                saved = await asyncio.to_thread(self.storage.save, raw, f"mail-{uid}.eml", "message/rfc822")
+                saved = await self.storage.save(raw, f"mail-{uid}.eml", "message/rfc822")
                 raw_key = saved.storage_key
             except Exception:
                 raw_key = None

@@ -5,7 +5,6 @@ cannot stays quarantined with the new reason."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -83,7 +82,7 @@ async def _raw(storage: AttachmentStore, row: MailQuarantine) -> bytes:
     if row.raw_storage_key is None:
         raise Conflict("the mail was not kept (too large), so it cannot be tried again", reason=row.reason)
     try:
-        return await asyncio.to_thread(storage.read, row.raw_storage_key)
+        return await storage.read(row.raw_storage_key)
     except FileNotFoundError as exc:
         raise Conflict("the quarantined mail's file is gone") from exc
 
@@ -98,7 +97,7 @@ async def _ingest(
     except Exception as exc:
         return None, "unparseable", f"{type(exc).__name__}: {exc}"
     try:
-        files = await asyncio.to_thread(store_files, intake.storage, mail)
+        files = await store_files(intake.storage, mail)
         async with session.begin_nested():
             await _release_claim(session, row.mailbox, mail.message_id, mail.fingerprint)
             result = await ingest_mail(session, intake.translator, mail, files, intake.options_for(row.mailbox),

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 
 from core.context import Desk
+from core.mail.adapter import email_adapter
+from core.mail.channel_spec import NAME
 from core.mail.imap import ImapConfig
 from core.mail.intake import IntakeOptions
 from core.mail.poller import COMPONENT, MailPoller
@@ -76,9 +78,13 @@ def build_poller(desk: Desk) -> MailPoller:
 
 
 def build_mail(desk: Desk) -> MailParts:
+    """The mail parts, and the e-mail adapter attached to `desk.channels` (its outbox channel is what
+    the worker takes from `desk.channels.deliverers()`, as every channel's)."""
     settings = desk.settings
     channel = EmailChannel(desk.sessions, desk.storage, smtp_config(settings)) if settings.mail_out_enabled else None
     poller = build_poller(desk) if settings.mail_in_enabled else None
     if poller is None:
         desk.components[COMPONENT] = "off"
+    mailbox = poller.mailbox if poller is not None else ""
+    desk.channels.attach(email_adapter(desk.channels.get(NAME), desk.storage, mailbox, channel))
     return MailParts(channel, poller)

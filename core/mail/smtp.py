@@ -1,10 +1,11 @@
-"""The outbox channel `email`: kinds `reply` (a stored operator message, in the ticket's thread) and
-`text` (a ready notice: acknowledgement, alert). SMTP 4xx and network faults retry; 5xx fail for good
-with the server's reply."""
+"""The outbox channel `email`: kinds `reply` (a stored operator message, in the ticket's thread),
+`text` (a ready notice: acknowledgement, alert) and `copy` (an operator's chat reply the visitor has
+not seen, to the address they left: `core/services/email_copies.py`). SMTP 4xx and network faults
+retry; 5xx fail for good with the server's reply."""
 
 from __future__ import annotations
 
-import asyncio
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,7 @@ import aiosmtplib
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.i18n import N_, translator_of
 from core.mail import ids
 from core.mail.channel_spec import NAME as CHANNEL
 from core.mail.compose import Outgoing, compose
@@ -19,7 +21,16 @@ from core.mail.parse import MailFile
 from core.mail.tls import tls_context
 from core.models import Attachment, Contact, MailMessage, Message, Ticket
 from core.outbox import Delivery, PermanentFailure, RetryLater
+from core.services.channel_refs import add_message_refs
+from core.services.contacts import address_for_ticket, reply_email_of, seen_of
 from core.storage import AttachmentStore
+
+log = logging.getLogger(__name__)
+
+# The lines under a chat reply sent by e-mail (the visitor's language).
+COPY_FOOTER = N_("You left this address in the chat on our website for replies you might miss. "
+                 "Reply to this e-mail, or go back to the chat.")
+COPY_PAGE = N_("The chat was on this page: {page}")
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,11 @@ class EmailChannel:
     async def deliver(self, delivery: Delivery) -> dict[str, Any]:
         if delivery.kind == "reply":
             outgoing = await self._reply(delivery)
+        elif delivery.kind == "copy":
+            copy = await self._copy(delivery)
+            if isinstance(copy, dict):
+                return copy
+            outgoing = copy
         elif delivery.kind == "text":
             outgoing = self._notice(delivery)
         else:
@@ -64,16 +80,16 @@ class EmailChannel:
             ticket = await session.get(Ticket, int(delivery.payload["ticket_id"]))
             if message is None or ticket is None or message.ticket_id != ticket.id:
                 raise PermanentFailure("the message or its ticket no longer exists")
-            contact = await session.get(Contact, ticket.contact_id)
-            if contact is None or not contact.email:
+            identity = await address_for_ticket(session, ticket)
+            if identity is None:
                 raise PermanentFailure("the ticket's contact has no email address")
             thread = await _thread_ids(session, ticket.id, message.id, self.config.domain)
             attachments = (await session.scalars(select(Attachment).where(Attachment.message_id == message.id)
                                                  .order_by(Attachment.id))).all()
-        files = await asyncio.to_thread(self._files, list(attachments))
+        files = await self._files(list(attachments))
         inbound = [rfc_id for rfc_id, is_inbound in thread if is_inbound]
         return Outgoing(
-            to=contact.email,
+            to=identity.external_id,
             subject=ids.reply_subject(ticket.id, ticket.subject),
             text=message.body,
             message_id=ids.reply_id(message.id, ticket.id, self.config.domain),
@@ -81,6 +97,38 @@ class EmailChannel:
             references=[rfc_id for rfc_id, _ in thread],
             files=files,
         )
+
+    async def _copy(self, delivery: Delivery) -> Outgoing | dict[str, Any]:
+        """The chat reply as a mail, or why none is needed any more (recorded as the row's result): the
+        widget showed it meanwhile, or the address is gone. Its Message-ID is filed as the message's
+        e-mail ref before sending (it is derived, so a retry resends the same id): the visitor's answer
+        names it and intake threads it back into the chat's ticket."""
+        async with self.sessions() as session, session.begin():
+            message = await session.get(Message, int(delivery.payload["message_id"]), with_for_update=True)
+            ticket = await session.get(Ticket, int(delivery.payload["ticket_id"]))
+            if message is None or ticket is None or message.ticket_id != ticket.id:
+                raise PermanentFailure("the message or its ticket no longer exists")
+            identity = await address_for_ticket(session, ticket)
+            to = reply_email_of(identity)
+            if to is None:
+                return {"skipped": "no_address"}
+            if seen_of(identity) >= message.id:
+                log.info("reply copy not needed", extra={"ticket": ticket.id, "message_id": message.id})
+                return {"skipped": "seen"}
+            contact = await session.get(Contact, ticket.contact_id)
+            rfc_id = ids.reply_id(message.id, ticket.id, self.config.domain)
+            add_message_refs(message, CHANNEL, [rfc_id])
+            attachments = (await session.scalars(select(Attachment).where(Attachment.message_id == message.id)
+                                                 .order_by(Attachment.id))).all()
+            language = contact.language if contact is not None else "en"
+            page = str((identity.visit or {}).get("url") or "") if identity is not None else ""
+            translator = translator_of(session)
+            footer = translator.gettext(language, COPY_FOOTER)
+            if page:
+                footer += "\n" + translator.gettext(language, COPY_PAGE, page=page)
+            subject, body = ids.reply_subject(ticket.id, ticket.subject), message.body
+        files = await self._files(list(attachments))
+        return Outgoing(to=to, subject=subject, text=f"{body}\n\n-- \n{footer}", message_id=rfc_id, files=files)
 
     def _notice(self, delivery: Delivery) -> Outgoing:
         payload = delivery.payload
@@ -99,13 +147,13 @@ class EmailChannel:
             auto_submitted=bool(payload.get("auto_submitted")),
         )
 
-    def _files(self, attachments: list[Attachment]) -> list[MailFile]:
+    async def _files(self, attachments: list[Attachment]) -> list[MailFile]:
         files = []
         for item in attachments:
             if item.storage_key is None:
                 continue
             try:
-                data = self.storage.read(item.storage_key)
+                data = await self.storage.read(item.storage_key)
             except OSError as exc:
                 raise PermanentFailure(f"attachment {item.file_name} is missing from the store") from exc
             files.append(MailFile(item.file_name, item.content_type, data))

@@ -1,6 +1,7 @@
 """All tables. Feature modules add theirs here, each with its own Alembic revision."""
 
 from core.models.base import Base
+from core.models.files import Blob, BlobChunk
 from core.models.infra import AuditLog, DeadLetter, Event, EventBatch, OutboxItem, ProcessedUpdate
 from core.models.mail import MailboxState, MailMessage, MailQuarantine
 from core.models.orders import (
@@ -15,20 +16,27 @@ from core.models.orders import (
     StoreMember,
 )
 from core.models.panel import AccountLink, ApiToken, LoginThrottle, Presence, SavedReply, WebSession
-from core.models.people import Contact, Operator
+from core.models.people import Contact, ContactIdentity, Operator
 from core.models.sla import BusinessHoliday, BusinessHours, QueueMember, SlaAlert, SlaPolicy, TicketNotice
+from core.models.staffgroup import StaffGroup, TicketTopic
 from core.models.support import (
     Article,
     ArticleFeedback,
     ContactRate,
     FsmState,
+    KbMiss,
+    KbSynonym,
+    KbVersion,
+    KbWord,
     OperatorLinkToken,
     OperatorPresence,
     TicketRating,
 )
 from core.models.tickets import Attachment, Message, Note, Queue, Ticket
+from core.models.widget import PRECHAT_MODES, Site, WidgetReceipt
 
 __all__ = [
+    "PRECHAT_MODES",
     "AccountLink",
     "ApiToken",
     "Article",
@@ -36,14 +44,21 @@ __all__ = [
     "Attachment",
     "AuditLog",
     "Base",
+    "Blob",
+    "BlobChunk",
     "BusinessHoliday",
     "BusinessHours",
     "Contact",
+    "ContactIdentity",
     "ContactRate",
     "DeadLetter",
     "Event",
     "EventBatch",
     "FsmState",
+    "KbMiss",
+    "KbSynonym",
+    "KbVersion",
+    "KbWord",
     "LoginThrottle",
     "MailMessage",
     "MailQuarantine",
@@ -65,13 +80,17 @@ __all__ = [
     "Queue",
     "QueueMember",
     "SavedReply",
+    "Site",
     "SlaAlert",
     "SlaPolicy",
+    "StaffGroup",
     "Store",
     "StoreInvite",
     "StoreMember",
     "Ticket",
     "TicketNotice",
     "TicketRating",
+    "TicketTopic",
     "WebSession",
+    "WidgetReceipt",
 ]

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.domain import LANGUAGES
 from core.models.base import Base, id_column, in_check, now_column
-from core.orders.statuses import ORDER_KINDS, ORDER_SOURCES, ORDER_STATUSES
+from core.orders.statuses import ORDER_KINDS, ORDER_STATUSES
 
 
 class Store(Base):
@@ -104,7 +104,6 @@ class Order(Base):
     __table_args__ = (
         CheckConstraint(in_check("status", ORDER_STATUSES), name="status"),
         CheckConstraint(in_check("kind", ORDER_KINDS), name="kind"),
-        CheckConstraint(in_check("source", ORDER_SOURCES), name="source"),
         CheckConstraint(in_check("language", LANGUAGES), name="language"),
         CheckConstraint("total_minor >= 0", name="total"),
         CheckConstraint("party_size IS NULL OR party_size > 0", name="party_size"),
@@ -117,7 +116,7 @@ class Order(Base):
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
-    source: Mapped[str] = mapped_column(String(16), default="telegram", server_default="telegram")
+    source: Mapped[str] = mapped_column(String(16))  # a channel name, or "panel"; checked by core.orders.placing
     language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     customer_name: Mapped[str] = mapped_column(String(128), default="", server_default="")
     customer_phone: Mapped[str] = mapped_column(String(32), default="", server_default="")

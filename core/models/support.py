@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Computed,
@@ -16,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    Uuid,
     text,
 )
 from sqlalchemy.dialects.postgresql import TSVECTOR
@@ -25,8 +28,12 @@ from core.domain import LANGUAGES
 from core.models.base import Base, id_column, in_check, now_column
 
 _CONFIG = "CASE WHEN language = 'ru' THEN 'russian'::regconfig ELSE 'english'::regconfig END"
+# Title, tags and example questions are weight A (what an article is about), the body B: the search
+# tells a word of the article's head from one of its text (`lexeme:A` in a tsquery). Migration 0020.
 SEARCH_VECTOR = (
     f"setweight(to_tsvector({_CONFIG}, coalesce(title, '')), 'A') || "
+    f"setweight(jsonb_to_tsvector({_CONFIG}, tags, '[\"string\"]'), 'A') || "
+    f"setweight(jsonb_to_tsvector({_CONFIG}, examples, '[\"string\"]'), 'A') || "
     f"setweight(to_tsvector({_CONFIG}, coalesce(body, '')), 'B')"
 )
 
@@ -49,6 +56,8 @@ class Article(Base):
     links: Mapped[list[Any]] = mapped_column(default=list, server_default=text("'[]'::jsonb"))
     language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     tags: Mapped[list[Any]] = mapped_column(default=list, server_default=text("'[]'::jsonb"))
+    # Questions as customers ask them that should find this article; they count as the title does.
+    examples: Mapped[list[Any]] = mapped_column(default=list, server_default=text("'[]'::jsonb"))
     published: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     helpful_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     not_helpful_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -57,17 +66,83 @@ class Article(Base):
     updated_at: Mapped[datetime] = now_column()
 
 
+class KbSynonym(Base):
+    """A group of words the search treats as one (shipping = delivery), per language; admins add
+    them beside the built-in dictionary (core/kb/synonyms.py)."""
+
+    __tablename__ = "kb_synonym"
+    __table_args__ = (CheckConstraint(in_check("language", LANGUAGES), name="language"),)
+
+    id: Mapped[int] = id_column()
+    language: Mapped[str] = mapped_column(String(8))
+    terms: Mapped[list[Any]] = mapped_column(default=list, server_default=text("'[]'::jsonb"))
+    created_at: Mapped[datetime] = now_column()
+
+
+class KbWord(Base):
+    """The knowledge base's lexemes per language with the number of articles holding each (ts_stat),
+    which the search corrects a customer's typo against (trigram). Rebuilt after article writes."""
+
+    __tablename__ = "kb_word"
+    __table_args__ = (
+        Index("ix_kb_word_trgm", "word", postgresql_using="gin", postgresql_ops={"word": "gin_trgm_ops"}),
+    )
+
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    word: Mapped[str] = mapped_column(Text, primary_key=True)
+    ndoc: Mapped[int] = mapped_column(Integer)
+
+
+class KbVersion(Base):
+    """One counter (a single row) that triggers on `article` and `kb_synonym` bump whenever what the
+    search reads changes; each process reloads its in-memory vocabulary when it moved (core/kb/lexicon.py,
+    migration 0027)."""
+
+    __tablename__ = "kb_version"
+    __table_args__ = (CheckConstraint("id = 1", name="single"),)
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger, server_default="1")
+    token: Mapped[uuid.UUID] = mapped_column(Uuid, server_default=text("gen_random_uuid()"))  # which database
+
+
+class KbMiss(Base):
+    """A customer question the knowledge base did not answer: no article (`miss`), the answer "did
+    not help" (`not_helped`) or a handoff right after it (`handoff`). Admins turn them into example
+    questions; pruned after 90 days (core.jobs.prune). `question_key`: the question's sorted stems,
+    what groups the same question asked in other words. Migration 0021."""
+
+    __tablename__ = "kb_miss"
+    __table_args__ = (
+        CheckConstraint(in_check("language", LANGUAGES), name="language"),
+        CheckConstraint("outcome IN ('miss', 'not_helped', 'handoff')", name="outcome"),
+        Index("ix_kb_miss_language_key", "language", "question_key"),
+        Index("ix_kb_miss_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = id_column()
+    language: Mapped[str] = mapped_column(String(8))
+    question: Mapped[str] = mapped_column(Text)
+    question_key: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(16))
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("article.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = now_column()
+
+
 class ArticleFeedback(Base):
-    """One vote per contact and article; a second press changes the vote, never counts twice."""
+    """One vote per contact and article; a second press changes the vote, never counts twice.
+    `question_key` (the question's sorted stems) lets the vote adjust the ranking for that question."""
 
     __tablename__ = "article_feedback"
-    __table_args__ = (UniqueConstraint("article_id", "contact_id", name="uq_article_feedback_article_contact"),)
+    __table_args__ = (UniqueConstraint("article_id", "contact_id", name="uq_article_feedback_article_contact"),
+                      Index("ix_article_feedback_question_key", "question_key", "article_id"))
 
     id: Mapped[int] = id_column()
     article_id: Mapped[int] = mapped_column(ForeignKey("article.id", ondelete="CASCADE"))
     contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), index=True)
     helpful: Mapped[bool] = mapped_column(Boolean)
     query: Mapped[str] = mapped_column(Text, default="", server_default="")
+    question_key: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = now_column()
 
 

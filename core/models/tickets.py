@@ -7,16 +7,21 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    ColumnElement,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
+    func,
+    literal_column,
     text,
+    type_coerce,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.domain import AUTHOR_KINDS, CHANNELS, DELIVERY_STATES, PRIORITIES, TICKET_STATUSES
+from core.domain import AUTHOR_KINDS, CHANNEL_NAME_PATTERN, DELIVERY_STATES, PRIORITIES, TICKET_STATUSES
 from core.models.base import Base, id_column, in_check, now_column
 
 
@@ -26,8 +31,20 @@ class Queue(Base):
     id: Mapped[int] = id_column()
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(128))
+    # The name Russian-speaking operators read (None: `name` in both languages); see `display_name`.
+    name_ru: Mapped[str | None] = mapped_column(String(128))
     position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     customer_visible: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    # An operator's first reply to an unassigned ticket of this queue assigns it to them.
+    assign_on_reply: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+
+    def display_name(self, language: str) -> str:
+        return queue_display_name(self.name, self.name_ru, language)
+
+
+def queue_display_name(name: str, name_ru: str | None, language: str) -> str:
+    """A queue's name in the reader's language: the Russian one where set, else `name`."""
+    return name_ru if language == "ru" and name_ru else name
 
 
 class Ticket(Base):
@@ -35,15 +52,20 @@ class Ticket(Base):
     __table_args__ = (
         CheckConstraint(in_check("status", TICKET_STATUSES), name="status"),
         CheckConstraint(in_check("priority", PRIORITIES), name="priority"),
-        CheckConstraint(in_check("channel", CHANNELS), name="channel"),
-        # A customer never gets a second live Telegram ticket by accident (double taps, two processes).
+        # Which channels exist is the adapters' business (core.channels): the name only has a shape.
+        CheckConstraint(f"channel ~ '{CHANNEL_NAME_PATTERN}'", name="channel_name"),
+        # On a channel of `live_conversations` (open_ticket sets `single_live` from the channel's spec) a
+        # customer never gets a second live ticket by accident (double taps, two processes).
         Index(
-            "uq_ticket_live_telegram_contact",
+            "uq_ticket_live_contact_channel",
             "contact_id",
+            "channel",
             unique=True,
-            postgresql_where=text("status <> 'closed' AND channel = 'telegram'"),
+            postgresql_where=text("status <> 'closed' AND single_live"),
         ),
         Index("ix_ticket_status_updated", "status", "updated_at"),
+        # The inbox's default page (every status but closed, newest activity first) read in order, not sorted.
+        Index("ix_ticket_live_updated", "updated_at", "id", postgresql_where=text("status <> 'closed'")),
         # SLA: the watch reads only tickets whose next check is due; housekeeping finds its few rows.
         Index("ix_ticket_sla_next_check", "sla_next_check_at", postgresql_where=text("sla_next_check_at IS NOT NULL")),
         Index("ix_ticket_waiting_since", "sla_paused_at", postgresql_where=text("status = 'waiting_customer'")),
@@ -62,10 +84,17 @@ class Ticket(Base):
     subject: Mapped[str] = mapped_column(String(512), default="", server_default="")
     status: Mapped[str] = mapped_column(String(24), default="open", server_default="open")
     priority: Mapped[str] = mapped_column(String(16), default="medium", server_default="medium")
-    channel: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))  # a name of the channel registry (core.channels)
     queue_id: Mapped[int] = mapped_column(ForeignKey("queue.id"), index=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id"), index=True)
+    # The identity the conversation is with: replies and notices go to its address, also after a merge
+    # gave the contact a second identity on the channel. None: opened by an operator, no identity.
+    identity_id: Mapped[int | None] = mapped_column(ForeignKey("contact_identity.id", ondelete="SET NULL"),
+                                                    index=True)
+    single_live: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("operator.id"), index=True)
+    # The website (chat widget) the ticket was started from; the site's name shows on the customer card.
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id", ondelete="SET NULL"), index=True)
     unread_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = now_column()
     updated_at: Mapped[datetime] = now_column()
@@ -101,13 +130,27 @@ class Message(Base):
     kind: Mapped[str] = mapped_column(String(24), default="text", server_default="text")
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'::jsonb"))
     external_key: Mapped[str | None] = mapped_column(String(512), unique=True)
-    external_id: Mapped[str | None] = mapped_column(String(512))
+    # The channel's own ids of this message, a list per channel (`core.services.channel_refs`):
+    # {telegram: ["812", "813"]} (an album, a reply sent in parts), {"email": ["<id@host>"]}.
+    channel_refs: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'::jsonb"))
     reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))
     delivery_state: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
     delivery_error: Mapped[str | None] = mapped_column(Text)
     edit_history: Mapped[list[Any]] = mapped_column(default=list, server_default=text("'[]'::jsonb"))
     edited_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = now_column()
+
+    @hybrid_property
+    def external_id(self) -> str | None:
+        """Read-only: the message's first channel id (of any channel; a message has its ticket's only).
+        Kept for readers of the column it replaced; new code asks `channel_refs.message_refs`."""
+        return next((str(ids[0]) for ids in self.channel_refs.values() if ids), None)
+
+    @external_id.inplace.expression
+    @classmethod
+    def _external_id_expression(cls) -> ColumnElement[str | None]:
+        first = func.jsonb_path_query_first(cls.channel_refs, literal_column("'$.*[0]'::jsonpath"))
+        return type_coerce(first.op("#>>")(literal_column("'{}'::text[]")), String)
 
 
 class Note(Base):
@@ -136,6 +179,8 @@ class Attachment(Base):
     size: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     storage_key: Mapped[str | None] = mapped_column(String(255))
-    telegram_file_id: Mapped[str | None] = mapped_column(String(255))
+    # What each channel calls this file, so it is sent again without a new upload:
+    # {telegram: "<file_id>", email: "<content-id>"}; the bytes are stored once (storage_key).
+    channel_refs: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'::jsonb"))
     problem: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = now_column()

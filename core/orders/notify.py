@@ -8,7 +8,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import events, outbox
+from core.channels import Notice, channels_of, staff_channel_of
 from core.i18n import Translator
+from core.jobs.notices import send_to_customer
 from core.models import Order
 from core.orders import repo
 from core.orders.payloads import order_payload
@@ -24,7 +26,10 @@ async def alert_members(session: AsyncSession, translator: Translator, order: Or
     items = await repo.items_of(session, order.id)
     last_actor = await repo.last_actor_name(session, order.id)
     zone = zone_of(await get_store(session, order.store_id))
+    channel = staff_channel_of(session)
     queued = 0
+    if channel is None:
+        return 0
     for member in await repo.members_with_telegram(session, order.store_id):
         assert member.telegram_user_id is not None
         payload: dict[str, Any] = {
@@ -36,7 +41,7 @@ async def alert_members(session: AsyncSession, translator: Translator, order: Or
         }
         queued += await outbox.enqueue(
             session,
-            channel="telegram",
+            channel=channel,
             kind=ALERT_KIND,
             payload=payload,
             idempotency_key=f"order:{order.id}:{tag}:member:{member.id}",
@@ -46,20 +51,15 @@ async def alert_members(session: AsyncSession, translator: Translator, order: Or
 
 
 async def notify_customer(session: AsyncSession, translator: Translator, order: Order, *, by_customer: bool) -> bool:
+    """A notice in the channel the order came from (a channel's name), at the contact's identity there."""
     contact = await repo.contact_of(session, order)
-    if contact is None or contact.telegram_user_id is None or contact.blocked:
+    if contact is None or order.source not in channels_of(session):
         return False
     text = customer_notice(translator, order, by_customer=by_customer)
     if text is None:
         return False
-    return await outbox.enqueue(
-        session,
-        channel="telegram",
-        kind="text",
-        payload={"chat_id": contact.telegram_user_id, "text": text},
-        idempotency_key=f"order:{order.id}:status:{order.status}:customer",
-        order_key=f"tg:{contact.telegram_user_id}",
-    )
+    return await send_to_customer(session, contact, order.source, Notice(text, html=True),
+                                  f"order:{order.id}:status:{order.status}:customer")
 
 
 async def publish(session: AsyncSession, order: Order, type_: str) -> None:

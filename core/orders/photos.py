@@ -4,12 +4,9 @@ store); the bot uploads it to Telegram on the first send and keeps Telegram's fi
 
 from __future__ import annotations
 
-import asyncio
-from pathlib import Path
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.errors import InvalidInput, NotFound, UnsupportedType
+from core.errors import InvalidInput, NotFound
 from core.i18n import N_
 from core.models import Product
 from core.orders import stores
@@ -40,7 +37,7 @@ async def set_photo(session: AsyncSession, storage: AttachmentStore, store_id: i
     content_type = photo_type(data[:12])
     if content_type is None:
         raise InvalidInput(N_("A product photo must be a JPEG, PNG or WebP image."), field="photo")
-    stored = await asyncio.to_thread(storage.save, data, f"product-{product.id}", content_type)
+    stored = await storage.save(data, f"product-{product.id}", content_type)
     product.photo_key = stored.storage_key
     product.photo = None  # Telegram's copy of the previous photo; the bot uploads the new one when first shown
     audit.record(session, actor_kind="operator" if actor_id else "system", actor_id=actor_id,
@@ -59,15 +56,14 @@ async def remove_photo(session: AsyncSession, store_id: int, product_id: int, *,
     return product
 
 
-def photo_file(storage: AttachmentStore, product: Product) -> tuple[Path, str]:
-    """The uploaded photo's file and its image type (from its first bytes); NotFound when it is gone."""
+async def photo_file(storage: AttachmentStore, product: Product) -> tuple[str, str]:
+    """The uploaded photo's storage key and its image type (from its first bytes); NotFound when it is gone."""
+    key = product.photo_key or ""
     try:
-        path = storage.path(product.photo_key or "")
-        with path.open("rb") as handle:
-            head = handle.read(12)
-    except (OSError, UnsupportedType):
+        head = b"".join([part async for part in storage.chunks(key, 0, 12)])
+    except OSError:
         raise NotFound("product photo", product_id=product.id) from None
-    return path, photo_type(head) or "application/octet-stream"
+    return key, photo_type(head) or "application/octet-stream"
 
 
 def keep_telegram_copy(product: Product, file_id: str) -> None:

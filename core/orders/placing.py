@@ -11,13 +11,14 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.channels import channels_of
 from core.domain import normalize_language
 from core.i18n import Translator
 from core.models import Order, OrderItem, Product, Store
 from core.orders import notify, validation
 from core.orders.actors import Actor
 from core.orders.errors import OrderInvalid
-from core.orders.statuses import ORDER_KINDS
+from core.orders.statuses import ORDER_KINDS, PANEL_SOURCE
 from core.orders.transitions import record
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ class OrderDraft:
     scheduled_at: datetime | None = None
     party_size: int | None = None
     language: str = "en"
-    source: str = "telegram"
+    source: str = ""  # the channel the order came from (a registry name), or PANEL_SOURCE
     errors: dict[str, str] = field(default_factory=dict)  # found while parsing, reported together
 
 
@@ -55,6 +56,8 @@ async def place_order(
         raise OrderInvalid({"store_id": "unknown_store"})
     if not store.is_active:
         raise OrderInvalid({"store_id": "store_inactive"})
+    if draft.source != PANEL_SOURCE and draft.source not in channels_of(session):
+        errors.setdefault("source", "unknown_source")
     for name, problem in _check_fields(draft, now or datetime.now(UTC)).items():
         errors.setdefault(name, problem)  # a parse error of the same field says more
     products = await _products(session, store.id, draft.items)

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import events, outbox
+from core.channels import staff_channel_of
 from core.i18n import Translator
 from core.models import Order, Store
 from core.orders import notify, repo
@@ -78,11 +79,14 @@ def reminder_job(
 
 
 async def _remind(session: AsyncSession, translator: Translator, order: Order, minutes: int) -> None:
+    channel = staff_channel_of(session)
+    if channel is None:
+        return
     for member in await repo.members_with_telegram(session, order.store_id):
         assert member.telegram_user_id is not None
         await outbox.enqueue(
             session,
-            channel="telegram",
+            channel=channel,
             kind="text",
             payload={"chat_id": member.telegram_user_id,
                      "text": reminder_text(translator, member.language, order, minutes),
@@ -96,11 +100,14 @@ async def _escalate(session: AsyncSession, translator: Translator, order: Order,
     await notify.publish(session, order, "order.updated")
     events.publish(session, "order.escalated", {"id": order.id, "store_id": store.id, "store_name": store.name},
                    audience="staff", store_id=store.id)
+    channel = staff_channel_of(session)
+    if channel is None:
+        return
     for operator in await repo.linked_operators(session):
         assert operator.telegram_user_id is not None
         await outbox.enqueue(
             session,
-            channel="telegram",
+            channel=channel,
             kind="text",
             payload={"chat_id": operator.telegram_user_id,
                      "text": escalation_text(translator, operator.language, order, store.name,

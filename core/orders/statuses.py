@@ -8,7 +8,7 @@ from core.i18n import N_
 
 ORDER_KINDS: Final = ("delivery", "pickup", "booking")
 ORDER_STATUSES: Final = ("pending", "preparing", "ready", "delivering", "completed", "rejected", "cancelled")
-ORDER_SOURCES: Final = ("telegram", "web")
+PANEL_SOURCE: Final = "panel"  # an order entered by staff; any other source is a channel's name
 TERMINAL: Final = frozenset({"completed", "rejected", "cancelled"})
 OPEN_STATUSES: Final = tuple(s for s in ORDER_STATUSES if s not in TERMINAL)
 

@@ -31,6 +31,7 @@ ERROR_MESSAGES: Final = {
     "in_past": N_("Choose a time in the future."),
     "bad_party_size": N_("Party size must be from 1 to 50."),
     "bad_type": N_("This value has the wrong type."),
+    "unknown_source": N_("Orders cannot come from this channel."),
 }
 
 _PHONE_CHARS = re.compile(r"^\+?[0-9 ()\-]+$")

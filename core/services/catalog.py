@@ -20,13 +20,17 @@ async def list_queues(session: AsyncSession) -> list[Queue]:
     return list(await session.scalars(select(Queue).order_by(Queue.position, Queue.id)))
 
 
-async def create_queue(session: AsyncSession, *, slug: str, name: str, actor_id: int) -> Queue:
+async def create_queue(
+    session: AsyncSession, *, slug: str, name: str, actor_id: int, name_ru: str | None = None,
+    assign_on_reply: bool = True,
+) -> Queue:
     if not SLUG.match(slug):
         raise InvalidInput("slug", field="slug")
     if await session.scalar(select(Queue.id).where(Queue.slug == slug)):
         raise Conflict("slug taken", field="slug")
     position = int(await session.scalar(select(func.coalesce(func.max(Queue.position), 0))) or 0) + 1
-    queue = Queue(slug=slug, name=_name(name), position=position)
+    queue = Queue(slug=slug, name=_name(name), name_ru=_name(name_ru, field="name_ru") if name_ru else None,
+                  position=position, assign_on_reply=assign_on_reply)
     session.add(queue)
     await session.flush()
     audit.record(session, actor_kind="operator", actor_id=actor_id, action="queue.created", object_type="queue",
@@ -36,8 +40,10 @@ async def create_queue(session: AsyncSession, *, slug: str, name: str, actor_id:
 
 async def update_queue(
     session: AsyncSession, queue_id: int, *, actor_id: int, name: str | None = None,
-    customer_visible: bool | None = None, position: int | None = None,
+    customer_visible: bool | None = None, position: int | None = None, name_ru: str | None = None,
+    assign_on_reply: bool | None = None,
 ) -> Queue:
+    """Change what is given; `name_ru=""` removes the Russian name (then `name` shows in both languages)."""
     queue = await session.get(Queue, queue_id, with_for_update=True)
     if queue is None:
         raise NotFound("queue", queue_id=queue_id)
@@ -47,16 +53,20 @@ async def update_queue(
         queue.customer_visible = customer_visible
     if position is not None:
         queue.position = position
+    if name_ru is not None:
+        queue.name_ru = _name(name_ru, field="name_ru") if name_ru.strip() else None
+    if assign_on_reply is not None:
+        queue.assign_on_reply = assign_on_reply
     audit.record(session, actor_kind="operator", actor_id=actor_id, action="queue.updated", object_type="queue",
                  object_id=queue.id)
     await session.flush()
     return queue
 
 
-def _name(value: str, limit: int = 128) -> str:
+def _name(value: str, limit: int = 128, field: str = "name") -> str:
     value = value.strip()
     if not value or len(value) > limit:
-        raise InvalidInput("name", field="name")
+        raise InvalidInput(field, field=field)
     return value
 
 

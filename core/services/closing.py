@@ -10,9 +10,11 @@ from core import outbox
 from core.channels import channels_of
 from core.models import Ticket
 from core.sla import hooks as sla
+from core.staffgroup import topics as staff_topics
 
 
 async def status_changed(session: AsyncSession, ticket: Ticket, old: str, new: str) -> None:
+    await staff_topics.status_changed(session, ticket, old, new)
     if new != "closed":
         return
     await sla.ticket_closed(session, ticket)

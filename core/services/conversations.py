@@ -14,9 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import events, outbox
 from core.channels import channels_of
 from core.errors import InvalidInput, NotFound, TicketClosed
-from core.models import Attachment, Contact, Message, Note, Operator, Queue, Ticket
+from core.models import Attachment, Contact, ContactIdentity, Message, Note, Operator, Queue, Ticket
+from core.services import alerts, email_copies
 from core.services import tickets as ticket_service
+from core.services.channel_refs import add_message_refs
+from core.services.contacts import block_delivery_recipient
 from core.sla import hooks as sla
+from core.staffgroup import topics as staff_topics
 
 MAX_BODY = 20_000
 
@@ -30,7 +34,7 @@ class NewAttachment:
     size: int
     sha256: str | None = None
     storage_key: str | None = None
-    telegram_file_id: str | None = None
+    channel_refs: dict[str, str] = field(default_factory=dict)  # what the channel it came from calls it
     problem: str | None = None
 
 
@@ -41,7 +45,7 @@ class Inbound:
     body: str
     kind: str = "text"
     external_key: str | None = None
-    external_id: str | None = None
+    channel_refs: dict[str, list[str]] = field(default_factory=dict)  # the channel's ids (`channel_refs.refs_of`)
     reply_to_external_key: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     attachments: tuple[NewAttachment, ...] = ()
@@ -85,8 +89,8 @@ async def queue_by_slug(session: AsyncSession, slug: str) -> Queue:
 
 # The statements of a customer's message are built once: they run for every inbound message, and
 # building and keying a statement costs about as much CPU as running it.
-_LIVE_TELEGRAM_TICKET = select(Ticket).where(
-    Ticket.contact_id == bindparam("contact_id"), Ticket.channel == "telegram", Ticket.status != "closed"
+_LIVE_TICKET = select(Ticket).where(
+    Ticket.contact_id == bindparam("contact_id"), Ticket.channel == bindparam("channel"), Ticket.status != "closed"
 )
 _MESSAGE_BY_KEY = select(Message.id).where(Message.external_key == bindparam("key"))
 # Core INSERT/UPDATE ... RETURNING loaded as entities: half the CPU of ORM-enabled DML with RETURNING.
@@ -94,7 +98,7 @@ _MESSAGES, _TICKETS = cast(Table, Message.__table__), cast(Table, Ticket.__table
 _INSERT_CUSTOMER_MESSAGE = select(Message).from_statement(
     insert(_MESSAGES)
     .values(ticket_id=bindparam("ticket_id"), author_kind="customer", body=bindparam("body"), kind=bindparam("kind"),
-            meta=bindparam("meta"), external_key=bindparam("external_key"), external_id=bindparam("external_id"),
+            meta=bindparam("meta"), external_key=bindparam("external_key"), channel_refs=bindparam("channel_refs"),
             reply_to_id=bindparam("reply_to_id"))
     .on_conflict_do_nothing(index_elements=["external_key"])
     .returning(*_MESSAGES.c)
@@ -108,8 +112,16 @@ _CUSTOMER_MESSAGE_ARRIVED = select(Ticket).from_statement(
 _LOAD = {"populate_existing": True}
 
 
-async def live_telegram_ticket(session: AsyncSession, contact_id: int) -> Ticket | None:
-    return await session.scalar(_LIVE_TELEGRAM_TICKET, {"contact_id": contact_id})
+def _first_identity(contact_id: int, channel: str) -> Any:
+    """The contact's first identity on the channel, read inside the ticket's INSERT (no round trip)."""
+    return (select(ContactIdentity.id)
+            .where(ContactIdentity.contact_id == contact_id, ContactIdentity.channel == channel)
+            .order_by(ContactIdentity.id).limit(1).scalar_subquery())
+
+
+async def live_ticket(session: AsyncSession, contact_id: int, channel: str) -> Ticket | None:
+    """The contact's live (not closed) ticket on `channel`: on a channel of `live_conversations`, at most one."""
+    return await session.scalar(_LIVE_TICKET, {"contact_id": contact_id, "channel": channel})
 
 
 async def open_ticket(
@@ -120,28 +132,37 @@ async def open_ticket(
     queue_slug: str,
     subject: str,
     priority: str = "medium",
+    identity: ContactIdentity | None = None,
+    queue_id: int | None = None,
+    site_id: int | None = None,
 ) -> tuple[Ticket, bool]:
     """Open a ticket. On a channel of `live_conversations`, an existing live ticket is returned instead
-    (created=False): a partial unique index makes this hold even for two processes at once."""
-    queue = await queue_by_slug(session, queue_slug)
-    values = {
+    (created=False): a partial unique index makes this hold even for two processes at once.
+    The conversation is with `identity` (the one that wrote), else the contact's identity on the channel.
+    `queue_id` (a website's own queue) wins over `queue_slug`; `site_id` is the website it came from."""
+    spec = channels_of(session).get(channel)
+    if queue_id is None:
+        queue_id = (await queue_by_slug(session, queue_slug)).id
+    values: dict[str, Any] = {
         "contact_id": contact.id,
         "channel": channel,
-        "queue_id": queue.id,
+        "queue_id": queue_id,
+        "site_id": site_id,
         "subject": subject[:512],
         "priority": priority,
+        "single_live": spec.live_conversations,
+        "identity_id": identity.id if identity is not None else _first_identity(contact.id, channel),
     }
     stmt = insert(Ticket).values(**values)
-    if channels_of(session).get(channel).live_conversations:
-        # The index covers Telegram's tickets only (migration 0002) until contact identities generalise it.
+    if spec.live_conversations:
         # The predicate is literal SQL: with bound parameters PostgreSQL cannot match the partial index
         # once a prepared statement switches to its generic plan (from the 6th run on a connection).
         stmt = stmt.on_conflict_do_nothing(
-            index_elements=["contact_id"], index_where=text("status <> 'closed' AND channel = 'telegram'")
+            index_elements=["contact_id", "channel"], index_where=text("status <> 'closed' AND single_live")
         )
     ticket_id = (await session.execute(stmt.returning(Ticket.id))).scalar_one_or_none()
     if ticket_id is None:
-        existing = await live_telegram_ticket(session, contact.id)
+        existing = await live_ticket(session, contact.id, channel)
         assert existing is not None
         return existing, False
     ticket = await session.get(Ticket, ticket_id)
@@ -150,6 +171,7 @@ async def open_ticket(
     await session.flush()
     await session.refresh(ticket)
     events.publish(session, "ticket.created", ticket_service.ticket_payload(ticket), ticket_id=ticket.id)
+    await staff_topics.ticket_opened(session, ticket)
     return ticket, True
 
 
@@ -162,7 +184,7 @@ async def _attach(session: AsyncSession, message: Message, files: tuple[NewAttac
             size=item.size,
             sha256=item.sha256,
             storage_key=item.storage_key,
-            telegram_file_id=item.telegram_file_id,
+            channel_refs=dict(item.channel_refs),
             problem=item.problem,
         )
         for item in files
@@ -175,7 +197,9 @@ async def _attach(session: AsyncSession, message: Message, files: tuple[NewAttac
 async def customer_wrote(session: AsyncSession, ticket: Ticket, inbound: Inbound) -> Message | None:
     """Store a customer message on a ticket. Returns None when its external key was already stored.
     Three statements on the common path: the message and the ticket come back from their INSERT and
-    UPDATE (RETURNING), the events are written at commit."""
+    UPDATE (RETURNING), the events are written at commit; a fourth asks whether anyone has the panel open
+    (on a channel of `offline_alerts`: nobody does -> the operators are alerted); a fifth looks for the
+    ticket's staff-group topic, which shows the message (`core.staffgroup.topics`)."""
     if len(inbound.body) > MAX_BODY:
         raise InvalidInput("message too long", field="body", max_length=MAX_BODY)
     reply_to_id = None
@@ -183,7 +207,7 @@ async def customer_wrote(session: AsyncSession, ticket: Ticket, inbound: Inbound
         reply_to_id = await session.scalar(_MESSAGE_BY_KEY, {"key": inbound.reply_to_external_key})
     message = await session.scalar(_INSERT_CUSTOMER_MESSAGE, {
         "ticket_id": ticket.id, "body": inbound.body, "kind": inbound.kind, "meta": inbound.meta,
-        "external_key": inbound.external_key, "external_id": inbound.external_id, "reply_to_id": reply_to_id,
+        "external_key": inbound.external_key, "channel_refs": inbound.channel_refs, "reply_to_id": reply_to_id,
     }, execution_options=_LOAD)
     if message is None:
         return None
@@ -197,6 +221,8 @@ async def customer_wrote(session: AsyncSession, ticket: Ticket, inbound: Inbound
     assert updated is not None
     events.publish(session, "message.created", message_payload(message, attachments), ticket_id=updated.id)
     events.publish(session, "ticket.updated", ticket_service.ticket_payload(updated), ticket_id=updated.id)
+    await alerts.alert_offline_operators(session, updated, message)
+    await staff_topics.message_added(session, message)
     return message
 
 
@@ -218,6 +244,7 @@ async def edit_customer_message(session: AsyncSession, external_key: str, body: 
     message.body = body
     message.edited_at = func.now()
     await publish_message_update(session, message)
+    await staff_topics.message_edited(session, message)
     return message
 
 
@@ -236,9 +263,11 @@ async def operator_replied(
     attachments: tuple[NewAttachment, ...] = (),
     reply_to_id: int | None = None,
     client_key: str | None = None,
+    meta: dict[str, Any] | None = None,
 ) -> Message:
     """An operator's public reply: stored, published, and queued for the ticket's channel.
-    `client_key` (a key the panel generates per send) makes a double click send once."""
+    `client_key` (a key the panel generates per send) makes a double click send once; `meta` says where
+    it was written when not in the panel (a staff group's topic)."""
     body = body.strip()
     if not body and not attachments:
         raise InvalidInput("empty reply", field="body")
@@ -252,6 +281,11 @@ async def operator_replied(
             return existing
     if ticket.status == "closed":
         raise TicketClosed("ticket is closed", ticket_id=ticket.id)
+    if ticket.assignee_id is None and operator.role in ("admin", "operator"):
+        queue = await session.get(Queue, ticket.queue_id)
+        if queue is not None and queue.assign_on_reply:  # the first reply takes the ticket (per queue)
+            await ticket_service.assign(session, ticket.id, operator.id, actor_kind="operator",
+                                        actor_id=operator.id, via="reply")
     if reply_to_id is not None:
         parent = await session.get(Message, reply_to_id)
         if parent is None or parent.ticket_id != ticket.id:
@@ -265,6 +299,7 @@ async def operator_replied(
         reply_to_id=reply_to_id,
         delivery_state="queued",
         external_key=external_key,
+        meta=dict(meta or {}),
     )
     session.add(message)
     await session.flush()
@@ -278,6 +313,7 @@ async def operator_replied(
         order_key=f"contact:{ticket.contact_id}",
         message_id=message.id,
     )
+    await email_copies.queue_copy(session, ticket, message)
     ticket.unread_count = 0
     ticket.updated_at = func.now()
     if ticket.status == "open":
@@ -288,6 +324,7 @@ async def operator_replied(
     await session.refresh(message)
     events.publish(session, "message.created", message_payload(message, files), ticket_id=ticket.id)
     events.publish(session, "ticket.updated", ticket_service.ticket_payload(ticket), ticket_id=ticket.id)
+    await staff_topics.message_added(session, message)
     return message
 
 
@@ -307,7 +344,10 @@ async def system_message(
     return message
 
 
-async def add_note(session: AsyncSession, *, ticket_id: int, operator: Operator, body: str) -> Note:
+async def add_note(session: AsyncSession, *, ticket_id: int, operator: Operator, body: str,
+                   from_topic: bool = False) -> Note:
+    """An internal note (never sent to the customer); the ticket's staff-group topic shows it unless it
+    was written there (`from_topic`)."""
     body = body.strip()
     if not body:
         raise InvalidInput("empty note", field="body")
@@ -327,14 +367,15 @@ async def add_note(session: AsyncSession, *, ticket_id: int, operator: Operator,
          "created_at": note.created_at.isoformat()},
         ticket_id=ticket.id,
     )
+    await staff_topics.note_added(session, note, from_topic=from_topic)
     return note
 
 
 async def record_delivery(
     session: AsyncSession, delivery: outbox.Delivery, outcome: str, result: dict[str, Any] | None, error: str | None
 ) -> None:
-    """Outbox outcome hook: the message's delivery state follows its outbox row, and a recipient
-    who blocked us is marked so nothing more is queued for them."""
+    """Outbox outcome hook: the message's delivery state follows its outbox row, and the identity of a
+    recipient who blocked us is marked so nothing more is queued there."""
     if delivery.message_id is None:
         return
     message = await session.get(Message, delivery.message_id, with_for_update=True)
@@ -343,13 +384,13 @@ async def record_delivery(
     message.delivery_state = "sent" if outcome == "sent" else "failed"
     message.delivery_error = error
     if result and result.get("external_id") is not None:
-        message.external_id = str(result["external_id"])
+        # The channel's ids of what it sent (`external_ids` when one message went out as several).
+        channel = delivery.channel or await session.scalar(select(Ticket.channel).where(Ticket.id == message.ticket_id))
+        add_message_refs(message, str(channel), result.get("external_ids") or [result["external_id"]])
         if result.get("external_key"):
             message.external_key = str(result["external_key"])
-    if outcome == "gone":
-        contact_id = delivery.payload.get("contact_id")
-        contact = await session.get(Contact, contact_id) if contact_id else None
-        if contact is not None and not contact.blocked:
-            contact.blocked = True
-            contact.blocked_at = func.now()
+    if outcome == "gone":  # the identity the reply went to is blocked, not the contact's others
+        payload = {"ticket_id": message.ticket_id, **delivery.payload}
+        channel = delivery.channel or await session.scalar(select(Ticket.channel).where(Ticket.id == message.ticket_id))
+        await block_delivery_recipient(session, str(channel), payload)
     await publish_message_update(session, message)

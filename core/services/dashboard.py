@@ -9,6 +9,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.models import Order, Queue, Ticket, TicketRating
+from core.models.tickets import queue_display_name
 from core.orders.statuses import ORDER_STATUSES
 
 PERIODS = (7, 30)
@@ -66,9 +67,10 @@ async def _csat(session: AsyncSession, since: datetime) -> dict[str, Any]:
     return {"average": _num(row[0]), "count": count, "satisfied": round(int(row[2]) / count, 3) if count else None}
 
 
-async def dashboard(session: AsyncSession, days: int, now: datetime) -> dict[str, Any]:
+async def dashboard(session: AsyncSession, days: int, now: datetime, language: str = "en") -> dict[str, Any]:
     since = now - timedelta(days=days)
-    queue_names = dict((await session.execute(select(Queue.id, Queue.name))).all())
+    queue_names = {row.id: queue_display_name(row.name, row.name_ru, language)
+                   for row in (await session.execute(select(Queue.id, Queue.name, Queue.name_ru))).all()}
     by_queue = await _counts(session, Ticket.queue_id, since)
     return {
         "days": days,

@@ -8,10 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import outbox
-from core.channels import channels_of
+from core.channels import channels_of, typing_payload
 from core.errors import Conflict, NotFound
 from core.models import Contact, Message, OutboxItem, Ticket
 from core.services import audit
+from core.services.contacts import address_for_ticket
 from core.services.conversations import publish_message_update
 
 TYPING_EVERY_SECONDS = 4  # Telegram shows "typing" for about five seconds
@@ -40,20 +41,17 @@ async def retry_delivery(session: AsyncSession, message_id: int, *, actor_id: in
 
 async def operator_typing(session: AsyncSession, ticket: Ticket, *, now: float | None = None) -> bool:
     """Queue a `chat_action` for the customer of a ticket whose channel has a typing indicator, at most
-    once per few seconds per ticket. Returns whether one was queued. Nothing for other channels or a
-    customer who blocked the bot."""
-    if ticket.status == "closed" or not channels_of(session).get(ticket.channel).typing_indicator:
+    once per few seconds per ticket. Returns whether one was queued. Nothing for other channels or an
+    identity that blocked us. The payload is the spec's `typing_format`, else the neutral `typing_payload`."""
+    spec = channels_of(session).get(ticket.channel)
+    if ticket.status == "closed" or not spec.typing_indicator:
         return False
     contact = await session.get(Contact, ticket.contact_id)
-    if contact is None or contact.telegram_user_id is None or contact.blocked:
+    identity = await address_for_ticket(session, ticket)
+    if contact is None or identity is None or identity.blocked:
         return False
     slot = int((now if now is not None else time.time()) // TYPING_EVERY_SECONDS)
-    return await outbox.enqueue(
-        session,
-        channel=ticket.channel,
-        kind="chat_action",
-        payload={"chat_id": contact.telegram_user_id, "action": "typing"},
-        idempotency_key=f"typing:{ticket.id}:{slot}",
-        # its own lane: a typing hint must never wait behind (or hold up) the customer's replies
-        order_key=f"typing:tg:{contact.telegram_user_id}",
-    )
+    payload, order_key = (spec.typing_format(identity.external_id, "typing") if spec.typing_format is not None
+                          else typing_payload(ticket.channel, identity.external_id, "typing"))
+    return await outbox.enqueue(session, channel=ticket.channel, kind="chat_action", payload=payload,
+                                idempotency_key=f"typing:{ticket.id}:{slot}", order_key=order_key)

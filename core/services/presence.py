@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Interval, Select, any_, bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import array, insert
@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain import STAFF_ROLES
 from core.models import Operator, OperatorPresence
+from core.sla.calendar import business_seconds
+from core.sla.hours import calendar_for
 
 ONLINE_WITHIN = timedelta(seconds=90)
 
@@ -35,6 +37,19 @@ async def operators_online(session: AsyncSession, within: timedelta = ONLINE_WIT
                Operator.role.in_(STAFF_ROLES))
     )
     return list(rows)
+
+
+async def away_reason(session: AsyncSession, queue_id: int, now: datetime | None = None) -> str | None:
+    """Why no human answers a ticket of this queue right now: "hours" (outside the queue's business
+    hours; a queue without hours always works), "offline" (nobody has the panel open), or None (someone
+    can answer now). Hours first: "we are closed until 9" tells a customer more than "nobody is online"."""
+    calendar = await calendar_for(session, queue_id)
+    moment = now or datetime.now(UTC)
+    if calendar is not None and business_seconds(calendar, moment, moment + timedelta(seconds=1)) == 0:
+        return "hours"
+    if not await operators_online(session):
+        return "offline"
+    return None
 
 
 @dataclass(frozen=True)

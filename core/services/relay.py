@@ -3,12 +3,15 @@ handoff opens (or finds) the customer's one live ticket."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import events
 from core.errors import InvalidInput
-from core.models import Attachment, Contact, Message, Ticket
+from core.models import Attachment, Contact, ContactIdentity, Message, Ticket
+from core.services.channel_refs import add_message_refs
 from core.services.conversations import (
     Inbound,
     customer_wrote,
@@ -20,7 +23,8 @@ from core.services.conversations import (
 
 async def relay_inbound(session: AsyncSession, ticket: Ticket, inbound: Inbound) -> Message | None:
     """Store a customer message. An album arrives as several messages sharing one key: the first
-    creates the stored message, the others add their files (and a caption if it had none)."""
+    creates the stored message, the others add their ids (`channel_refs`), their files (and a
+    caption if it had none)."""
     message = await customer_wrote(session, ticket, inbound)
     if message is not None or not inbound.meta.get("media_group_id") or not inbound.external_key:
         return message
@@ -33,18 +37,16 @@ async def _add_album_item(session: AsyncSession, inbound: Inbound) -> Message | 
     )
     if message is None:
         return None
-    ids = list(message.meta.get("telegram_message_ids", []))
-    new_ids = [i for i in inbound.meta.get("telegram_message_ids", []) if i not in ids]
-    if not new_ids:
+    added = [new for channel, ids in inbound.channel_refs.items() for new in add_message_refs(message, channel, ids)]
+    if not added:
         return None  # this item is already in the album
-    message.meta = {**message.meta, "telegram_message_ids": ids + new_ids}
     if inbound.body and not message.body:
         message.body = inbound.body
     message.kind = "album"
     session.add_all(
         Attachment(message_id=message.id, file_name=item.file_name[:255], content_type=item.content_type[:127],
                    size=item.size, sha256=item.sha256, storage_key=item.storage_key,
-                   telegram_file_id=item.telegram_file_id, problem=item.problem)
+                   channel_refs=dict(item.channel_refs), problem=item.problem)
         for item in inbound.attachments
     )
     await session.flush()
@@ -55,15 +57,27 @@ async def _add_album_item(session: AsyncSession, inbound: Inbound) -> Message | 
     return message
 
 
+@dataclass(frozen=True)
+class Route:
+    """Where an adapter's handoffs go besides the topic: a website's own queue (wins over the topic the
+    customer picked) and the website itself, remembered on the ticket."""
+
+    queue_id: int | None = None
+    site_id: int | None = None
+
+
 async def hand_off(session: AsyncSession, contact: Contact, queue_slug: str, subject: str, *,
-                   channel: str) -> tuple[Ticket, bool]:
+                   channel: str, identity: ContactIdentity | None = None,
+                   route: Route | None = None) -> tuple[Ticket, bool]:
     """The customer asked for a human and picked a topic, on `channel` (the adapter's name): their
-    live ticket (never a second one)."""
+    live ticket (never a second one), a new one on `identity` (the one they write from)."""
     queue = await queue_by_slug(session, queue_slug)
     if not queue.customer_visible:
         raise InvalidInput("not a customer topic", field="queue", queue=queue_slug)
+    route = route or Route()
     ticket, created = await open_ticket(session, contact=contact, channel=channel, queue_slug=queue_slug,
-                                        subject=subject or queue.name)
+                                        subject=subject or queue.name, identity=identity,
+                                        queue_id=route.queue_id, site_id=route.site_id)
     if created:
         ticket.updated_at = func.now()
     return ticket, created

@@ -1,4 +1,4 @@
-"""Customer-side rules of Telegram support: which ticket a message belongs to (live, reopened or
+"""Customer-side rules of live conversations on every channel: which ticket a message belongs to (live, reopened or
 none), closing by the customer, ratings, and flood counting."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,7 +16,8 @@ from core.channels import channels_of
 from core.errors import InvalidInput, NotAllowed, NotFound
 from core.models import Contact, Ticket, TicketRating
 from core.services import tickets as ticket_service
-from core.services.conversations import live_telegram_ticket, system_message
+from core.services.contacts import block_delivery_recipient
+from core.services.conversations import live_ticket, system_message
 
 MAX_COMMENT = 2000
 
@@ -26,7 +27,7 @@ async def ticket_for_message(session: AsyncSession, contact: Contact, channel: s
     """The live ticket a customer message on `channel` goes to; on a channel that `reopens`, a ticket
     closed within the window is reopened (returns reopened=True); else the message starts a new
     conversation (None)."""
-    live = await live_telegram_ticket(session, contact.id)
+    live = await live_ticket(session, contact.id, channel)
     if live is not None:
         return live, False
     if not channels_of(session).get(channel).reopens or reopen_window_hours <= 0:
@@ -53,8 +54,8 @@ async def last_closed_ticket(session: AsyncSession, contact_id: int, channel: st
     )
 
 
-async def close_by_customer(session: AsyncSession, contact: Contact) -> Ticket | None:
-    live = await live_telegram_ticket(session, contact.id)
+async def close_by_customer(session: AsyncSession, contact: Contact, channel: str) -> Ticket | None:
+    live = await live_ticket(session, contact.id, channel)
     if live is None:
         return None
     return await ticket_service.change_status(session, live.id, "closed", actor_kind="customer", actor_id=contact.id)
@@ -134,17 +135,9 @@ async def count_message(session: AsyncSession, contact_id: int, per_minute: int)
 
 async def mark_recipient_gone(session: AsyncSession, delivery: outbox.Delivery, outcome: str,
                               result: dict[str, Any] | None, error: str | None) -> None:
-    """Outbox outcome hook for deliveries without a stored message (notices, rating requests): a
-    Telegram user who blocked the bot is marked, as `record_delivery` does for replies."""
+    """Outbox outcome hook for deliveries without a stored message (notices, rating requests): the
+    identity the delivery went to is blocked, as `record_delivery` does for replies (the ticket's
+    identity, else the contact's on the channel, else the one the payload addresses)."""
     if outcome != "gone" or delivery.message_id is not None:
         return
-    contact_id = delivery.payload.get("contact_id")
-    chat_id = delivery.payload.get("chat_id")
-    if contact_id is not None:
-        where = Contact.id == int(contact_id)
-    elif chat_id is not None:
-        where = Contact.telegram_user_id == int(chat_id)
-    else:
-        return
-    await session.execute(update(Contact).where(where, Contact.blocked.is_(False))
-                          .values(blocked=True, blocked_at=func.now()))
+    await block_delivery_recipient(session, delivery.channel, delivery.payload)

@@ -1,14 +1,17 @@
 from __future__ import annotations
 
-from sqlalchemy import func
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import events
 from core.domain import PRIORITIES, TICKET_STATUSES, ticket_transition_allowed
 from core.errors import InvalidInput, NotFound, TransitionNotAllowed
-from core.models import Queue, Ticket
+from core.models import Message, Queue, Ticket
 from core.services import audit, closing
 from core.sla import hooks as sla
+from core.staffgroup import topics as staff_topics
 
 
 def ticket_payload(ticket: Ticket) -> dict[str, object]:
@@ -120,21 +123,25 @@ async def change_queue(
 
 async def _changed(
     session: AsyncSession, ticket: Ticket, field: str, old: object, new: object, *, actor_kind: str,
-    actor_id: int | None,
+    actor_id: int | None, **extra: object,
 ) -> None:
     ticket.updated_at = func.now()
     await sla.ticket_changed(session, ticket, {field})
     await session.flush()
     await session.refresh(ticket)
     audit.record(session, actor_kind=actor_kind, actor_id=actor_id, action=f"ticket.{field}",
-                 object_type="ticket", object_id=ticket.id, old=old, new=new)
+                 object_type="ticket", object_id=ticket.id, old=old, new=new, **extra)
     events.publish(session, "ticket.updated", ticket_payload(ticket), ticket_id=ticket.id)
+    await staff_topics.card_changed(session, ticket, field)
 
 
 async def assign(
-    session: AsyncSession, ticket_id: int, assignee_id: int | None, *, actor_kind: str, actor_id: int | None
+    session: AsyncSession, ticket_id: int, assignee_id: int | None, *, actor_kind: str, actor_id: int | None,
+    via: str = "panel",
 ) -> Ticket:
-    """Give the ticket to an active operator or admin (None: unassign). Publishes ticket.updated."""
+    """Give the ticket to an active operator or admin (None: unassign). Audited as `ticket.assignee_id`
+    (with `via`: "panel", or "reply" for the assignment on first reply) and published as
+    `ticket.assigned` {ticket_id, assignee_id, previous_id, actor_id, via} beside ticket.updated."""
     from core.models import Operator
 
     if assignee_id is not None:
@@ -146,16 +153,86 @@ async def assign(
     if old == assignee_id:
         return ticket
     ticket.assignee_id = assignee_id
-    await _changed(session, ticket, "assignee_id", old, assignee_id, actor_kind=actor_kind, actor_id=actor_id)
+    await _changed(session, ticket, "assignee_id", old, assignee_id, actor_kind=actor_kind, actor_id=actor_id,
+                   via=via)
+    events.publish(session, "ticket.assigned", {"ticket_id": ticket.id, "assignee_id": assignee_id,
+                                                "previous_id": old, "actor_id": actor_id, "via": via},
+                   ticket_id=ticket.id)
     return ticket
 
 
+HISTORY_ACTIONS = ("ticket.assignee_id", "ticket.status", "ticket.priority", "ticket.queue_id")
+
+
+async def history(session: AsyncSession, ticket_id: int, *, limit: int = 200) -> list[dict[str, object]]:
+    """What happened to the ticket (assignments, status, priority and queue changes), oldest first, with
+    the names of the operators involved; read from the audit log (ix_audit_log_object)."""
+    from core.models import AuditLog, Operator
+
+    rows = list(await session.scalars(
+        select(AuditLog)
+        .where(AuditLog.object_type == "ticket", AuditLog.object_id == ticket_id,
+               AuditLog.action.in_(HISTORY_ACTIONS))
+        .order_by(AuditLog.id.desc())
+        .limit(limit)
+    ))
+    rows.reverse()
+    people: set[int] = set()
+    for row in rows:
+        if row.actor_kind == "operator" and row.actor_id is not None:
+            people.add(int(row.actor_id))
+        if row.action == "ticket.assignee_id":
+            people.update(int(v) for v in (row.data.get("old"), row.data.get("new")) if isinstance(v, int))
+    names: dict[object, str] = dict((await session.execute(
+        select(Operator.id, Operator.display_name).where(Operator.id.in_(people))
+    )).all()) if people else {}
+    return [
+        {"id": row.id, "action": row.action.removeprefix("ticket."), "actor_kind": row.actor_kind,
+         "actor_id": row.actor_id, "actor_name": names.get(row.actor_id) if row.actor_kind == "operator" else None,
+         "old": row.data.get("old"), "new": row.data.get("new"), "via": row.data.get("via"),
+         "old_name": names.get(row.data.get("old")) if row.action == "ticket.assignee_id" else None,
+         "new_name": names.get(row.data.get("new")) if row.action == "ticket.assignee_id" else None,
+         "created_at": row.created_at.isoformat()}
+        for row in rows
+    ]
+
+
+READ_AT = "read_at"  # message.meta key: an operator has read the customer's messages up to this one
+READ_EVENT = "messages.read"  # not "ticket.*": the panel's lists reload on those, and this says nothing to them
+
+
 async def mark_read(session: AsyncSession, ticket_id: int) -> Ticket:
-    """An operator opened the dialog: its unread counter goes to zero for everyone."""
+    """An operator opened the dialog: its unread counter goes to zero for everyone, and the customer's
+    messages up to now count as read (the website chat shows "Seen")."""
     ticket = await get_ticket_for_update(session, ticket_id)
     if ticket.unread_count:
         ticket.unread_count = 0
         await session.flush()
         await session.refresh(ticket)
         events.publish(session, "ticket.updated", ticket_payload(ticket), ticket_id=ticket.id)
+    await _read_up_to_now(session, ticket)
     return ticket
+
+
+async def read_mark(session: AsyncSession, ticket_id: int) -> int | None:
+    """The highest id of the ticket's customer messages an operator has read (None: none yet)."""
+    found = await session.scalar(select(func.max(Message.id)).where(
+        Message.ticket_id == ticket_id, Message.author_kind == "customer", Message.meta.has_key(READ_AT)))
+    return int(found) if found is not None else None
+
+
+async def _read_up_to_now(session: AsyncSession, ticket: Ticket) -> None:
+    """Mark the newest customer message read (`meta.read_at`; the ticket's mark is the highest marked id,
+    so one row is written however many were unread, and no migration was needed). The ticket's row is
+    locked by the caller, so two operators opening it at once mark it once. `messages.read` is published
+    only when the mark moved: the visitor's widget hears it (`web/widget/endpoint.py`)."""
+    newest = await session.scalar(select(func.max(Message.id)).where(
+        Message.ticket_id == ticket.id, Message.author_kind == "customer"))
+    if newest is None or newest <= (await read_mark(session, ticket.id) or 0):
+        return
+    message = await session.get(Message, int(newest))
+    assert message is not None
+    message.meta = {**(message.meta or {}), READ_AT: datetime.now(UTC).isoformat(timespec="seconds")}
+    await session.flush()
+    events.publish(session, READ_EVENT, {"ticket_id": ticket.id, "contact_id": ticket.contact_id,
+                                         "channel": ticket.channel, "message_id": int(newest)}, ticket_id=ticket.id)

@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import events, outbox
+from core.channels import staff_channel_of
 from core.i18n import Translator
 from core.models import SlaAlert
 from core.sla.clock import SYSTEM_CLOCK, Clock
@@ -124,6 +125,7 @@ class SlaWatch:
 
     async def _announce(self, session: AsyncSession, alerts: Sequence[Alert], now: datetime) -> None:
         recipients = await alert_recipients(session, {(a.ticket_id, a.queue_id, a.assignee_id) for a in alerts})
+        channel = staff_channel_of(session)
         deliveries: list[dict[str, Any]] = []
         for alert in alerts:
             seconds = abs((alert.due_at - now).total_seconds())
@@ -132,15 +134,17 @@ class SlaWatch:
             log.info("%s", line, extra={"ticket": alert.ticket_id, "sla_target": alert.target,
                                         "sla_stage": alert.stage})
             events.publish(session, EVENT_TYPES[alert.stage], _event_data(alert), ticket_id=alert.ticket_id)
-            deliveries.extend(self._delivery(alert, r, seconds) for r in recipients.get(alert.ticket_id, []))
+            if channel is not None:
+                deliveries.extend(self._delivery(channel, alert, r, seconds)
+                                  for r in recipients.get(alert.ticket_id, []))
         await outbox.enqueue_many(session, deliveries)
 
-    def _delivery(self, alert: Alert, recipient: Recipient, seconds: float) -> dict[str, Any]:
-        """A Telegram `text` alert rendered in the operator's language."""
+    def _delivery(self, channel: str, alert: Alert, recipient: Recipient, seconds: float) -> dict[str, Any]:
+        """A `text` alert on the channel that reaches staff, rendered in the operator's language."""
         line = alert_line(self.translator, recipient.language, ticket_id=alert.ticket_id, subject=alert.subject,
                           target=alert.target, stage=alert.stage, seconds=seconds, escape=True)
         return {
-            "channel": "telegram",
+            "channel": channel,
             "kind": "text",
             "payload": {"chat_id": recipient.chat_id, "text": f"{ICONS[alert.stage]} {line}", "parse_mode": "HTML"},
             "idempotency_key": f"sla:{alert.ticket_id}:{alert.target}:{alert.stage}:{alert.revision}"

@@ -57,3 +57,16 @@ async def test_a_long_article_arrives_in_parts_under_the_limit(telegram: Telegra
     assert all(len(p.result["text"]) <= 4096 for p in parts)
     assert parts[0].text.startswith("<b>Router reset guide</b>") and "&lt;10 s&gt;" in parts[0].text
     assert not parts[0].buttons and parts[-1].button("This helped")
+
+
+async def test_a_typing_hint_addressed_the_neutral_way_reaches_the_chat(telegram: TelegramServer, desk_bot,
+                                                                       sessions) -> None:
+    await desk_bot()
+    anna = telegram.user("Anna")
+    async with sessions() as session, session.begin():
+        await outbox.enqueue(session, channel="telegram", kind="chat_action", idempotency_key="typing:1:1",
+                             order_key=f"typing:telegram:{anna.id}", payload={"address": str(anna.id),
+                                                                              "action": "typing"})
+    sent = await telegram.wait_for_call("sendChatAction", lambda c: c.chat_id == anna.id)
+    assert sent.params["action"] == "typing"
+    await outbox_row(sessions, "typing:1:1", "sent")

@@ -12,6 +12,7 @@ from core.models import Ticket, TicketRating
 from core.services.tickets import change_status
 from tests.bot.flows import hand_off, the_ticket, ticket_messages
 from tests.botapi import TelegramServer
+from tests.contacts import contact_of_telegram_user
 
 
 @pytest.mark.parametrize(("language", "closed_text", "comment_ack"), [
@@ -93,7 +94,6 @@ async def test_close_button_closes_the_ticket(telegram: TelegramServer, desk_bot
 
 async def test_a_blocked_customer_is_marked_by_the_rating_request_too(telegram: TelegramServer, desk_bot,
                                                                       sessions, operator) -> None:
-    from core.models import Contact
 
     await desk_bot()
     anna = telegram.user("Anna")
@@ -104,7 +104,7 @@ async def test_a_blocked_customer_is_marked_by_the_rating_request_too(telegram: 
     await telegram.wait_for_call("sendMessage", lambda c: c.status == 403, ok_only=False)
     for _ in range(100):
         async with sessions() as session:
-            contact = await session.scalar(select(Contact).where(Contact.telegram_user_id == anna.id))
+            contact = await contact_of_telegram_user(session, anna.id)
         if contact.blocked:
             break
         await asyncio.sleep(0.05)

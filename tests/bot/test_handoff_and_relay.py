@@ -96,9 +96,10 @@ async def test_photo_album_document_and_edit_reach_the_ticket(telegram: Telegram
     async with sessions() as session:
         files = (await session.scalars(select(Attachment).order_by(Attachment.id))).all()
     stored = {f.file_name: f for f in files}
-    assert running.desk.storage.read(stored["invoice.pdf"].storage_key) == b"%PDF-1.4 invoice"
+    assert await running.desk.storage.read(stored["invoice.pdf"].storage_key) == b"%PDF-1.4 invoice"
     album_files = [f for f in files if f.message_id == by_kind["album"].id]
-    assert sorted(running.desk.storage.read(f.storage_key) for f in album_files) == [b"\xff\xd8one", b"\xff\xd8two"]
+    album = sorted([await running.desk.storage.read(f.storage_key or "") for f in album_files])
+    assert album == [b"\xff\xd8one", b"\xff\xd8two"]
     assert stored["voice.ogg"].content_type == "audio/ogg"
 
 

@@ -7,10 +7,11 @@ import asyncio
 import pytest
 from sqlalchemy import select
 
-from core.models import Contact, Message, OutboxItem
+from core.models import Message, OutboxItem
 from core.services.conversations import NewAttachment, operator_replied
 from tests.bot.flows import hand_off, ticket_messages
 from tests.botapi import TelegramServer
+from tests.contacts import contact_of_telegram_user
 
 
 async def reply(sessions, ticket_id: int, operator, body: str, **kwargs) -> int:  # type: ignore[no-untyped-def]
@@ -54,8 +55,8 @@ async def test_operator_files_go_as_photo_and_document(telegram: TelegramServer,
     anna = telegram.user("Anna")
     ticket_id = await hand_off(telegram, anna, "/human")
     storage = running.desk.storage
-    photo = storage.save(b"\x89PNG-photo", "shot.png", "image/png")
-    doc = storage.save(b"%PDF-guide", "guide.pdf", "application/pdf")
+    photo = await storage.save(b"\x89PNG-photo", "shot.png", "image/png")
+    doc = await storage.save(b"%PDF-guide", "guide.pdf", "application/pdf")
     files = (NewAttachment("shot.png", "image/png", photo.size, photo.sha256, photo.storage_key),
              NewAttachment("guide.pdf", "application/pdf", doc.size, doc.sha256, doc.storage_key))
     message_id = await reply(sessions, ticket_id, operator, "Here are the files", attachments=files)
@@ -107,7 +108,7 @@ async def test_blocked_customer_is_marked_and_not_retried(telegram: TelegramServ
     attempts = [c for c in telegram.calls_of("sendMessage", ok_only=False) if c.status == 403]
     assert len(attempts) == 1  # the second reply is not even tried
     async with sessions() as session:
-        contact = await session.scalar(select(Contact).where(Contact.telegram_user_id == anna.id))
+        contact = await contact_of_telegram_user(session, anna.id)
         assert contact.blocked and contact.blocked_at is not None
 
 

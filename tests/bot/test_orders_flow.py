@@ -129,9 +129,10 @@ async def test_delivery_order_in_ru_alerts_both_staff_and_an_accept_edits_the_ot
 
 async def place_by_core(sessions: async_sessionmaker[AsyncSession], world: World, customer: TgUser,
                         language: str = "en") -> int:
+    from bot.contacts import contact_for_telegram
     from core.orders.actors import customer as customer_actor
     from core.orders.placing import DraftItem, OrderDraft, place_order
-    from core.services.contacts import TelegramProfile, contact_for_telegram
+    from core.services.contacts import TelegramProfile
 
     async with sessions() as session, session.begin():
         contact = await contact_for_telegram(session, TelegramProfile(customer.id, customer.first_name,
@@ -139,6 +140,7 @@ async def place_by_core(sessions: async_sessionmaker[AsyncSession], world: World
         order = await place_order(session, load_translator(), OrderDraft(
             store_id=world.store.id, kind="pickup", items=(DraftItem(world.pizza.id, 1),),
             customer_name=customer.first_name, customer_phone="+7 900 000 00 00", language=language,
+            source="telegram",
         ), customer_actor(contact))
         return order.id
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core.models import Article, ArticleFeedback, Contact
+from core.models import Article, ArticleFeedback
 from tests.botapi import TelegramServer
+from tests.contacts import contact_of_telegram_user
 
 pytestmark = pytest.mark.usefixtures("kb")
 
@@ -41,7 +42,7 @@ async def test_language_switch_is_remembered(telegram: TelegramServer, desk_bot,
     help_ = await telegram.wait_for_call("sendMessage", lambda c: c.chat_id == ivan.id, since=mark)
     assert "Команды" in help_.text
     async with sessions() as session:
-        contact = await session.scalar(select(Contact).where(Contact.telegram_user_id == ivan.id))
+        contact = await contact_of_telegram_user(session, ivan.id)
         assert contact.language == "ru" and contact.language_chosen
 
 

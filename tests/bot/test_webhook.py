@@ -14,8 +14,9 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from core.models import Contact, Message, ProcessedUpdate, Ticket
-from core.services.contacts import TelegramProfile, contact_for_telegram
+from bot.contacts import contact_for_telegram
+from core.models import Attachment, Contact, Message, ProcessedUpdate, Ticket
+from core.services.contacts import TelegramProfile
 from core.services.conversations import open_ticket
 from core.services.tickets import change_status
 from tests.bot.flows import hand_off, ticket_messages
@@ -137,4 +138,6 @@ async def test_a_failed_download_leaves_the_update_unconfirmed_until_it_is_store
     assert len(photos) == 1 and photos[0].body == "the damage"
     if mode == "webhook":  # a transient fault: Telegram is asked to send it again
         assert [a.status for a in telegram.webhook_attempts if a.update_id == update_id] == [503, 200]
-    assert running.desk.storage.root.exists()
+    async with sessions() as session:
+        kept = await session.scalar(select(Attachment).where(Attachment.message_id == photos[0].id))
+    assert kept is not None and await running.desk.storage.read(kept.storage_key or "") == b"\xff\xd8photo"

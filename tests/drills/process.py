@@ -43,11 +43,12 @@ class DeskProcess:
     started_at: float
 
     @classmethod
-    def start(cls, workdir: Path, env: dict[str, str]) -> DeskProcess:
+    def start(cls, workdir: Path, env: dict[str, str], *args: str) -> DeskProcess:
+        """`desk run *args` (e.g. "--only", "web")."""
         workdir.mkdir(parents=True, exist_ok=True)
         log_path = workdir / f"desk-{time.monotonic_ns()}.log"
         with log_path.open("wb") as output:
-            process = subprocess.Popen([sys.executable, DESK, "run"], cwd=ROOT, env=env, stdout=output,
+            process = subprocess.Popen([sys.executable, DESK, "run", *args], cwd=ROOT, env=env, stdout=output,
                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         return cls(process, env, log_path, time.monotonic())
 
@@ -62,9 +63,13 @@ class DeskProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def tail(self, lines: int = 60, width: int = 400) -> str:
-        """The log's last lines, each cut short (a traceback is one long JSON line)."""
-        return "\n".join(line[:width] for line in self.log.splitlines()[-lines:])
+    def tail(self, lines: int = 60, width: int = 400, notable: int = 40) -> str:
+        """The log's warnings and errors (the first `notable` of them, tracebacks cut to `width`), then its
+        last lines: the tail of a busy desk is mostly routine lines, and the cause is often earlier."""
+        all_lines = self.log.splitlines()
+        flagged = [line for line in all_lines[:-lines] if '"level": "warning"' in line or '"level": "error"' in line]
+        head = ["warnings and errors before the tail:", *(line[:width * 3] for line in flagged[:notable]), "tail:"]
+        return "\n".join([*(head if flagged else []), *(line[:width] for line in all_lines[-lines:])])
 
     async def healthz(self) -> tuple[int, dict[str, Any]] | None:
         try:

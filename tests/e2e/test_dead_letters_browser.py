@@ -27,6 +27,7 @@ async def test_an_admin_sees_a_dead_letter_and_tries_it_again_live(
     running.runtime.dispatcher.message.outer_middleware(breaker)
     await make_operator(sessions, "root@example.com", role="admin")
     page = await signed_in_page(browser, panel, "root@example.com", "/inbox")
+    await page.click("#admin-menu summary")  # the admin pages are in the header's Administration menu
     await page.click("nav a[href='/admin/dead-letters']")
     await page.wait_for_selector("#conn-state[data-state=live]")
     assert await page.is_visible("#dead-letter-empty")

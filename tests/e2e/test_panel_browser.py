@@ -164,3 +164,38 @@ async def test_customer_html_stays_text_and_the_dashboard_draws_charts(
     await page.click("#kb-ask button[type=submit]")
     await page.locator("#kb-answer h3", has_text="How to return an item").wait_for()
     await page.screenshot(path=str(artifacts_dir / "kb.png"), full_page=True)
+
+
+async def test_an_admin_teaches_the_kb_an_example_question_and_a_synonym(browser: Any, panel: Panel, sessions: Any,
+                                                                         artifacts_dir: Path) -> None:
+    await make_operator(sessions, "boss@example.com", role="admin")
+    page = await signed_in_page(browser, panel, "boss@example.com", "/inbox")
+    await page.goto(panel.url("/kb"))
+    await page.locator("#kb-synonyms li.muted").first.wait_for()  # the built-in dictionary is listed
+    await page.fill("#kb-form input[name=slug]", "payment")
+    await page.fill("#kb-form input[name=title]", "Payment methods")
+    await page.fill("#kb-form textarea[name=body]", "Visa and Mastercard.")
+    await page.fill("#kb-form textarea[name=examples]", "do you take <b>plastic</b>")
+    await page.click("#kb-form button[type=submit]")
+    await page.locator("#kb-articles li", has_text="Payment methods").wait_for()
+    await page.fill("#kb-ask input[name=q]", "do you take plastic")
+    await page.click("#kb-ask button[type=submit]")
+    await page.locator("#kb-answer h3", has_text="Payment methods").wait_for()
+    await page.fill("#kb-synonym-form input[name=terms]", "visa, <i>plastic</i> card")
+    await page.click("#kb-synonym-form button[type=submit]")
+    added = page.locator("#kb-synonyms li[data-synonym-id]", has_text="visa, <i>plastic</i> card (en)")
+    await added.wait_for()
+    assert await page.locator("#kb-synonyms i").count() == 0  # shown as text
+    await page.screenshot(path=str(artifacts_dir / "kb-admin.png"), full_page=True)
+    await added.locator("button").click()
+    await added.wait_for(state="detached")
+
+
+async def test_an_operator_does_not_see_the_example_and_synonym_editors(browser: Any, panel: Panel,
+                                                                        sessions: Any) -> None:
+    page = await operator_page(browser, panel, sessions, "op-kb@example.com")
+    await page.goto(panel.url("/kb"))
+    await page.locator("#kb-synonyms li.muted").first.wait_for()
+    assert not await page.locator("#kb-form textarea[name=examples]").is_visible()
+    assert not await page.locator("#kb-synonym-form").is_visible()
+    assert await page.locator("#kb-synonyms button").count() == 0

@@ -45,7 +45,8 @@ def free_port() -> int:
 def desk_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("DATABASE_URL", "TELEGRAM_", "WEB_", "DESK_", "IMAP_", "SMTP_"))}
-    env.update(DESK_DATA_DIR=str(data_dir), WEB_PORT=str(free_port()), LOG_LEVEL="INFO", PYTHONUNBUFFERED="1")
+    env.update(DESK_DATA_DIR=str(data_dir), WEB_PORT=str(free_port()), LOG_LEVEL="INFO", PYTHONUNBUFFERED="1",
+               TELEGRAM_SANDBOX="0")  # these tests run the desk without a bot (the sandbox has its own)
     env.setdefault("XDG_RUNTIME_DIR", "/tmp")
     env.update(extra)
     return env

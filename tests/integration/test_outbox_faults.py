@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import outbox_sql
@@ -94,7 +95,11 @@ async def test_worker_waits_out_a_database_outage_and_delivers_what_is_queued_af
             after = await enqueue_retrying(sessions, "after")
             await eventually(lambda: after in [oid for oid, _p, _at in channel.calls], timeout=10)
             await eventually(lambda: board["outbox"] == "ok" and board["listener"] == "ok")
-            assert (await row(sessions, after)).state == "sent"
+
+            async def recorded() -> bool:  # the outcome is written just after the send returns
+                return (await row(sessions, after)).state == "sent"
+
+            await eventually(recorded, timeout=10, interval=0.05)
             assert [oid for oid, _p, _at in channel.calls] == [before, after]
             assert board.detail("outbox").restarts == 0, "the worker waited the outage out; it never ended"
             assert board.detail("listener").restarts == 0
@@ -172,3 +177,66 @@ async def test_rows_of_a_dead_worker_are_taken_at_once_and_never_while_it_lives(
     finally:
         await a.close()
         await b.close()
+
+
+async def test_an_outcome_whose_write_fails_for_no_known_reason_is_written_later_and_nothing_is_sent_twice(
+    sessions: async_sessionmaker[AsyncSession], dsn: str
+) -> None:
+    """A write of outcomes may fail with an error no class marks as "the database is away" (SQLAlchemy's
+    "This connection is closed" after a reconnect that failed too): the outcomes stay in memory and are
+    written once the database answers, every outcome of the batch, not only the first."""
+    channel = RecordingChannel()
+    worker = lease_worker(sessions, dsn, channel, f"desk-outbox-{uuid.uuid4().hex[:8]}")
+    real_write, failures = worker._write_outcomes, []
+
+    async def write_failing_once(outcomes: list[Outcome]) -> None:
+        if not failures:
+            failures.append([o.delivery.id for o in outcomes])
+            raise sa_exc.InvalidRequestError("This connection is closed")
+        await real_write(outcomes)
+
+    worker._write_outcomes = write_failing_once  # type: ignore[method-assign]
+    try:
+        ids = await enqueue_many(sessions, 3, keys=3)
+        assert await worker.run_once() == 3
+        assert failures, "the first write failed"
+        assert sorted(oid for oid, _p, _at in channel.calls) == ids, "each row sent once"
+        assert [(r.state, r.attempts) for r in [await row(sessions, oid) for oid in ids]] == [("sent", 1)] * 3
+        assert worker.delivered == 3
+    finally:
+        await worker.close()
+
+
+async def test_a_claim_whose_commit_was_lost_is_given_back_after_the_outage_not_after_its_lease(
+    pg_server: PostgresForTests,
+) -> None:
+    """The claim's COMMIT went through but its answer was lost with the connection: the row is 'sending'
+    under this worker's key while nobody sends it, and the server restarted meanwhile, so no lock tells
+    that its worker is gone. After the failed pass the worker frees its own rows: sent in seconds, not
+    after the 120 s lease."""
+    async with private_database(pg_server) as (url, name):
+        engine = create_engine(url)
+        sessions = create_session_factory(engine)
+        dsn = asyncpg_dsn(url)
+        channel = RecordingChannel()
+        worker = lease_worker(sessions, dsn, channel, f"desk-outbox-{uuid.uuid4().hex[:8]}")
+        try:
+            (oid,) = await enqueue_many(sessions, 1)
+            owner = await worker.owner.ensure() if worker.owner is not None else None
+            async with sessions() as session, session.begin():  # the claim whose answer never came back
+                claimed = (await session.execute(outbox_sql.CLAIM, {
+                    "channels": ["test"], "limit": 10, "lease": worker.lease_seconds, "owner": owner,
+                    "lease_class": outbox_sql.LEASE_LOCK_CLASS})).all()
+            assert [r.id for r in claimed] == [oid]
+            await pg_server.lock_out(name, allowed=False)
+            async with running(worker.run()):
+                await eventually(lambda: worker.status.get("outbox") == "down", timeout=5)
+                await pg_server.lock_out(name, allowed=True)
+                await eventually(lambda: [o for o, _p, _at in channel.calls] == [oid], timeout=10)
+                await eventually(lambda: worker.delivered == 1)
+            sent = await row(sessions, oid)
+            assert (sent.state, sent.attempts) == ("sent", 2)
+        finally:
+            worker.stop()
+            await worker.close()
+            await engine.dispose()

@@ -6,7 +6,9 @@ import asyncio
 import time
 import uuid
 
-from core.scheduler import LeaderScheduler
+import asyncpg
+
+from core.scheduler import LEADER_LOCK, LeaderScheduler
 from tests.integration.test_listener_reconnect import terminate_backends
 from tests.waiting import eventually, running
 
@@ -136,3 +138,54 @@ async def test_a_leader_whose_lock_connection_dies_says_so_and_leads_again_with_
         await eventually(lambda: sum(at > lost for at in ticks) >= 2 and sum(at > lost for at in failures) >= 2)
         assert not task.done()
     assert board.history[:3] == ["leader", "down", "leader"]
+
+
+async def test_a_job_that_fell_due_while_another_led_runs_once_when_this_process_leads_again(dsn: str) -> None:
+    """The lock connection dies and something else holds the lock past the job's due time (as while
+    PostgreSQL restarts): leading again, the scheduler runs the job at once, once, not an interval later."""
+    name = f"desk-scheduler-{uuid.uuid4().hex[:6]}"
+    scheduler = LeaderScheduler(dsn, retry_seconds=0.2, application_name=name, first_run_seconds=0.1)
+    runs: list[float] = []
+
+    async def slow_paced() -> None:
+        runs.append(time.monotonic())
+
+    scheduler.add("slow_paced", slow_paced, 3.0)
+    holder = await asyncpg.connect(dsn)
+    try:
+        async with running(scheduler.run()):
+            await eventually(lambda: len(runs) == 1, timeout=5)
+            for _ in range(20):  # take the lock away: end its connection, then win the race for it
+                await terminate_backends(dsn, name)
+                if await holder.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK):
+                    break
+            else:
+                raise AssertionError("the lock could not be taken from the scheduler")
+            await eventually(lambda: not scheduler.is_leader)
+            await asyncio.sleep(runs[0] + 3.5 - time.monotonic())  # due at +3 s, while not leading
+            assert len(runs) == 1
+            await holder.fetchval("SELECT pg_advisory_unlock($1)", LEADER_LOCK)
+            released = time.monotonic()
+            await eventually(lambda: len(runs) == 2, timeout=2)
+            assert runs[1] - released < 1.5, "the missed run came at once, not an interval later"
+            await asyncio.sleep(1.0)
+            assert len(runs) == 2, "one run for the missed one, then the interval again"
+    finally:
+        await holder.close()
+
+
+async def test_a_new_leader_starts_a_job_it_never_ran_within_first_run_seconds(dsn: str) -> None:
+    """An hourly job does not wait an hour after each start (a desk restarted more often never ran it)."""
+    scheduler = LeaderScheduler(dsn, retry_seconds=0.2, application_name=f"desk-scheduler-{uuid.uuid4().hex[:6]}",
+                                first_run_seconds=0.5)
+    runs: list[float] = []
+
+    async def hourly() -> None:
+        runs.append(time.monotonic())
+
+    scheduler.add("hourly", hourly, 3600.0)
+    async with running(scheduler.run()):
+        await eventually(lambda: scheduler.is_leader)
+        elected = time.monotonic()
+        await eventually(lambda: len(runs) == 1, timeout=3)
+        assert 0.3 < runs[0] - elected < 1.5

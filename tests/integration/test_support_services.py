@@ -7,10 +7,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from bot.contacts import contact_for_telegram
 from core.errors import InvalidInput
 from core.kb.articles import ArticleData, record_feedback, upsert_article
 from core.models import Article, Operator, Ticket
-from core.services.contacts import TelegramProfile, contact_for_telegram
+from core.services.contacts import TelegramProfile
 from core.services.conversations import open_ticket
 from core.services.operator_link import create_link_token, link_operator
 from core.services.operators import create_operator

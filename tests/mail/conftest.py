@@ -3,7 +3,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -18,6 +17,7 @@ from core.outbox import Backoff, OutboxWorker
 from core.services.conversations import record_delivery
 from core.services.operators import create_operator
 from core.storage import AttachmentStore
+from core.storage_db import DatabaseStore
 from tests.mail.servers import PASSWORD, USER, ImapTestServer, SmtpSink
 
 DESK_ADDRESS = "Desk Support <support@desk.test>"
@@ -40,8 +40,9 @@ async def smtp_sink() -> AsyncIterator[SmtpSink]:
 
 
 @pytest.fixture
-def storage(tmp_path: Path) -> AttachmentStore:
-    return AttachmentStore(tmp_path / "attachments", 5 * 1024 * 1024)
+def storage(sessions: async_sessionmaker[AsyncSession]) -> AttachmentStore:
+    """The store a desk on this database uses by default (the panel's downloads read the same files)."""
+    return DatabaseStore(sessions, 5 * 1024 * 1024)
 
 
 @pytest.fixture

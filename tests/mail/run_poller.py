@@ -12,7 +12,7 @@ from core.mail.imap import ImapConfig
 from core.mail.intake import IntakeOptions
 from core.mail.poller import MailPoller
 from core.settings import load_settings
-from core.storage import AttachmentStore
+from core.storage import FolderStore
 from desk import build_channels
 from tests.mail.servers import PASSWORD, USER
 
@@ -23,7 +23,7 @@ async def main(port: int, url: str, dsn: str, storage_dir: str) -> None:
     options = IntakeOptions(mailbox=imap.mailbox, own_addresses=frozenset({USER}), reopen_window_hours=72,
                             acknowledge=True, default_language="en")
     sessions = create_session_factory(engine, channels=build_channels(load_settings(_env_file=None)))
-    poller = MailPoller(sessions, dsn, AttachmentStore(Path(storage_dir), 5 << 20),
+    poller = MailPoller(sessions, dsn, FolderStore(Path(storage_dir), 5 << 20),
                         load_translator(), imap, options, poll_seconds=30.0, retry_base=0.05, retry_max=0.3, batch=4)
     await poller.run()
 

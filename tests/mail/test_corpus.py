@@ -77,17 +77,17 @@ async def test_corpus_of_bad_mail_is_ingested_without_stopping_the_poller(
         assert (await _body(session, "<c05@example.com>")).body == ""
         invite = await _files(session, await _body(session, "<c07@example.com>"))
         assert [(a.file_name, a.content_type) for a in invite] == [("invite.ics", "text/calendar")]
-        assert b"BEGIN:VCALENDAR" in storage.read(invite[0].storage_key or "")
+        assert b"BEGIN:VCALENDAR" in await storage.read(invite[0].storage_key or "")
         forwarded = await _files(session, await _body(session, "<c06@example.com>"))
         assert [a.file_name for a in forwarded] == ["forwarded.eml"]
-        assert b"The original text." in storage.read(forwarded[0].storage_key or "")
+        assert b"The original text." in await storage.read(forwarded[0].storage_key or "")
         tool, screen = await _files(session, await _body(session, "<c12@example.com>"))
         assert tool.file_name == "tool.exe" and tool.storage_key is None and tool.problem
         assert screen.storage_key is not None and "/" not in screen.file_name
         long_mail = await _body(session, "<c22@example.com>")
         full = await _files(session, long_mail)
         assert len(long_mail.body) <= 20_000 and [a.file_name for a in full] == ["message.txt"]
-        assert storage.read(full[0].storage_key or "").count(b"log line") == 1000
+        assert (await storage.read(full[0].storage_key or "")).count(b"log line") == 1000
         no_id = await session.scalar(select(Message).where(Message.body == "This mail has no Message-ID."))
         assert no_id is not None and no_id.external_id and no_id.external_id.startswith("<sha256.")
         acks = (await session.scalars(select(OutboxItem.payload["to"].astext))).all()

@@ -97,7 +97,7 @@ async def test_a_retry_that_still_fails_keeps_the_row_with_the_new_reason(
     storage: AttachmentStore, admin: Operator,
 ) -> None:
     raw = (CORPUS / "10_no_sender.eml").read_bytes()
-    stored = storage.save(raw, "mail-1.eml", "message/rfc822")
+    stored = await storage.save(raw, "mail-1.eml", "message/rfc822")
     poller = make_poller(acknowledge=False)
     async with sessions() as session, session.begin():  # set aside during an outage, as the poller does
         session.add(MailMessage(mailbox=poller.mailbox, rfc_message_id="<c10@example.com>", uid=1))

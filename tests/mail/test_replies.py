@@ -37,7 +37,7 @@ async def test_operator_reply_arrives_in_the_thread_with_its_attachment(
     await _sync_once(poller)
     ticket = await _ticket(sessions)
     pdf = b"%PDF-1.4 manual for the X200"
-    stored = storage.save(pdf, "manual.pdf", "application/pdf")
+    stored = await storage.save(pdf, "manual.pdf", "application/pdf")
     async with sessions() as session, session.begin():
         reply = await conversations.operator_replied(
             session, ticket_id=ticket.id, operator=operator, body="Please try the steps in the manual.\n\nOlga",

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.mail.parse import parse_mail
 from core.mail.poller import MailPoller
-from core.models import Contact, MailQuarantine, Operator, OutboxItem, Ticket
+from core.models import ContactIdentity, MailQuarantine, Operator, OutboxItem, Ticket
 from core.outbox import OutboxWorker
 from tests.mail.conftest import mail
 from tests.mail.servers import ImapTestServer, SmtpSink
@@ -83,7 +83,8 @@ async def test_bounces_of_mail_we_did_not_send_are_quarantined_but_a_person_gets
     await imap_server.append(*(sample(name) for name in sorted(REASONS)), sample("person_forwards_a_bounce.eml"))
     await _sync_once(make_poller(acknowledge=True))
     async with sessions() as session:
-        owners = (await session.scalars(select(Contact.email).join(Ticket, Ticket.contact_id == Contact.id))).all()
+        owners = (await session.scalars(select(ContactIdentity.external_id)
+                                        .join(Ticket, Ticket.identity_id == ContactIdentity.id))).all()
         acks = (await session.scalars(select(OutboxItem.payload["to"].astext))).all()
         kept = (await session.execute(select(MailQuarantine.sender, MailQuarantine.reason, MailQuarantine.detail)
                                       .order_by(MailQuarantine.uid))).all()

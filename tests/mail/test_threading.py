@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.mail.poller import MailPoller
-from core.models import Contact, Message, Ticket
+from core.models import Message, Ticket
 from core.services import tickets as ticket_service
+from tests.contacts import contact_view
 from tests.mail.conftest import eventually, mail
 from tests.mail.servers import ImapTestServer
 
@@ -61,7 +62,7 @@ async def test_three_mail_thread_becomes_one_ticket_with_three_messages_delivere
     assert [m.body for m in messages] == ["It does not print.", "Still broken.", "Any news?"]
     assert {m.ticket_id for m in messages} == {tickets[0].id}
     async with sessions() as session:
-        contact = await session.get(Contact, tickets[0].contact_id)
+        contact = await contact_view(session, tickets[0].contact_id)
     assert contact is not None and (contact.email, contact.name) == ("alice@example.com", "Alice")
 
 

@@ -26,7 +26,7 @@ from core.services import conversations
 from core.services.contacts import contact_for_email
 from core.services.conversations import record_delivery
 from core.settings import load_settings
-from core.storage import AttachmentStore
+from core.storage import FolderStore
 from tests.mail.conftest import DESK_ADDRESS, eventually, mail
 from tests.mail.servers import PASSWORD, USER, ImapTestServer, SmtpSink
 
@@ -63,7 +63,7 @@ def poller_for(server: ImapTestServer, sessions: async_sessionmaker[AsyncSession
                       timeout=5, ca_file=ca_file)
     options = IntakeOptions(mailbox=imap.mailbox, own_addresses=frozenset({USER}), reopen_window_hours=72,
                             acknowledge=False, default_language="en")
-    return MailPoller(sessions=sessions, dsn=dsn, storage=AttachmentStore(tmp_path / "files", 1 << 20),
+    return MailPoller(sessions=sessions, dsn=dsn, storage=FolderStore(tmp_path / "files", 1 << 20),
                       translator=load_translator(), imap=imap, options=options, poll_seconds=30.0,
                       retry_base=0.05, retry_max=0.3)
 
@@ -112,7 +112,7 @@ async def test_replies_leave_over_tls_only_to_a_trusted_server(
 ) -> None:
     sink = SmtpSink(security=security, tls=server_context(ca))
     await sink.start()
-    storage = AttachmentStore(tmp_path / "files", 1 << 20)
+    storage = FolderStore(tmp_path / "files", 1 << 20)
     try:
         async with sessions() as session, session.begin():
             ticket_id = await _email_ticket(session)

@@ -10,6 +10,7 @@ from core.i18n import Translator, load_translator
 from core.models import Contact, Operator, Ticket
 from core.services import conversations
 from core.sla.clock import CLOCK_KEY
+from tests import contacts
 from tests.sla.clocks import ManualClock
 
 # A Monday, 10:00 UTC.
@@ -37,10 +38,8 @@ def translator() -> Translator:
 
 
 async def make_contact(session: AsyncSession, telegram_user_id: int | None = 5001, **values: object) -> Contact:
-    contact = Contact(telegram_user_id=telegram_user_id, name="Ann", **values)
-    session.add(contact)
-    await session.flush()
-    return contact
+    values.setdefault("name", "Ann")
+    return await contacts.make_contact(session, telegram_user_id=telegram_user_id, **values)  # type: ignore[arg-type]
 
 
 async def make_operator(session: AsyncSession, email: str = "op@example.com", **values: object) -> Operator:

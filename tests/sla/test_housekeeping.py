@@ -4,10 +4,11 @@ event pruning in batches, orphaned attachment files."""
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, insert, select
+import pytest
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import outbox
@@ -16,11 +17,12 @@ from core.jobs.autoclose import AutoClose
 from core.jobs.prune import PruneEvents, RemoveOrphanFiles
 from core.jobs.ratings import RatingRequests, rating_key
 from core.mail.quarantine import Setaside, quarantine
-from core.models import Contact, Event, OutboxItem, Ticket
+from core.models import Blob, Contact, Event, OutboxItem, Ticket
 from core.orders import photos, stores
 from core.services import conversations, tickets
 from core.services.conversations import Inbound, NewAttachment
-from core.storage import AttachmentStore
+from core.storage import AttachmentStore, FolderStore, MissingFile, digest_of
+from core.storage_db import DatabaseStore
 from tests.images import png
 from tests.sla.clocks import ManualClock
 from tests.sla.conftest import START, load, open_ticket
@@ -162,14 +164,36 @@ async def test_old_events_are_pruned_in_batches(clocked: async_sessionmaker[Asyn
     assert left == [("x.new", 3)]
 
 
+def file_store(kind: str, sessions: async_sessionmaker[AsyncSession], root: Path) -> AttachmentStore:
+    return FolderStore(root, 1_000_000) if kind == "folder" else DatabaseStore(sessions, 1_000_000)
+
+
+async def saved_at(store: AttachmentStore, sessions: async_sessionmaker[AsyncSession], key: str,
+                   when: datetime) -> None:
+    if isinstance(store, FolderStore):
+        os.utime(store.path(key), (when.timestamp(), when.timestamp()))
+        return
+    async with sessions() as session, session.begin():
+        await session.execute(update(Blob).where(Blob.sha256 == digest_of(key)).values(touched_at=when))
+
+
+async def kept(store: AttachmentStore, key: str) -> bool:
+    try:
+        await store.stat(key)
+    except MissingFile:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("kind", ["database", "folder"])
 async def test_orphaned_attachment_files_are_removed_after_the_grace_period(
-    clocked: async_sessionmaker[AsyncSession], clock: ManualClock, tmp_path: Path
+    clocked: async_sessionmaker[AsyncSession], clock: ManualClock, tmp_path: Path, kind: str
 ) -> None:
-    store = AttachmentStore(tmp_path / "attachments", 1_000_000)
-    kept = store.save(b"in use", "a.txt", "text/plain")
-    orphan = store.save(b"nobody", "b.txt", "text/plain")
-    fresh = store.save(b"just saved", "c.txt", "text/plain")
-    quarantined = store.save(b"From: nobody\r\n\r\nset aside", "mail-1.eml", "message/rfc822")
+    store = file_store(kind, clocked, tmp_path / "attachments")
+    in_use = await store.save(b"in use", "a.txt", "text/plain")
+    orphan = await store.save(b"nobody", "b.txt", "text/plain")
+    fresh = await store.save(b"just saved", "c.txt", "text/plain")
+    quarantined = await store.save(b"From: nobody\r\n\r\nset aside", "mail-1.eml", "message/rfc822")
     image = png()
     ticket_id = await open_ticket(clocked)
     async with clocked() as session, session.begin():
@@ -185,15 +209,16 @@ async def test_orphaned_attachment_files_are_removed_after_the_grace_period(
         assert ticket is not None
         await conversations.customer_wrote(session, ticket, Inbound(
             body="", kind="file", external_key="tg:5001:7",
-            attachments=(NewAttachment("a.txt", "text/plain", kept.size, kept.sha256, kept.storage_key),)))
-    day_old = (clock.now() - timedelta(days=2)).timestamp()
-    for key in (kept.storage_key, orphan.storage_key, quarantined.storage_key, photo_key):
-        os.utime(store.root / key, (day_old, day_old))
-    os.utime(store.root / fresh.storage_key, (clock.now().timestamp(), clock.now().timestamp()))
-    job = RemoveOrphanFiles(clocked, store.root, timedelta(hours=24), clock=clock)
+            attachments=(NewAttachment("a.txt", "text/plain", in_use.size, in_use.sha256, in_use.storage_key),)))
+    for key in (in_use.storage_key, orphan.storage_key, quarantined.storage_key, photo_key):
+        await saved_at(store, clocked, key, clock.now() - timedelta(days=2))
+    await saved_at(store, clocked, fresh.storage_key, clock.now())
+    job = RemoveOrphanFiles(clocked, store, timedelta(hours=24), clock=clock)
     assert await job.run() == 1
-    assert (store.root / kept.storage_key).exists()
-    assert not (store.root / orphan.storage_key).exists()
-    assert (store.root / fresh.storage_key).exists()
-    assert (store.root / quarantined.storage_key).exists()  # an admin may still download or retry it
-    assert (store.root / photo_key).exists()  # a product's photo, uploaded in the panel
+    assert await kept(store, in_use.storage_key)
+    assert not await kept(store, orphan.storage_key)
+    assert await kept(store, fresh.storage_key)
+    assert await kept(store, quarantined.storage_key)  # an admin may still download or retry it
+    assert await kept(store, photo_key)  # a product's photo, uploaded in the panel
+    await store.save(b"nobody", "b.txt", "text/plain")  # saved again: back, and fresh for the sweep
+    assert await store.read(orphan.storage_key) == b"nobody" and await job.run() == 0

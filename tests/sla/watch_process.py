@@ -14,18 +14,22 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from core.channels import CHANNELS_KEY
 from core.db import asyncpg_dsn, create_engine
 from core.i18n import load_translator
 from core.scheduler import LeaderScheduler
+from core.settings import load_settings
 from core.sla.clock import CLOCK_KEY
 from core.sla.watch import SlaWatch
+from desk import build_channels
 from tests.sla.clocks import FileClock
 
 
 async def main(url: str, clock_file: str, runs_file: str, name: str) -> None:
     clock = FileClock(Path(clock_file))
     engine = create_engine(url, pool_size=2)
-    sessions = async_sessionmaker(engine, expire_on_commit=False, info={CLOCK_KEY: clock})
+    channels = build_channels(load_settings(_env_file=None))  # SLA alerts go to the registry's staff channel
+    sessions = async_sessionmaker(engine, expire_on_commit=False, info={CLOCK_KEY: clock, CHANNELS_KEY: channels})
     watch = SlaWatch(sessions, load_translator(), clock=clock, warn_before=timedelta(hours=1))
 
     async def job() -> None:

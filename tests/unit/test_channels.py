@@ -16,8 +16,8 @@ def test_registry_answers_what_each_built_in_channel_can_do() -> None:
     assert channels.get("telegram").typing_indicator and not channels.get("email").typing_indicator
     assert channels.names_with("rates_on_close") == ["telegram", "web"]
     assert channels.names_with("customer_notices") == ["telegram", "email"]
-    assert [spec.name for spec in channels.with_capability("edits")] == ["telegram", "web"]
-    assert not channels.get("web").served
+    assert [spec.name for spec in channels.with_capability("edits")] == ["telegram"]
+    assert channels.get("web").served
 
 
 def test_files_and_rate_limits_come_from_the_adapters_and_settings() -> None:

@@ -11,6 +11,9 @@ CASES = [
     ({"TELEGRAM_API_BASE": "ftp://x"}, "TELEGRAM_API_BASE"),
     ({"LOG_LEVEL": "loud"}, "LOG_LEVEL"),
     ({"IMAP_HOST": "mail.example.com"}, "IMAP_USER"),
+    ({"DATABASE_DIRECT_URL": "postgresql://u@db:5432/desk"}, "DATABASE_DIRECT_URL"),
+    ({"DATABASE_URL": "postgresql://u@db/d", "DATABASE_DIRECT_URL": "redis://db"}, "DATABASE_DIRECT_URL"),
+    ({"DATABASE_POOLER": "pgpool"}, "DATABASE_POOLER"),
 ]
 
 
@@ -36,3 +39,22 @@ def test_defaults_match_the_design(monkeypatch: pytest.MonkeyPatch) -> None:
     assert str(settings.desk_data_dir) == "var"
     assert not settings.bot_enabled
     assert settings.telegram_api_base == "https://api.telegram.org"
+
+
+@pytest.mark.parametrize(("env", "pooled"), [
+    ({"DATABASE_URL": "postgresql://u@bouncer:6432/desk"}, False),
+    ({"DATABASE_URL": "postgresql://u@bouncer:6432/desk", "DATABASE_DIRECT_URL": "postgresql://u@db:5432/desk"},
+     True),
+    ({"DATABASE_URL": "postgresql://u@db:5432/desk", "DATABASE_DIRECT_URL": "postgresql://u@db:5432/desk"}, False),
+    ({"DATABASE_URL": "postgresql://u@bouncer:6432/desk", "DATABASE_POOLER": "PgBouncer"}, True),
+    ({"DATABASE_URL": "postgresql://u@bouncer:6432/desk", "DATABASE_DIRECT_URL": "postgresql://u@db:5432/desk",
+      "DATABASE_POOLER": "none"}, False),
+])
+def test_the_pooler_is_pgbouncer_when_said_or_when_the_direct_url_differs(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], pooled: bool
+) -> None:
+    for key in ("DATABASE_URL", "DATABASE_DIRECT_URL", "DATABASE_POOLER"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert load_settings(_env_file=None).behind_pooler is pooled

@@ -15,11 +15,12 @@ from aiohttp import ClientSession, CookieJar, WSMsgType, web
 from aiohttp.test_utils import TestServer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.contacts import contact_for_telegram
 from core.context import Desk
-from core.services.contacts import TelegramProfile, contact_for_telegram
+from core.services.contacts import TelegramProfile
 from core.services.conversations import Inbound, customer_wrote, open_ticket
 from core.services.operators import create_operator
-from core.settings import load_settings
+from core.settings import load_settings, sandboxed
 from desk import build_desk
 from web.app import create_app
 from web.config import PanelConfig
@@ -70,8 +71,14 @@ class Panel:
         await self.desk.engine.dispose()
 
 
-async def start_panel(database_url: str, data_dir: Path, **config: Any) -> Panel:
-    settings = load_settings(database_url=database_url, desk_data_dir=data_dir, web_port=8089)
+async def start_panel(database_url: str, data_dir: Path, settings_overrides: dict[str, Any] | None = None,
+                      *, port: int = 0, **config: Any) -> Panel:
+    """`settings_overrides={"telegram_sandbox": True}` (with `port`, the loopback port to listen on) mounts
+    the built-in Telegram sandbox, as `desk run` does without a token."""
+    settings = load_settings(**{"database_url": database_url, "desk_data_dir": data_dir, "web_port": port or 8089,
+                                **(settings_overrides or {})})
+    if settings.telegram_sandbox:
+        settings = sandboxed(settings)
     desk = build_desk(settings, database_url)
     clock = Clock()
     panel_config = PanelConfig(clock=clock, **{"ws_resume_grace": 0.3, "ws_heartbeat": 30.0, **config})
@@ -79,7 +86,7 @@ async def start_panel(database_url: str, data_dir: Path, **config: Any) -> Panel
     await desk.stream.start_from_now()
     tasks = [asyncio.ensure_future(desk.listener.run()), asyncio.ensure_future(desk.stream.run())]
     await desk.listener.wait_connected()
-    server = TestServer(app, host="127.0.0.1", port=0)
+    server = TestServer(app, host="127.0.0.1", port=port)
     await server.start_server()
     return Panel(desk, app, server, clock, tasks)
 

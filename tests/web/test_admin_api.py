@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from core.models import AuditLog, Ticket
+from core.services import tickets
 from tests.web.harness import PASSWORD, Panel, customer_ticket, login, make_operator
 from tests.web.test_ticket_api import signed_in
 
@@ -48,6 +52,30 @@ async def test_admin_disables_an_operator_whose_sessions_and_tokens_stop_working
     me = (await (await admin.get(panel.url("/api/me"))).json())["id"]
     async with admin.patch(panel.url(f"/api/operators/{me}"), json={"is_active": False}, headers=csrf) as r:
         assert r.status == 403  # an admin cannot lock themselves out
+
+
+async def test_disabling_in_the_panel_returns_open_tickets_to_their_queues_and_says_which(
+        panel: Panel, sessions) -> None:
+    admin, csrf = await signed_in(panel, sessions, "root@example.com", role="admin")
+    leaver_id = await make_operator(sessions, "leaver@example.com")
+    open_id, _ = await customer_ticket(sessions, user_id=7401)
+    closed_id, _ = await customer_ticket(sessions, user_id=7402)
+    async with sessions() as session, session.begin():
+        for ticket_id in (open_id, closed_id):
+            await tickets.assign(session, ticket_id, leaver_id, actor_kind="system", actor_id=None)
+        await tickets.change_status(session, closed_id, "closed", actor_kind="system", actor_id=None)
+    async with admin.patch(panel.url(f"/api/operators/{leaver_id}"), json={"is_active": False}, headers=csrf) as r:
+        answer = await r.json()
+        assert r.status == 200 and answer["is_active"] is False and answer["tickets_returned"] == [open_id]
+    async with sessions() as session:
+        assert (await session.get(Ticket, open_id)).assignee_id is None  # as `desk operator disable` does
+        assert (await session.get(Ticket, closed_id)).assignee_id == leaver_id  # a closed one keeps its history
+        audit = await session.scalar(select(AuditLog).where(AuditLog.action.like("ticket.assign%"),
+                                                            AuditLog.object_id == open_id).order_by(AuditLog.id.desc()))
+    me = (await (await admin.get(panel.url("/api/me"))).json())["id"]
+    assert audit is not None and (audit.actor_kind, audit.actor_id, audit.data["new"]) == ("operator", me, None)
+    async with admin.patch(panel.url(f"/api/operators/{leaver_id}"), json={"is_active": True}, headers=csrf) as r:
+        assert r.status == 200 and (await r.json())["tickets_returned"] == []
 
 
 async def test_admin_reset_signs_the_operator_out_revokes_tokens_and_issues_a_link(panel: Panel, sessions) -> None:

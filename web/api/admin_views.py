@@ -14,7 +14,7 @@ from web.api import schemas as s
 from web.api.present import operator_json, queue_json, saved_reply_json, token_json
 from web.api.registry import ApiRegistry, json_ok, parse_body, parse_query, path_id
 from web.auth import actor_of, admin, staff
-from web.keys import DB, DESK, HUB, PANEL
+from web.keys import DB, DESK, HUB, LANG, PANEL
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +47,12 @@ async def invite_operator(request: web.Request) -> web.Response:
 async def patch_operator(request: web.Request) -> web.Response:
     actor = admin(request)
     body = await parse_body(request, s.OperatorPatch)
-    operator = await accounts.update_operator(request[DB], actor.operator, path_id(request),
-                                              now=request.app[PANEL].clock(), **body.model_dump(exclude_unset=True))
+    updated = await accounts.update_operator(request[DB], actor.operator, path_id(request),
+                                             now=request.app[PANEL].clock(), **body.model_dump(exclude_unset=True))
     await request[DB].commit()
-    if not operator.is_active:
-        request.app[HUB].close_operator(operator.id)
-    return json_ok(operator_json(operator))
+    if not updated.operator.is_active:
+        request.app[HUB].close_operator(updated.operator.id)
+    return json_ok({**operator_json(updated.operator), "tickets_returned": updated.returned})
 
 
 async def reset_operator(request: web.Request) -> web.Response:
@@ -68,15 +68,16 @@ async def reset_operator(request: web.Request) -> web.Response:
 
 async def list_queues(request: web.Request) -> web.Response:
     staff(request)
-    return json_ok({"items": [queue_json(q) for q in await catalog.list_queues(request[DB])]})
+    return json_ok({"items": [queue_json(q, request[LANG]) for q in await catalog.list_queues(request[DB])]})
 
 
 async def create_queue(request: web.Request) -> web.Response:
     actor = admin(request)
     body = await parse_body(request, s.QueueIn)
-    queue = await catalog.create_queue(request[DB], slug=body.slug, name=body.name, actor_id=actor.operator.id)
+    queue = await catalog.create_queue(request[DB], slug=body.slug, name=body.name, actor_id=actor.operator.id,
+                                       name_ru=body.name_ru, assign_on_reply=body.assign_on_reply)
     await request[DB].commit()
-    return json_ok(queue_json(queue), status=201)
+    return json_ok(queue_json(queue, request[LANG]), status=201)
 
 
 async def patch_queue(request: web.Request) -> web.Response:
@@ -85,7 +86,7 @@ async def patch_queue(request: web.Request) -> web.Response:
     queue = await catalog.update_queue(request[DB], path_id(request), actor_id=actor.operator.id,
                                        **body.model_dump(exclude_unset=True, exclude_none=True))
     await request[DB].commit()
-    return json_ok(queue_json(queue))
+    return json_ok(queue_json(queue, request[LANG]))
 
 
 async def list_tokens(request: web.Request) -> web.Response:
@@ -147,7 +148,7 @@ def register(api: ApiRegistry) -> None:
     api.add("POST", "/api/operators", invite_operator, "Invite an operator; answers a one-time password link",
             access="admin", body=s.InviteIn, response=s.LinkOut, status=201, errors=(409,))
     api.add("PATCH", "/api/operators/{id}", patch_operator, "Disable, enable, rename or change role",
-            access="admin", body=s.OperatorPatch, response=s.OperatorOut)
+            access="admin", body=s.OperatorPatch, response=s.OperatorUpdatedOut)
     api.add("POST", "/api/operators/{id}/reset", reset_operator, "Sign out everywhere and issue a reset link",
             access="admin", response=s.LinkOut)
     api.add("GET", "/api/queues", list_queues, "Queues")

@@ -22,7 +22,8 @@ def capabilities_json(spec: ChannelSpec) -> dict[str, Any]:
         "files": files, "buttons": spec.buttons, "typing_indicator": spec.typing_indicator,
         "read_receipts": spec.read_receipts, "rate_limit": rate, "live_conversations": spec.live_conversations,
         "reopens": spec.reopens, "offline_alerts": spec.offline_alerts, "rates_on_close": spec.rates_on_close,
-        "customer_notices": spec.customer_notices,
+        "customer_notices": spec.customer_notices, "takes_orders": spec.takes_orders,
+        "staff_alerts": spec.staff_alerts,
     }
 
 

@@ -1,17 +1,22 @@
-"""Knowledge-base editor API: articles, a Markdown preview, and "ask as a customer"."""
+"""Knowledge-base editor API: articles, a Markdown preview, "ask as a customer", and what tunes the
+search: example questions per article and synonym groups (both admin only)."""
 
 from __future__ import annotations
+
+from typing import Annotated
 
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from core.kb import editing
-from core.kb.articles import ArticleData, get_published
-from core.kb.search import find_answer
+from core.kb import editing, misses, synonyms
+from core.kb.articles import MAX_EXAMPLE, MAX_EXAMPLES, ArticleData, get_published
+from core.kb.search import adjustments_of, find_answer
 from web.api.registry import ApiRegistry, json_ok, parse_body, parse_query, path_id
 from web.api.schemas import Language, Strict
-from web.auth import staff
+from web.auth import admin, staff
 from web.keys import DB
+
+Example = Annotated[str, Field(min_length=1, max_length=MAX_EXAMPLE)]
 
 
 class Link(BaseModel):
@@ -27,6 +32,7 @@ class ArticleIn(Strict):
     tags: list[str] = Field(default_factory=list, max_length=30)
     links: list[Link] = Field(default_factory=list, max_length=20)
     published: bool = True
+    examples: list[Example] = Field(default_factory=list, max_length=MAX_EXAMPLES)
 
 
 class ArticlePatch(Strict):
@@ -36,6 +42,40 @@ class ArticlePatch(Strict):
     tags: list[str] | None = Field(default=None, max_length=30)
     links: list[Link] | None = Field(default=None, max_length=20)
     published: bool | None = None
+    examples: list[Example] | None = Field(default=None, max_length=MAX_EXAMPLES)
+
+
+class ExampleIn(Strict):
+    question: Example
+
+
+class MissesQuery(Strict):
+    language: Language = "en"
+
+
+MissKey = Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class MissGroupIn(Strict):
+    """A group of missed questions as the list gave it: its language and its keys."""
+
+    language: Language
+    keys: list[MissKey] = Field(min_length=1, max_length=misses.MAX_KEYS)
+
+
+class MissExampleIn(MissGroupIn):
+    article_id: int = Field(ge=1)
+    question: Example
+
+
+class SynonymsQuery(Strict):
+    language: Language | None = None
+
+
+class SynonymIn(Strict):
+    language: Language
+    terms: list[Annotated[str, Field(max_length=synonyms.MAX_TERM)]] = Field(min_length=2,
+                                                                               max_length=synonyms.MAX_TERMS)
 
 
 class ArticlesQuery(Strict):
@@ -64,12 +104,21 @@ async def get_article(request: web.Request) -> web.Response:
     return json_ok(editing.article_json(await editing.get_article(request[DB], path_id(request))))
 
 
+def _examples_by_admin(request: web.Request, examples: list[str] | None) -> tuple[str, ...] | None:
+    """Example questions steer what the bot answers, so only an admin sets them."""
+    if examples is None:
+        return None
+    admin(request)
+    return tuple(" ".join(example.split()) for example in examples if example.strip())
+
+
 async def create_article(request: web.Request) -> web.Response:
     staff(request)
     body = await parse_body(request, ArticleIn)
     tags = tuple(tag.strip() for tag in body.tags if tag.strip())
     links = tuple(link.model_dump() for link in body.links)
-    data = ArticleData(body.slug, body.title, body.body, body.language, tags, links, body.published)
+    examples = _examples_by_admin(request, body.examples or None) or ()
+    data = ArticleData(body.slug, body.title, body.body, body.language, tags, links, body.published, examples)
     article = await editing.create_article(request[DB], data)
     await request[DB].commit()
     return json_ok(editing.article_json(article), status=201)
@@ -79,6 +128,8 @@ async def update_article(request: web.Request) -> web.Response:
     staff(request)
     body = await parse_body(request, ArticlePatch)
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    if "examples" in changes:
+        changes["examples"] = _examples_by_admin(request, body.examples)
     article = await editing.update_article(request[DB], path_id(request), changes)
     await request[DB].commit()
     return json_ok(editing.article_json(article))
@@ -110,6 +161,71 @@ async def ask(request: web.Request) -> web.Response:
                     "found": [{"id": f.article_id, "title": f.title, "score": f.score} for f in result.found]})
 
 
+async def add_example(request: web.Request) -> web.Response:
+    """One question more that should find the article (the panel's one-click "add as an example")."""
+    admin(request)
+    body = await parse_body(request, ExampleIn)
+    article = await editing.add_example(request[DB], path_id(request), body.question)
+    await request[DB].commit()
+    return json_ok(editing.article_json(article))
+
+
+async def article_feedback(request: web.Request) -> web.Response:
+    """Customers' votes on an article and what they do to its ranking, per question (admin only)."""
+    admin(request)
+    article = await editing.get_article(request[DB], path_id(request))
+    return json_ok({"helped": article.helpful_count, "not_helped": article.not_helpful_count,
+                    "questions": await adjustments_of(request[DB], article.id)})
+
+
+async def list_misses(request: web.Request) -> web.Response:
+    """Questions the knowledge base did not answer, similar ones grouped (admin only)."""
+    admin(request)
+    query = parse_query(request, MissesQuery)
+    return json_ok({"items": [group.json() for group in await misses.groups(request[DB], query.language)]})
+
+
+async def miss_as_example(request: web.Request) -> web.Response:
+    """One click: the question becomes an example of the article and its group leaves the list."""
+    admin(request)
+    body = await parse_body(request, MissExampleIn)
+    article = await editing.add_example(request[DB], body.article_id, body.question)
+    resolved = await misses.resolve(request[DB], body.language, body.keys)
+    await request[DB].commit()
+    return json_ok({"article": editing.article_json(article), "resolved": resolved})
+
+
+async def dismiss_misses(request: web.Request) -> web.Response:
+    admin(request)
+    body = await parse_body(request, MissGroupIn)
+    resolved = await misses.resolve(request[DB], body.language, body.keys)
+    await request[DB].commit()
+    return json_ok({"resolved": resolved})
+
+
+async def list_synonyms(request: web.Request) -> web.Response:
+    staff(request)
+    query = parse_query(request, SynonymsQuery)
+    groups = await synonyms.list_groups(request[DB], query.language)
+    built_in = {language: [list(group) for group in synonyms.BUILT_IN[language]] for language in synonyms.BUILT_IN}
+    return json_ok({"items": [synonyms.synonym_json(group) for group in groups], "built_in": built_in})
+
+
+async def add_synonym(request: web.Request) -> web.Response:
+    admin(request)
+    body = await parse_body(request, SynonymIn)
+    group = await synonyms.add_group(request[DB], body.language, body.terms)
+    await request[DB].commit()
+    return json_ok(synonyms.synonym_json(group), status=201)
+
+
+async def delete_synonym(request: web.Request) -> web.Response:
+    admin(request)
+    await synonyms.delete_group(request[DB], path_id(request))
+    await request[DB].commit()
+    return json_ok({"ok": True})
+
+
 def register(api: ApiRegistry) -> None:
     api.add("GET", "/api/kb/articles", list_articles, "Knowledge-base articles", query=ArticlesQuery)
     api.add("POST", "/api/kb/articles", create_article, "Create an article", body=ArticleIn, status=201, errors=(409,))
@@ -118,3 +234,13 @@ def register(api: ApiRegistry) -> None:
     api.add("DELETE", "/api/kb/articles/{id}", delete_article, "Delete an article")
     api.add("POST", "/api/kb/preview", preview, "Markdown preview (sanitized HTML)", body=PreviewIn)
     api.add("GET", "/api/kb/search", ask, "What the bot would answer a customer", query=SearchQuery)
+    api.add("POST", "/api/kb/articles/{id}/examples", add_example, "Add an example question (admin)", body=ExampleIn)
+    api.add("GET", "/api/kb/articles/{id}/feedback", article_feedback, "Votes and their ranking effect (admin)")
+    api.add("GET", "/api/kb/misses", list_misses, "Missed questions, grouped (admin)", query=MissesQuery)
+    api.add("POST", "/api/kb/misses/example", miss_as_example, "Add a missed question as an example (admin)",
+            body=MissExampleIn, errors=(404,))
+    api.add("POST", "/api/kb/misses/dismiss", dismiss_misses, "Dismiss a group of missed questions (admin)",
+            body=MissGroupIn)
+    api.add("GET", "/api/kb/synonyms", list_synonyms, "Synonym groups: admins' and built-in", query=SynonymsQuery)
+    api.add("POST", "/api/kb/synonyms", add_synonym, "Add a synonym group (admin)", body=SynonymIn, status=201)
+    api.add("DELETE", "/api/kb/synonyms/{id}", delete_synonym, "Delete a synonym group (admin)")

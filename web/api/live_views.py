@@ -11,7 +11,7 @@ from core.services import panel_presence as presence
 from web.api import schemas as s
 from web.api.registry import ApiRegistry, json_ok, openapi_document, parse_query
 from web.auth import admin, staff
-from web.keys import DB, DESK, HUB, PANEL
+from web.keys import DB, DESK, HUB, LANG, PANEL
 
 API = web.AppKey("api_registry", ApiRegistry)
 
@@ -40,7 +40,7 @@ async def online(request: web.Request) -> web.Response:
 async def dashboard_figures(request: web.Request) -> web.Response:
     staff(request)
     query = parse_query(request, s.DashboardQuery)
-    return json_ok(await dashboard.dashboard(request[DB], query.days, request.app[PANEL].clock()))
+    return json_ok(await dashboard.dashboard(request[DB], query.days, request.app[PANEL].clock(), request[LANG]))
 
 
 async def openapi(request: web.Request) -> web.Response:

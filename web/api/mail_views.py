@@ -13,6 +13,7 @@ from core.mail.runtime import intake_options
 from web.api import schemas as s
 from web.api.registry import ApiRegistry, json_ok, parse_query, path_id
 from web.auth import admin
+from web.downloads import send_stored
 from web.i18n import translate
 from web.keys import DB, DESK
 
@@ -30,15 +31,14 @@ async def list_quarantined(request: web.Request) -> web.Response:
 async def download_raw(request: web.Request) -> web.StreamResponse:
     actor = admin(request)
     row = await quarantine.quarantined_raw(request[DB], actor.operator, path_id(request))
-    path = request.app[DESK].storage.path(row.raw_storage_key or "")
-    if not path.exists():
-        raise NotFound("quarantined mail file")
-    return web.FileResponse(path, headers={
+    key = row.raw_storage_key or ""
+    await request[DB].close()
+    return await send_stored(request, request.app[DESK].storage, key, {
         "Content-Type": "application/octet-stream",  # never rendered by the browser
         "Content-Disposition": f"attachment; filename=quarantine-{row.id}.eml",
         "Content-Security-Policy": "default-src 'none'; sandbox",
         "Cache-Control": "private, no-store",
-    })
+    }, missing=NotFound("quarantined mail file"))
 
 
 async def retry(request: web.Request) -> web.Response:

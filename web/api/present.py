@@ -18,9 +18,10 @@ def operator_json(operator: Operator, *, with_email: bool = True) -> dict[str, A
     }
 
 
-def queue_json(queue: Queue) -> dict[str, Any]:
-    return {"id": queue.id, "slug": queue.slug, "name": queue.name, "position": queue.position,
-            "customer_visible": queue.customer_visible}
+def queue_json(queue: Queue, language: str = "en") -> dict[str, Any]:
+    return {"id": queue.id, "slug": queue.slug, "name": queue.name, "name_ru": queue.name_ru,
+            "display_name": queue.display_name(language), "position": queue.position,
+            "customer_visible": queue.customer_visible, "assign_on_reply": queue.assign_on_reply}
 
 
 def token_json(row: ApiToken, plain: str | None = None) -> dict[str, Any]:

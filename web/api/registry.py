@@ -21,7 +21,7 @@ M = TypeVar("M", bound=BaseModel)
 
 # Who may call: a signed-in panel user (session cookie or personal token), a store's website (its
 # store API token), or anyone.
-SECURITY = {
+SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "public": [],
     "any": [{"session": []}, {"bearer": []}],
     "staff": [{"session": []}, {"bearer": []}],

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from core.domain import CHANNEL_NAME_PATTERN
 from core.services.conversations import MAX_BODY
 from web.input_guard import BIGINT_MAX, refuse_bad
 
@@ -14,7 +15,8 @@ Id = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
 
 Status = Literal["open", "in_progress", "waiting_customer", "closed"]
 Priority = Literal["low", "medium", "high", "urgent"]
-Channel = Literal["telegram", "email", "web"]
+# A registered adapter's name (GET /api/channels lists them); which ones exist is not the schema's business.
+Channel = Annotated[str, Field(pattern=CHANNEL_NAME_PATTERN, max_length=16)]
 Role = Literal["admin", "operator", "partner"]
 Language = Literal["en", "ru"]
 
@@ -55,6 +57,11 @@ class OperatorOut(BaseModel):
     role: Role
     language: Language
     is_active: bool
+
+
+class OperatorUpdatedOut(OperatorOut):
+    tickets_returned: list[int] = Field(description="Open tickets given back to their queues (unassigned) "
+                                                    "because this change disabled the account.")
 
 
 class MeOut(OperatorOut):
@@ -136,18 +143,62 @@ class ChannelOut(BaseModel):
     offline_alerts: bool
     rates_on_close: bool
     customer_notices: bool
+    takes_orders: bool  # the channel's menu offers ordering
+    staff_alerts: bool  # the channel that reaches staff (SLA, order and offline alerts to operators)
 
 
 class ChannelList(BaseModel):
     items: list[ChannelOut]
 
 
+class SiteRefOut(BaseModel):
+    id: int
+    name: str
+
+
 class TicketDetailOut(TicketOut):
     channel_capabilities: ChannelOut
+    site: SiteRefOut | None = None  # the website (chat widget) the ticket was started from
+
+
+class LastMessageOut(BaseModel):
+    """The ticket's newest message as an inbox row previews it."""
+
+    id: int
+    author_kind: str
+    operator_id: int | None
+    author_name: str | None = Field(description="the operator's name for an operator's message")
+    text: str = Field(description="its first non-empty line, at most 160 characters")
+    line: str | None = Field(description="a fixed bot/system line the panel translates (meta.line)")
+    params: dict[str, Any] | None
+    file_type: str | None = Field(description="the content type of its first file, if any")
+    created_at: str
+
+
+class TicketRowOut(TicketOut):
+    last_message: LastMessageOut | None
+
+
+class HistoryItemOut(BaseModel):
+    id: int
+    action: str = Field(description="assignee_id | status | priority | queue_id")
+    actor_kind: str
+    actor_id: int | None
+    actor_name: str | None
+    old: Any
+    new: Any
+    via: str | None = Field(description='for assignments: "panel", or "reply" (assigned on first reply)')
+    old_name: str | None
+    new_name: str | None
+    created_at: str
+
+
+class HistoryList(BaseModel):
+    items: list[HistoryItemOut]
 
 
 class TicketPage(BaseModel):
-    items: list[TicketOut]
+    items: list[TicketRowOut]
     next_cursor: str | None
 
 
@@ -156,6 +207,19 @@ class TicketPatch(Strict):
     priority: Priority | None = None
     queue_id: Id | None = None
     assignee_id: Id | None = None
+
+
+class BulkTicketsIn(Strict):
+    """One change for many tickets: `assignee_id` (null unassigns) and/or `status`."""
+
+    ids: list[Id] = Field(min_length=1, max_length=100)
+    status: Status | None = None
+    assignee_id: Id | None = None
+
+
+class BulkResultOut(BaseModel):
+    changed: list[int]
+    failed: dict[str, str] = Field(description="ticket id -> error code (not_found, transition_not_allowed, ...)")
 
 
 class MessagesQuery(Strict):
@@ -213,19 +277,26 @@ class QueueOut(BaseModel):
     id: int
     slug: str
     name: str
+    name_ru: str | None = Field(description="the name Russian-speaking operators read; null: `name`")
+    display_name: str = Field(description="the name in the requester's language")
     position: int
     customer_visible: bool
+    assign_on_reply: bool = Field(description="an operator's first reply to an unassigned ticket assigns it")
 
 
 class QueueIn(Strict):
     slug: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")
     name: str = Field(min_length=1, max_length=128)
+    name_ru: str | None = Field(default=None, min_length=1, max_length=128)
+    assign_on_reply: bool = True
 
 
 class QueuePatch(Strict):
     name: str | None = Field(default=None, min_length=1, max_length=128)
+    name_ru: str | None = Field(default=None, max_length=128, description='"" removes the Russian name')
     customer_visible: bool | None = None
     position: int | None = Field(default=None, ge=0, le=10_000)
+    assign_on_reply: bool | None = None
 
 
 class InviteIn(Strict):
@@ -373,3 +444,29 @@ class RetryOut(BaseModel):
     reason: str = Field(description="the new reason code while it stays quarantined, else empty")
     reason_text: str
     detail: str
+
+
+class IdentityOut(BaseModel):
+    """Who the contact is on one channel: the channel's own id for them (a Telegram user id, an address)."""
+
+    id: int
+    channel: str
+    external_id: str
+    username: str | None
+    display_name: str
+    visit: dict[str, Any] | None = None  # the website widget's page, browser, language and local time
+    given_email: str | None = None  # a chat visitor's address (pre-chat form, or left for missed replies): unverified
+    created_at: str | None
+
+
+class ContactOut(BaseModel):
+    id: int
+    name: str
+    language: str
+    blocked: bool
+    created_at: str | None
+    identities: list[IdentityOut]
+
+
+class ContactMergeIn(Strict):
+    other_id: Id = Field(description="The contact that is the same person; it is deleted, its rows move here")

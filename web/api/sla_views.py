@@ -63,7 +63,8 @@ async def put_hours(request: web.Request) -> web.Response:
     actor, queue_id = actor_of(request), path_id(request)
     body = await parse_body(request, s.BusinessHoursIn)
     db = request[DB]
-    await sla_admin.update_hours(db, actor.operator, queue_id, time_zone=body.time_zone, weekly=body.weekly)
+    weekly: dict[str, list[list[str]]] = dict(body.weekly.items())  # weekday names are strings to core
+    await sla_admin.update_hours(db, actor.operator, queue_id, time_zone=body.time_zone, weekly=weekly)
     await sla_admin.update_holidays(db, actor.operator, queue_id, [(h.day, h.name) for h in body.holidays])
     await db.commit()
     return json_ok(hours_json(queue_id, await sla_admin.queue_hours(db, actor.operator, queue_id)))

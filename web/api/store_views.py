@@ -3,17 +3,18 @@ link partner panel accounts and set reminder delays; a partner sees only its own
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from aiohttp import BodyPartReader, web
 
+from core.errors import NotFound
 from core.models import Product, Store, StoreMember
 from core.orders import photos, stores
 from core.orders import staff as store_staff
 from web.api import schemas as s
 from web.api.registry import ApiRegistry, json_ok, parse_body, path_id, read_at_most
 from web.auth import actor_of, admin
+from web.downloads import send_stored
 from web.keys import DB, DESK, HUB
 
 
@@ -163,14 +164,15 @@ async def delete_photo(request: web.Request) -> web.Response:
 async def get_photo(request: web.Request) -> web.StreamResponse:
     actor = actor_of(request)  # a partner sees its own stores' products only (404 otherwise)
     product = await photos.visible_photo(request[DB], path_id(request), actor.store_scope)
-    path, content_type = await asyncio.to_thread(photos.photo_file, request.app[DESK].storage, product)
-    return web.FileResponse(path, headers={
+    key, content_type = await photos.photo_file(request.app[DESK].storage, product)
+    await request[DB].close()
+    return await send_stored(request, request.app[DESK].storage, key, {
         "Content-Type": content_type,
         "Content-Disposition": f"inline; filename=product-{product.id}",
         "Content-Security-Policy": "default-src 'none'; sandbox",
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "private, max-age=86400",
-    })
+    }, missing=NotFound("product photo"))
 
 
 def register(api: ApiRegistry) -> None:

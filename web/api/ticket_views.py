@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from urllib.parse import quote
 
 from aiohttp import BodyPartReader, web
 
 from core.auth.permissions import visible_ticket
-from core.errors import NotFound, TooLarge
+from core.errors import DeskError, NotFound, TooLarge
 from core.models import Message
 from core.services import conversations, deliveries, inbox
 from core.services import panel_presence as presence
@@ -19,8 +18,9 @@ from web.api import schemas as s
 from web.api.channel_views import capabilities_json
 from web.api.registry import ApiRegistry, json_ok, parse_body, parse_query, path_id, read_at_most
 from web.auth import actor_of, staff
+from web.downloads import send_stored
 from web.errors import ValidationFailed
-from web.keys import DB, DESK, PANEL
+from web.keys import DB, DESK, LANG, PANEL
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +34,14 @@ async def list_tickets(request: web.Request) -> web.Response:
     flt = inbox.TicketFilter(statuses=tuple(query.status), queue_id=query.queue_id, assignee=query.assignee,
                              channel=query.channel, priority=query.priority, text=query.q)
     page = await inbox.list_tickets(request[DB], flt, viewer_id=actor.operator.id, cursor=query.cursor,
-                                    limit=query.limit)
+                                    limit=query.limit, language=request[LANG])
     return json_ok({"items": page.items, "next_cursor": page.next_cursor})
 
 
 async def get_ticket(request: web.Request) -> web.Response:
     actor = actor_of(request)  # objects: visible_ticket answers 404
     ticket = await visible_ticket(request[DB], actor.operator, path_id(request))
-    card = await inbox.ticket_card(request[DB], ticket)
+    card = await inbox.ticket_card(request[DB], ticket, request[LANG])
     card["viewers"] = await presence.viewers(request[DB], ticket.id)
     card["channel_capabilities"] = capabilities_json(request.app[DESK].channels.get(ticket.channel))
     return json_ok(card)
@@ -52,24 +52,60 @@ async def patch_ticket(request: web.Request) -> web.Response:
     ticket = await visible_ticket(request[DB], actor.operator, path_id(request))
     body = await parse_body(request, s.TicketPatch)
     changes = body.model_dump(exclude_unset=True)
-    db, who = request[DB], {"actor_kind": "operator", "actor_id": actor.operator.id}
-    nulls = {key for key in ("status", "priority", "queue_id") if key in changes and changes[key] is None}
+    db, by = request[DB], actor.operator.id
+    nulls: set[str] = {key for key in ("status", "priority", "queue_id") if key in changes and changes[key] is None}
     if nulls:
         raise ValidationFailed(nulls)
     if "priority" in changes:
-        await ticket_service.change_priority(db, ticket.id, changes["priority"], **who)
+        await ticket_service.change_priority(db, ticket.id, changes["priority"], actor_kind="operator", actor_id=by)
     if "queue_id" in changes:
         try:
-            await ticket_service.change_queue(db, ticket.id, changes["queue_id"], **who)
+            await ticket_service.change_queue(db, ticket.id, changes["queue_id"], actor_kind="operator", actor_id=by)
         except NotFound as exc:  # the ticket is visible, so it is the queue that is missing
             raise ValidationFailed({"queue_id"}) from exc
     if "assignee_id" in changes:
-        await ticket_service.assign(db, ticket.id, changes["assignee_id"], **who)
+        await ticket_service.assign(db, ticket.id, changes["assignee_id"], actor_kind="operator", actor_id=by)
     if changes.get("status") is not None:
-        await ticket_service.change_status(db, ticket.id, changes["status"], **who)
+        await ticket_service.change_status(db, ticket.id, changes["status"], actor_kind="operator", actor_id=by)
     await db.commit()
     log.info("ticket changed", extra={"ticket": ticket.id, "fields": sorted(changes)})
-    return json_ok(await inbox.ticket_card(db, ticket))
+    return json_ok(await inbox.ticket_card(db, ticket, request[LANG]))
+
+
+async def bulk_change(request: web.Request) -> web.Response:
+    """Assign and/or move the status of many tickets: each in its own savepoint, so a ticket that
+    cannot change (closed, not visible) is reported in `failed` and the others still change."""
+    actor = staff(request)
+    body = await parse_body(request, s.BulkTicketsIn)
+    changes = body.model_dump(exclude_unset=True)
+    if not {"status", "assignee_id"} & changes.keys() or changes.get("status", "") is None:
+        raise ValidationFailed({"status", "assignee_id"})
+    db, by = request[DB], actor.operator.id
+    changed: list[int] = []
+    failed: dict[str, str] = {}
+    for ticket_id in dict.fromkeys(body.ids):
+        try:
+            async with db.begin_nested():
+                ticket = await visible_ticket(db, actor.operator, ticket_id)
+                if "assignee_id" in changes:
+                    await ticket_service.assign(db, ticket.id, changes["assignee_id"], actor_kind="operator",
+                                                 actor_id=by)
+                if changes.get("status") is not None:
+                    await ticket_service.change_status(db, ticket.id, changes["status"], actor_kind="operator",
+                                                        actor_id=by)
+            changed.append(ticket_id)
+        except DeskError as exc:
+            failed[str(ticket_id)] = exc.code
+    await db.commit()
+    log.info("tickets changed in bulk", extra={"changed": len(changed), "failed": len(failed),
+                                               "fields": sorted(changes)})
+    return json_ok({"changed": changed, "failed": failed})
+
+
+async def ticket_history(request: web.Request) -> web.Response:
+    actor = actor_of(request)  # objects: visible_ticket answers 404
+    ticket = await visible_ticket(request[DB], actor.operator, path_id(request))
+    return json_ok({"items": await ticket_service.history(request[DB], ticket.id)})
 
 
 async def mark_read(request: web.Request) -> web.Response:
@@ -112,7 +148,7 @@ async def _read_reply(request: web.Request) -> tuple[s.ReplyIn, tuple[NewAttachm
         if len(data) > desk.storage.max_bytes:
             raise TooLarge("file too large", field="files", limit=desk.storage.max_bytes)
         content_type = part.headers.get("Content-Type", "application/octet-stream").split(";")[0].strip()
-        stored = await asyncio.to_thread(desk.storage.save, data, part.filename, content_type)
+        stored = await desk.storage.save(data, part.filename, content_type)
         files.append(NewAttachment(file_name=part.filename, content_type=content_type, size=stored.size,
                                    sha256=stored.sha256, storage_key=stored.storage_key))
     return s.ReplyIn.model_validate(fields), tuple(files)
@@ -164,18 +200,17 @@ async def download(request: web.Request) -> web.StreamResponse:
     await visible_ticket(request[DB], actor.operator, ticket_id)
     if attachment.storage_key is None:
         raise NotFound("attachment file")
-    path = request.app[DESK].storage.path(attachment.storage_key)
-    if not path.exists():
-        raise NotFound("attachment file")
     inline = request.query.get("preview") == "1" and attachment.content_type in PREVIEWABLE
     disposition = "inline" if inline else "attachment"
     content_type = attachment.content_type if inline else "application/octet-stream"
-    return web.FileResponse(path, headers={
+    key = attachment.storage_key
+    await request[DB].close()  # the checks are done: a slow download holds no pooled connection
+    return await send_stored(request, request.app[DESK].storage, key, {
         "Content-Type": content_type,
         "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(attachment.file_name)}",
         "Content-Security-Policy": "default-src 'none'; sandbox",
         "Cache-Control": "private, max-age=3600",
-    })
+    }, missing=NotFound("attachment file"))
 
 
 def register(api: ApiRegistry) -> None:
@@ -185,6 +220,10 @@ def register(api: ApiRegistry) -> None:
             response=s.TicketDetailOut)
     api.add("PATCH", "/api/tickets/{id}", patch_ticket, "Change status, priority, queue or assignee",
             body=s.TicketPatch, response=s.TicketOut, errors=(409,))
+    api.add("POST", "/api/tickets/bulk", bulk_change, "Assign or change the status of many tickets at once",
+            body=s.BulkTicketsIn, response=s.BulkResultOut)
+    api.add("GET", "/api/tickets/{id}/history", ticket_history,
+            "Assignments and status, priority and queue changes, oldest first", response=s.HistoryList)
     api.add("POST", "/api/tickets/{id}/read", mark_read, "Mark the ticket's messages as read")
     api.add("GET", "/api/tickets/{id}/messages", list_messages, "Messages after an id", query=s.MessagesQuery,
             response=s.MessageList)

@@ -57,6 +57,39 @@ function describe(data) {
 const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
 const viewerZone = DATA.me?.time_zone || browserZone;
 const when = (iso) => (iso ? new Date(iso).toLocaleString(document.documentElement.lang, { timeZone: viewerZone }) : "");
+const LANG = document.documentElement.lang || "en";
+// Durations, figures and relative times as core/formatting.py writes them (units from the page).
+export function duration(seconds) {
+  if (seconds === null || seconds === undefined || Number.isNaN(seconds)) return "—";
+  let left = Math.floor(Math.abs(seconds));
+  if (left < 60) return `${left} ${t("unit_s")}`;
+  const pieces = [];
+  for (const [key, size] of [["d", 86400], ["h", 3600], ["min", 60]]) {
+    const count = Math.floor(left / size);
+    left -= count * size;
+    if (count || pieces.length) pieces.push([count, key]);
+  }
+  return pieces.slice(0, 2).filter(([count]) => count).map(([count, key]) => `${count} ${t(`unit_${key}`)}`).join(" ");
+}
+export const number = (value, digits = 1) => (value === null || value === undefined ? "—"
+  : new Intl.NumberFormat(LANG, { maximumFractionDigits: digits }).format(value));
+const relativeFormat = new Intl.RelativeTimeFormat(LANG, { numeric: "always" });
+export function relative(iso) {
+  if (!iso) return "—";
+  const seconds = (new Date(iso).getTime() - Date.now()) / 1000;
+  const size = Math.abs(seconds);
+  if (size < 45) return t("unit_now");
+  for (const [unit, span] of [["year", 31536000], ["month", 2592000], ["week", 604800], ["day", 86400], ["hour", 3600], ["minute", 60]]) {
+    if (size >= span) return relativeFormat.format(Math.round(seconds / span), unit);
+  }
+  return relativeFormat.format(Math.round(seconds), "second");
+}
+// A <time> that says how long ago, with the exact time on hover; refreshed every 30 s.
+function timeNode(iso, attrs = {}) {
+  return el("time", { ...attrs, class: `rel ${attrs.class || ""}`.trim(), datetime: iso || "", "data-iso": iso || "", title: when(iso), text: relative(iso) });
+}
+setInterval(() => { for (const node of $$("time.rel[data-iso]")) node.textContent = relative(node.dataset.iso); }, 30000);
+
 // A time that belongs to a place (a booking): the viewer's time, and the place's own when its zone differs.
 function placeTime(iso, zone) {
   if (!iso) return "";
@@ -192,6 +225,17 @@ function watchForAttention(live) {
 // ---------------------------------------------------------------- header
 
 function setupHeader() {
+  const header = $("#top");
+  const toggle = $("#menu-toggle");
+  toggle?.addEventListener("click", () => {
+    const open = !header.classList.contains("open");
+    header.classList.toggle("open", open);
+    toggle.setAttribute("aria-expanded", String(open));
+  });
+  // One open dropdown at a time; a click elsewhere closes them.
+  document.addEventListener("click", (event) => {
+    for (const menu of $$("details.menu[open]")) if (!menu.contains(event.target)) menu.open = false;
+  });
   attention.setUnread(attention.unread);
   attention.showMute();
   attention.askOnce();
@@ -262,12 +306,33 @@ function slaBadges(ticket) {
   const clocks = [["first_response", ticket.first_response_at ? null : ticket.frt_due_at], ["resolution", ticket.ttr_due_at]];
   for (const [key, due] of clocks) {
     if (!due || ticket.status === "closed" || ticket.sla_paused_at) continue;
-    const minutes = Math.round((new Date(due).getTime() - now) / 60000);
-    const overdue = minutes < 0;
-    const text = overdue ? `${t(key)}: ${t("overdue")} ${-minutes}m` : `${t(key)}: ${minutes}m`;
-    badges.push(el("span", { class: `sla-badge ${overdue ? "overdue" : minutes < 30 ? "soon" : "ok"}`, text, "data-due": due }));
+    const seconds = (new Date(due).getTime() - now) / 1000;
+    const overdue = seconds < 0;
+    const text = overdue ? `${t(key)}: ${t("overdue")} ${duration(-seconds)}` : `${t(key)}: ${duration(seconds)}`;
+    badges.push(el("span", { class: `sla-badge ${overdue ? "overdue" : seconds < 1800 ? "soon" : "ok"}`, text, "data-due": due, title: when(due) }));
   }
   return badges;
+}
+
+// ---------------------------------------------------------------- keyboard
+
+// A page's single-key shortcuts: `handler(key)` returns true when it used the key. Keys typed into a
+// field, or with Ctrl/Alt/Meta, are the field's; Esc leaves a field; ? opens the list (#keys-help).
+function onKeys(handler) {
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.altKey || event.metaKey || event.isComposing) return;
+    const target = event.target;
+    const typing = target instanceof HTMLElement && (target.isContentEditable || /^(TEXTAREA|SELECT)$/.test(target.tagName)
+      || (target.tagName === "INPUT" && !["checkbox", "radio", "button", "submit"].includes(target.type)));
+    if (typing) {
+      if (event.key === "Escape") target.blur();
+      return;
+    }
+    if ($("#keys-help")?.open) return;
+    if (event.key === "?") { $("#keys-help")?.showModal(); event.preventDefault(); return; }
+    if (target instanceof HTMLElement && /^(A|BUTTON|SUMMARY)$/.test(target.tagName) && event.key === "Enter") return;
+    if (handler(event.key)) event.preventDefault();
+  });
 }
 
 // ---------------------------------------------------------------- inbox
@@ -291,17 +356,46 @@ function setupInbox(live) {
     return params;
   };
 
-  const row = (ticket) => el("tr", { "data-ticket-id": ticket.id, class: ticket.unread_count ? "unread" : "" },
-    el("td", {}, el("a", { href: `/tickets/${ticket.id}`, text: `#${ticket.id}` })),
-    el("td", {}, ticket.contact_name || ticket.contact_username || "—",
-      ticket.unread_count ? el("span", { class: "badge unread-count", text: String(ticket.unread_count) }) : null),
-    el("td", {}, el("a", { href: `/tickets/${ticket.id}`, text: ticket.subject || "—" })),
-    el("td", { text: t(`status_${ticket.status}`) }),
-    el("td", { class: `priority-${ticket.priority}`, text: t(`priority_${ticket.priority}`) }),
-    el("td", { text: ticket.queue_name }),
-    el("td", { text: ticket.assignee_name || t("unassigned") }),
-    el("td", {}, ...slaBadges(ticket)),
-    el("td", { text: when(ticket.updated_at) }));
+  const CHANNEL_ICONS = { telegram: "✈️", email: "✉️", web: "💬" };
+  const preview = (last) => {
+    if (!last) return "";
+    const who = last.author_kind === "operator" ? (last.operator_id === ME.id ? t("you") : last.author_name || t("operator"))
+      : last.author_kind === "customer" ? "" : t(last.author_kind);
+    const text = last.line && I18N[`line_${last.line}`] ? t(`line_${last.line}`, last.params || {})
+      : last.text || (last.file_type ? (last.file_type.startsWith("image/") ? t("photo_preview") : t("file_preview")) : "");
+    return who ? `${who}: ${text}` : text;
+  };
+  const assignMe = (ticket) => {
+    if (ticket.assignee_id === ME.id || ticket.status === "closed") return null;
+    const button = el("button", { type: "button", class: "link assign-me", text: t("assign_to_me") });
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try { await api("PATCH", `/api/tickets/${ticket.id}`, { assignee_id: ME.id }); load(true); }
+      catch (error) { button.disabled = false; alert(error.message); }
+    });
+    return button;
+  };
+  const picked = new Set();
+  const pickBox = (ticket) => {
+    const box = el("input", { type: "checkbox", class: "pick-box", checked: picked.has(ticket.id), "aria-label": `#${ticket.id}` });
+    box.addEventListener("change", () => pick(ticket.id, box.checked));
+    return box;
+  };
+  const row = (ticket) => el("tr", { "data-ticket-id": ticket.id, "data-status": ticket.status, class: `${ticket.unread_count ? "unread" : ""} ${picked.has(ticket.id) ? "picked" : ""}`.trim() },
+    el("td", { class: "pick" }, pickBox(ticket)),
+    el("td", { class: "who" },
+      el("div", { class: "title" },
+        el("span", { class: "channel-icon", title: t(`channel_${ticket.channel}`), "aria-label": t(`channel_${ticket.channel}`), text: CHANNEL_ICONS[ticket.channel] || "•" }),
+        el("a", { href: `/tickets/${ticket.id}`, class: "customer-name", text: ticket.contact_name || ticket.contact_username || "—" }),
+        ticket.unread_count ? el("span", { class: "badge unread-count", text: String(ticket.unread_count) }) : null,
+        el("span", { class: "ticket-number muted", text: `#${ticket.id}` })),
+      el("div", { class: "preview muted", text: preview(ticket.last_message) || ticket.subject || "" })),
+    el("td", { class: "state" }, el("span", { text: t(`status_${ticket.status}`) }), " ",
+      el("span", { class: `priority-${ticket.priority}`, text: t(`priority_${ticket.priority}`) })),
+    el("td", { class: "queue", text: ticket.queue_name }),
+    el("td", { class: "assignee" }, el("span", { text: ticket.assignee_id === ME.id ? t("assigned_to_you") : ticket.assignee_name || t("unassigned") }), " ", assignMe(ticket)),
+    el("td", { class: "sla" }, ...slaBadges(ticket)),
+    el("td", { class: "when" }, timeNode(ticket.last_message?.created_at || ticket.updated_at)));
 
   async function load(reset) {
     const limit = reset ? Math.max(50, Math.min(loaded, 100)) : 50;
@@ -314,10 +408,68 @@ function setupInbox(live) {
     cursor = page.next_cursor;
     more.hidden = !cursor;
     $("#inbox-empty").hidden = loaded > 0;
+    sessionStorage.setItem("desk.inbox-order", JSON.stringify($$("tr[data-ticket-id]", rows).map((tr) => Number(tr.dataset.ticketId))));
+    setCurrent(current, false);
     document.body.dataset.inboxLoads = String(Number(document.body.dataset.inboxLoads || 0) + 1);
   }
 
-  form.addEventListener("change", () => load(true));
+  // Selection and bulk changes (POST /api/tickets/bulk).
+  const bar = $("#bulk-bar");
+  function pick(id, on) {
+    if (on) picked.add(id); else picked.delete(id);
+    rows.querySelector(`tr[data-ticket-id="${id}"]`)?.classList.toggle("picked", on);
+    const box = rows.querySelector(`tr[data-ticket-id="${id}"] .pick-box`);
+    if (box) box.checked = on;
+    bar.hidden = picked.size === 0;
+    $("#bulk-count").textContent = t("selected", { n: picked.size });
+    $("#pick-all").checked = picked.size > 0 && picked.size === $$("tr[data-ticket-id]", rows).length;
+  }
+  $("#pick-all").addEventListener("change", (event) => {
+    for (const tr of $$("tr[data-ticket-id]", rows)) pick(Number(tr.dataset.ticketId), event.target.checked);
+  });
+  async function bulk(change) {
+    if (!picked.size) return;
+    try {
+      const result = await api("POST", "/api/tickets/bulk", { ids: [...picked], ...change });
+      $("#bulk-result").textContent = t("bulk_done", { changed: result.changed.length, failed: Object.keys(result.failed).length });
+      for (const id of result.changed) pick(id, false);
+    } catch (error) { $("#bulk-result").textContent = error.message; }
+    load(true);
+  }
+  $("#bulk-assign").addEventListener("click", () => bulk({ assignee_id: ME.id }));
+  $("#bulk-close").addEventListener("click", () => bulk({ status: "closed" }));
+  $("#bulk-status").addEventListener("change", (event) => { if (event.target.value) bulk({ status: event.target.value }); event.target.value = ""; });
+  $("#bulk-clear").addEventListener("click", () => { for (const id of [...picked]) pick(id, false); });
+
+  // Keyboard: j/k move the current row, Enter opens it, x selects it, a assigns it to me, e closes it, / searches.
+  let current = null;  // the current row's ticket id
+  function setCurrent(id, scroll = true) {
+    const all = $$("tr[data-ticket-id]", rows);
+    for (const tr of all) tr.classList.toggle("current", Number(tr.dataset.ticketId) === id);
+    const node = all.find((tr) => Number(tr.dataset.ticketId) === id);
+    current = node ? id : null;
+    if (node && scroll) node.scrollIntoView({ block: "nearest" });
+  }
+  function move(step) {
+    const ids = $$("tr[data-ticket-id]", rows).map((tr) => Number(tr.dataset.ticketId));
+    if (!ids.length) return;
+    const at = ids.indexOf(current);
+    setCurrent(ids[at < 0 ? 0 : Math.max(0, Math.min(ids.length - 1, at + step))]);
+  }
+  onKeys((key) => {
+    if (key === "j") move(1);
+    else if (key === "k") move(-1);
+    else if (key === "/") form.q.focus();
+    else if (current === null) return false;
+    else if (key === "Enter" || key === "o") location.assign(`/tickets/${current}`);
+    else if (key === "x") pick(current, !picked.has(current));
+    else if (key === "a") api("PATCH", `/api/tickets/${current}`, { assignee_id: ME.id }).then(() => load(true), (error) => alert(error.message));
+    else if (key === "e") api("PATCH", `/api/tickets/${current}`, { status: "closed" }).then(() => load(true), (error) => alert(error.message));
+    else return false;
+    return true;
+  });
+
+  form.addEventListener("change", (event) => { if (event.target.closest("#filters")) load(true); });
   form.addEventListener("submit", (event) => event.preventDefault());
   form.q.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => load(true), 300); });
   more.addEventListener("click", () => load(false));
@@ -370,16 +522,37 @@ function setupTicket(live) {
     return line && I18N[`line_${line}`] ? t(`line_${line}`, message.meta.params || {}) : message.body;
   };
 
+  // A reply that threads under the customer's message, where the ticket's channel can show one.
+  let replyTo = null;
+  const replyingLine = $("#replying-to");
+  const answerButton = (message) => {
+    if (message.author_kind !== "customer" || !canReply) return null;
+    const button = el("button", { type: "button", class: "link answer", text: t("reply_to") });
+    button.addEventListener("click", () => {
+      replyTo = message;
+      const cancel = el("button", { type: "button", class: "link", text: t("cancel") });
+      cancel.addEventListener("click", clearReplyTo);
+      replyingLine.replaceChildren(el("span", { text: t("replying_to", { text: (message.body || "…").slice(0, 60) }) }), " ", cancel);
+      replyingLine.hidden = false;
+      $("#reply-body").focus();
+    });
+    return button;
+  };
+  function clearReplyTo() { replyTo = null; replyingLine.hidden = true; replyingLine.replaceChildren(); }
+  let canReply = false;
+
   const messageNode = (message) => el("li", { class: `msg ${message.author_kind}`, "data-message-id": message.id, "data-created": message.created_at, "data-files": JSON.stringify(message.attachments || []) },
     el("div", { class: "meta" },
       el("strong", { text: message.author_kind === "operator" ? (operators.get(message.operator_id) || t("operator")) : t(message.author_kind) }),
-      " ", el("time", { text: when(message.created_at) }), " ", deliveryNode(message)),
+      " ", timeNode(message.created_at), " ", deliveryNode(message), " ", answerButton(message)),
+    message.reply_to_id && items.get(`m:${message.reply_to_id}`)
+      ? el("div", { class: "quote", text: (items.get(`m:${message.reply_to_id}`).querySelector(".body")?.textContent || "").slice(0, 120) }) : null,
     el("div", { class: "body", text: systemLine(message) }),
     message.attachments?.length ? el("div", { class: "files" }, ...message.attachments.map(attachmentNode)) : null);
 
   const noteNode = (note) => el("li", { class: "msg note", "data-note-id": note.id, "data-created": note.created_at },
     el("div", { class: "meta" }, el("strong", { text: `${t("note")} · ${note.operator_name || operators.get(note.operator_id) || ""}` }),
-      " ", el("time", { text: when(note.created_at) })),
+      " ", timeNode(note.created_at)),
     el("div", { class: "body", text: note.body }),
     note.attachments?.length ? el("div", { class: "files" }, ...note.attachments.map(attachmentNode)) : null);
 
@@ -401,6 +574,7 @@ function setupTicket(live) {
     controls.priority.value = ticket.priority;
     controls.queue_id.value = String(ticket.queue_id);
     controls.assignee_id.value = ticket.assignee_id ? String(ticket.assignee_id) : "";
+    $("#assign-me").hidden = ticket.assignee_id === ME.id || !["admin", "operator"].includes(ME.role);
     $("#sla").replaceChildren(...slaBadges(ticket));
     if (data.contact) showCustomer(data.contact);
     if (data.viewers) showViewers(data.viewers);
@@ -409,19 +583,78 @@ function setupTicket(live) {
 
   // Only what the ticket's channel can do (GET /api/tickets/{id} carries its capabilities).
   function showChannel(channel) {
-    $("#reply-files").hidden = !channel.files;
+    $("#file-picker").hidden = !channel.files;
+    if (canReply !== Boolean(channel.replies)) {
+      canReply = Boolean(channel.replies);
+      for (const node of $$("li.msg.customer .meta", list)) {
+        const message = { author_kind: "customer", id: Number(node.parentElement.dataset.messageId), body: node.parentElement.querySelector(".body")?.textContent || "" };
+        if (!node.querySelector(".answer")) node.append(" ", answerButton(message) || "");
+      }
+    }
     $("#reply-form").dataset.typing = channel.typing_indicator ? "yes" : "no";
   }
 
   function showCustomer(contact) {
-    const pairs = [["Telegram", [contact.name, contact.telegram_username ? `@${contact.telegram_username}` : ""].filter(Boolean).join(" ")],
-      ["E-mail", contact.email], ["Lang", contact.language]];
+    const pairs = [[t("name"), [contact.name, contact.telegram_username ? `@${contact.telegram_username}` : ""].filter(Boolean).join(" ")],
+      [t("channel_email"), contact.email], [t("language"), contact.language ? contact.language.toUpperCase() : ""]];
     const card = $("#customer-card");
     card.replaceChildren();
     for (const [label, value] of pairs) if (value) card.append(el("dt", { text: label }), el("dd", { text: value }));
+    card.append(el("dt", { text: t("contact_id", { id: contact.id }) }),
+      ...(contact.identities || []).map((identity) => el("dd", { text: `${identity.channel}: ${identity.username ? `@${identity.username}` : identity.external_id}` })));
+    if (ticket?.site) card.append(el("dt", { text: t("site_from") }), el("dd", { class: "visit site-name", text: ticket.site.name }));
+    for (const identity of contact.identities || []) if (identity.channel === "web") {
+      if (identity.display_name) card.append(el("dt", { text: t("visitor_name") }), el("dd", { class: "visit visitor-name", text: identity.display_name }));
+      if (identity.given_email) card.append(el("dt", { text: t("visitor_email") }), el("dd", { class: "visit visitor-email", text: identity.given_email }));
+    }
+    for (const identity of contact.identities || []) if (identity.channel === "web" && identity.visit) card.append(...visitRows(identity.visit));
     if (contact.blocked) card.append(el("dd", { class: "warn", text: t("blocked") }));
+    $("#earlier-heading").hidden = !contact.earlier_tickets.length;
     $("#earlier-tickets").replaceChildren(...contact.earlier_tickets.map((item) => el("li", {},
-      el("a", { href: `/tickets/${item.id}`, text: `#${item.id} ${item.subject || ""}` }), ` · ${t(`status_${item.status}`)}`)));
+      el("a", { href: `/tickets/${item.id}`, text: `#${item.id} ${item.subject || ""}` }), ` · ${t(`status_${item.status}`)} · `,
+      timeNode(item.created_at))));
+  }
+
+  // Assignments and changes (GET /api/tickets/{id}/history, the audit log), newest last.
+  const statusWord = (value) => (I18N[`status_${value}`] ? t(`status_${value}`) : String(value ?? "—"));
+  const priorityWord = (value) => (I18N[`priority_${value}`] ? t(`priority_${value}`) : String(value ?? "—"));
+  function historyText(item) {
+    const actor = item.actor_kind === "operator" ? (item.actor_id === ME.id ? t("you") : item.actor_name || t("operator"))
+      : item.actor_kind === "contact" ? t("history_customer") : t("history_system");
+    if (item.action === "assignee_id") {
+      if (item.new === null || item.new === undefined) return t("history_unassigned", { actor });
+      const name = item.new === ME.id ? t("you") : item.new_name || `#${item.new}`;
+      return item.via === "reply" ? t("history_assigned_reply", { name }) : t("history_assigned", { actor, name });
+    }
+    if (item.action === "status") return t("history_status", { actor, old: statusWord(item.old), new: statusWord(item.new) });
+    if (item.action === "priority") return t("history_priority", { actor, old: priorityWord(item.old), new: priorityWord(item.new) });
+    return t("history_queue", { actor });
+  }
+  let historyTimer = null;
+  function loadHistory() {
+    clearTimeout(historyTimer);
+    historyTimer = setTimeout(async () => {
+      try {
+        const found = await api("GET", `/api/tickets/${ticketId}/history`);
+        $("#history").closest("section").hidden = !found.items.length;
+        $("#history").replaceChildren(...found.items.map((item) => el("li", { "data-action": item.action, "data-via": item.via || "" },
+          el("span", { class: "history-text", text: historyText(item) }), " ", timeNode(item.created_at, { class: "muted" }))));
+      } catch { /* the next change reads it again */ }
+    }, 150);
+  }
+
+  // What the website widget said about the visitor's visit (contact_identity.visit): text only.
+  function visitRows(visit) {
+    let local = visit.local_time || "";
+    if (visit.time_zone) {
+      try {
+        local = `${new Date().toLocaleTimeString([], { timeZone: visit.time_zone, hour: "2-digit", minute: "2-digit" })} (${visit.time_zone})`;
+      } catch (error) { /* a zone this browser does not know: the time as the visitor's browser said */ }
+    }
+    const pairs = [["visit_page", [visit.title, visit.url].filter(Boolean).join(" — ")], ["visit_referrer", visit.referrer],
+      ["visit_browser", visit.user_agent], ["visit_language", visit.language], ["visit_local_time", local]];
+    return pairs.filter(([, value]) => value).flatMap(([label, value]) => [el("dt", { text: t(label) }),
+      el("dd", { class: `visit ${label}`, text: value })]);
   }
 
   function showViewers(viewers) {
@@ -441,6 +674,7 @@ function setupTicket(live) {
     showTicket(card);
     for (const message of messages.items) upsert(`m:${message.id}`, messageNode(message));
     for (const note of notes.items) upsert(`n:${note.id}`, noteNode(note));
+    loadHistory();
     markRead();
   }
 
@@ -451,11 +685,31 @@ function setupTicket(live) {
   }
   document.addEventListener("visibilitychange", () => { if (!document.hidden && ticket?.unread_count) markRead(); });
 
+  // The website visitor typing (visitor.typing, at most every 3 s while they type): shown for 5 s.
+  let typingTimer = null;
+  function visitorTyping(on) {
+    clearTimeout(typingTimer);
+    $("#visitor-typing").textContent = on ? t("visitor_typing") : "";
+    if (on) typingTimer = setTimeout(() => visitorTyping(false), 5000);
+  }
+
+  // The visitor opened another page (visitor.visit): the card is read again, as the API shows it.
+  let cardTimer = null;
+  function reloadCard() {
+    clearTimeout(cardTimer);
+    cardTimer = setTimeout(async () => { try { showTicket(await api("GET", `/api/tickets/${ticketId}`)); } catch { /* next event */ } }, 200);
+  }
+
   live.onOpen(() => live.send({ type: "view", ticket_id: ticketId }));
   live.on((event) => {
     const data = event.data || {};
     if (data.ticket_id !== ticketId && data.id !== ticketId) return;
-    if ((event.type === "message.created" || event.type === "message.updated") && data.ticket_id === ticketId) {
+    if (event.type === "visitor.typing") {
+      visitorTyping(true);
+    } else if (event.type === "visitor.visit") {
+      reloadCard();
+    } else if ((event.type === "message.created" || event.type === "message.updated") && data.ticket_id === ticketId) {
+      if (event.type === "message.created" && data.author_kind === "customer") visitorTyping(false);
       const known = items.get(`m:${data.id}`);
       if (event.type === "message.updated" && !data.attachments?.length && known) {
         data.attachments = JSON.parse(known.dataset.files || "[]");
@@ -467,6 +721,7 @@ function setupTicket(live) {
       upsert(`n:${data.id}`, noteNode(data));
     } else if (event.type === "ticket.updated" && data.id === ticketId) {
       showTicket(data);
+      loadHistory();
     } else if (event.type === "presence.viewers" && data.ticket_id === ticketId) {
       showViewers(data.viewers);
     }
@@ -481,13 +736,51 @@ function setupTicket(live) {
     catch (error) { $("#controls-error").textContent = error.message; showTicket({}); }
   });
 
+  // Keyboard: r replies, n writes a note, a assigns to me, e closes, j/k go to the next/previous ticket
+  // of the inbox as it was last shown.
+  onKeys((key) => {
+    const order = JSON.parse(sessionStorage.getItem("desk.inbox-order") || "[]");
+    const at = order.indexOf(ticketId);
+    if (key === "r" || key === "n") {
+      $("#as-note").checked = key === "n";
+      $("#reply-body").focus();
+    } else if (key === "a") $("#assign-me").click();
+    else if (key === "e") {
+      $("#controls").status.value = "closed";
+      $("#controls").status.dispatchEvent(new Event("change", { bubbles: true }));
+    } else if ((key === "j" || key === "k") && at >= 0) {
+      const next = order[at + (key === "j" ? 1 : -1)];
+      if (next === undefined) return false;
+      location.assign(`/tickets/${next}`);
+    } else return false;
+    return true;
+  });
+
+  $("#assign-me").addEventListener("click", async () => {
+    $("#controls-error").textContent = "";
+    try { showTicket(await api("PATCH", `/api/tickets/${ticketId}`, { assignee_id: ME.id })); }
+    catch (error) { $("#controls-error").textContent = error.message; }
+  });
+
+  $("#merge-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const other = Number(event.target.other_id.value);
+    $("#merge-error").textContent = "";
+    if (!ticket?.contact || !confirm(t("merge_confirm", { other, id: ticket.contact.id }))) return;
+    try {
+      await api("POST", `/api/contacts/${ticket.contact.id}/merge`, { other_id: other });
+      event.target.reset();
+      showTicket(await api("GET", `/api/tickets/${ticketId}`));
+    } catch (error) { $("#merge-error").textContent = error.message; }
+  });
+
   setupReplyBox(live, ticketId, (message) => upsert(`m:${message.id}`, messageNode(message)),
-    (note) => upsert(`n:${note.id}`, noteNode(note)));
+    (note) => upsert(`n:${note.id}`, noteNode(note)), { target: () => replyTo, done: clearReplyTo });
   setInterval(() => ticket && $("#sla").replaceChildren(...slaBadges(ticket)), 30000);
   load();
 }
 
-function setupReplyBox(live, ticketId, showMessage, showNote) {
+function setupReplyBox(live, ticketId, showMessage, showNote, thread) {
   const form = $("#reply-form");
   const box = $("#reply-body");
   const files = $("#reply-files");
@@ -537,7 +830,12 @@ function setupReplyBox(live, ticketId, showMessage, showNote) {
     const big = chosen.find((file) => file.size > limits.max_bytes);
     return big ? t("file_too_large", { name: big.name, limit: Math.round(limits.max_bytes / 1048576) }) : "";
   }
-  files.addEventListener("change", () => { errorLine.textContent = checkFiles(); });
+  const chosenLine = $("#reply-files-chosen");
+  const showChosen = () => {
+    const count = files.files?.length || 0;
+    chosenLine.textContent = count === 1 ? files.files[0].name : count ? t("files_chosen", { n: count }) : "";
+  };
+  files.addEventListener("change", () => { errorLine.textContent = checkFiles(); showChosen(); });
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -555,20 +853,24 @@ function setupReplyBox(live, ticketId, showMessage, showNote) {
         showNote({ ...(await api("POST", `/api/tickets/${ticketId}/notes`, { body })), operator_name: "" });
       } else {
         const key = crypto.randomUUID().replaceAll("-", "");
+        const replyTo = thread.target();
         let message;
         if (chosen.length) {
           const data = new FormData();
           data.append("body", body);
           data.append("client_key", key);
+          if (replyTo) data.append("reply_to_id", String(replyTo.id));
           for (const file of chosen) data.append("file", file, file.name);
           message = await api("POST", `/api/tickets/${ticketId}/messages`, undefined, { form: data });
         } else {
-          message = await api("POST", `/api/tickets/${ticketId}/messages`, { body, client_key: key });
+          message = await api("POST", `/api/tickets/${ticketId}/messages`, { body, client_key: key, reply_to_id: replyTo ? replyTo.id : null });
         }
         showMessage(message);
+        thread.done();
       }
       box.value = "";
       files.value = "";
+      showChosen();
     } catch (error) {
       errorLine.textContent = error.message;
     } finally {
@@ -595,14 +897,19 @@ async function setupOperators() {
     rows.replaceChildren(...items.map((operator) => {
       const toggle = el("button", { type: "button", class: "link", text: operator.is_active ? t("disable") : t("enable") });
       toggle.addEventListener("click", async () => {
-        try { await api("PATCH", `/api/operators/${operator.id}`, { is_active: !operator.is_active }); load(); } catch (error) { notice(error.message); }
+        try {
+          const answer = await api("PATCH", `/api/operators/${operator.id}`, { is_active: !operator.is_active });
+          const returned = answer.tickets_returned || [];
+          if (returned.length) notice(t("tickets_returned", { tickets: returned.map((id) => `#${id}`).join(", ") }));
+          load();
+        } catch (error) { notice(error.message); }
       });
       const reset = el("button", { type: "button", class: "link", text: t("reset") });
       reset.addEventListener("click", async () => {
         try { notice(`${t("copy_link")} ${(await api("POST", `/api/operators/${operator.id}/reset`)).link}`); } catch (error) { notice(error.message); }
       });
-      return el("tr", { "data-operator-id": operator.id }, el("td", { text: operator.display_name }), el("td", { text: operator.email || "" }),
-        el("td", { text: operator.role }), el("td", { text: operator.is_active ? t("active") : t("disabled") }),
+      return el("tr", { "data-operator-id": operator.id }, el("td", { text: operator.display_name }), el("td", { text: operator.email || "", "data-user-text": "" }),
+        el("td", { text: t(`role_${operator.role}`) }), el("td", { text: operator.is_active ? t("active") : t("disabled") }),
         el("td", {}, operator.id === ME.id ? null : toggle, " ", reset));
     }));
   }
@@ -620,17 +927,27 @@ async function setupOperators() {
 
 async function setupQueues() {
   const rows = $("#queue-rows");
+  const patch = (queue, change) => api("PATCH", `/api/queues/${queue.id}`, change).then(() => notice(t("saved")), (error) => notice(error.message));
   async function load() {
     const { items } = await api("GET", "/api/queues");
     rows.replaceChildren(...items.map((queue) => {
-      const visible = el("input", { type: "checkbox", checked: queue.customer_visible, "aria-label": queue.name });
-      visible.addEventListener("change", () => api("PATCH", `/api/queues/${queue.id}`, { customer_visible: visible.checked }).catch((error) => notice(error.message)));
-      return el("tr", {}, el("td", { text: queue.slug }), el("td", { text: queue.name }), el("td", {}, visible));
+      const visible = el("input", { type: "checkbox", checked: queue.customer_visible, "aria-label": queue.display_name });
+      visible.addEventListener("change", () => patch(queue, { customer_visible: visible.checked }));
+      const assigns = el("input", { type: "checkbox", checked: queue.assign_on_reply, class: "assign-on-reply", "aria-label": queue.display_name });
+      assigns.addEventListener("change", () => patch(queue, { assign_on_reply: assigns.checked }));
+      const english = el("input", { type: "text", value: queue.name, required: true, maxLength: 128, class: "queue-name", "aria-label": queue.display_name });
+      english.addEventListener("change", () => english.value.trim() && patch(queue, { name: english.value }));
+      const russian = el("input", { type: "text", value: queue.name_ru || "", maxLength: 128, class: "queue-name-ru", "aria-label": queue.display_name });
+      russian.addEventListener("change", () => patch(queue, { name_ru: russian.value }));
+      return el("tr", { "data-queue-id": queue.id }, el("td", { text: queue.slug, "data-user-text": "" }), el("td", {}, english), el("td", {}, russian),
+        el("td", {}, visible), el("td", {}, assigns));
     }));
   }
   $("#queue-form").addEventListener("submit", async (event) => {
     event.preventDefault();
-    try { await api("POST", "/api/queues", formJson(event.target)); event.target.reset(); notice(t("saved")); load(); } catch (error) { notice(error.message); }
+    const body = formJson(event.target);
+    if (!body.name_ru) delete body.name_ru;
+    try { await api("POST", "/api/queues", body); event.target.reset(); notice(t("saved")); load(); } catch (error) { notice(error.message); }
   });
   load();
 }
@@ -672,17 +989,21 @@ async function setupTokens() {
   load();
 }
 
-async function setupWsStats() {
+// Connections: read once this page's own socket is up (so the admin's connection counts), then every 5 s.
+function setupWsStats(live) {
+  const role = (name) => t(`role_${name}`);
   async function load() {
     const stats = await api("GET", "/api/ws/stats");
-    const pairs = [["admin", stats.sockets.admin], ["operator", stats.sockets.operator], ["partner", stats.sockets.partner],
-      ["listener", stats.listener_alive ? "up" : "DOWN"], ["last event id", stats.last_event_id], ["stream", stats.stream_last_id],
-      ...Object.entries(stats.outbox).map(([state, count]) => [`outbox ${state}`, count])];
+    const pairs = [...["admin", "operator", "partner"].map((name) => [t("ws_sockets", { role: role(name) }), number(stats.sockets[name] || 0)]),
+      [t("ws_listener"), stats.listener_alive ? t("ws_listener_up") : t("ws_listener_down")],
+      [t("ws_last_event"), number(stats.last_event_id, 0)], [t("ws_stream"), number(stats.stream_last_id, 0)],
+      ...Object.entries(stats.outbox).map(([state, count]) => [t("ws_outbox", { state: I18N[`outbox_${state}`] ? t(`outbox_${state}`) : state }), number(count)])];
     $("#ws-stats").replaceChildren(...pairs.flatMap(([label, value]) => [el("dt", { text: label }), el("dd", { text: String(value) })]));
-    $("#online-list").replaceChildren(...stats.online_operators.map((who) => el("li", { text: `${who.display_name} (${who.role}) × ${who.sockets}` })));
+    $("#online-list").replaceChildren(...stats.online_operators.map((who) => el("li", { text: t("ws_online", { name: who.display_name, role: role(who.role), n: who.sockets }) })));
+    document.body.dataset.wsLoads = String(Number(document.body.dataset.wsLoads || 0) + 1);
   }
-  load();
-  setInterval(load, 5000);
+  live.onOpen(() => setTimeout(load, 300));  // after the hub has registered this socket
+  setInterval(() => { if (live.socket?.readyState === WebSocket.OPEN) load(); }, 5000);
 }
 
 // ---------------------------------------------------------------- knowledge-base editor
@@ -712,11 +1033,101 @@ function setupKb() {
     form.tags.value = (article?.tags || []).join(", ");
     form.published.checked = article ? article.published : true;
     form.body.value = article?.body || "";
+    form.examples.value = (article?.examples || []).join("\n");
     preview();
+    showVotes(article);
   };
+  // Example questions and synonyms steer the bot's answers: only an admin edits them (the API refuses others).
+  const isAdmin = ME.role === "admin";
+  document.querySelectorAll("[data-admin-only]").forEach((node) => { node.hidden = !isAdmin; node.disabled = !isAdmin; });
+  // What customers' votes do to the article's ranking, per question they asked (admins only).
+  async function showVotes(article) {
+    const box = $("#kb-feedback");
+    box.replaceChildren();
+    if (!isAdmin || !article?.id) return;
+    const votes = await api("GET", `/api/kb/articles/${article.id}/feedback`);
+    if (form.id.value !== String(article.id)) return;  // another article was opened meanwhile
+    const sign = (value) => (value > 0 ? `+${value}` : String(value));
+    box.append(el("p", { text: t("kb_votes", votes) }),
+      el("ul", {}, ...votes.questions.map((q) => el("li", { text: t("kb_vote_effect", { ...q, adjustment: sign(q.adjustment) }) }))));
+  }
+  let articles = [];
+  // Missed questions: one click adds one as an example of an article (picked from a searchable list)
+  // or opens a new article with it; either way, or dismissed, its group leaves the list.
+  async function loadMisses() {
+    if (!isAdmin) return;
+    const language = $("#kb-misses-language").value;
+    const { items } = await api("GET", `/api/kb/misses?language=${language}`);
+    $("#kb-miss-list").replaceChildren(...(items.length ? items.map(missRow) : [el("li", { class: "muted", text: t("kb_no_misses") })]));
+  }
+  function missRow(group) {
+    const outcomes = group.outcomes.map((outcome) => t(`kb_outcome_${outcome}`)).join(", ");
+    const picker = el("input", { type: "search", placeholder: t("kb_pick_article"), "aria-label": t("kb_pick_article") });
+    picker.setAttribute("list", "kb-article-options");  // `list` is a read-only property: only the attribute sets it
+    const add = el("button", { type: "button", text: t("kb_add_example") });
+    const draft = el("button", { type: "button", class: "link", text: t("kb_new_from_question") });
+    const dismiss = el("button", { type: "button", class: "link", text: t("kb_dismiss") });
+    const body = { language: group.language, keys: group.keys };
+    add.addEventListener("click", async () => {
+      const chosen = articles.find((article) => articleOption(article) === picker.value);
+      if (!chosen) { notice(t("kb_pick_first")); picker.focus(); return; }
+      try {
+        const done = await api("POST", "/api/kb/misses/example", { ...body, article_id: chosen.id, question: group.example });
+        fill(done.article);
+        notice(t("kb_example_added"));
+        loadMisses();
+      } catch (error) { notice(error.message); }
+    });
+    draft.addEventListener("click", () => {
+      fill(null);
+      form.title.value = group.example;
+      form.examples.value = group.example;
+      form.language.value = group.language;
+      form.slug.focus();
+    });
+    dismiss.addEventListener("click", async () => {
+      try { await api("POST", "/api/kb/misses/dismiss", body); loadMisses(); } catch (error) { notice(error.message); }
+    });
+    return el("li", { class: "kb-miss", "data-miss-key": group.keys[0] },
+      el("q", { text: group.example }),
+      el("span", { class: "muted", text: ` ${t("kb_miss_meta", { n: group.count, last: when(group.last) })} · ${outcomes}` }),
+      picker, el("span", { class: "actions" }, add, draft, dismiss));
+  }
+  const articleOption = (article) => `${article.title} (${article.language}) #${article.id}`;
+  $("#kb-misses-language").value = ME.language === "ru" ? "ru" : "en";
+  $("#kb-misses-language").addEventListener("change", () => loadMisses());
+  async function loadSynonyms() {
+    const { items, built_in: builtIn } = await api("GET", "/api/kb/synonyms");
+    const rows = items.map((group) => {
+      const row = el("li", { "data-synonym-id": group.id, text: `${group.terms.join(", ")} (${group.language}) ` });
+      if (isAdmin) {
+        const remove = el("button", { type: "button", class: "link", text: "×", "aria-label": t("delete") });
+        remove.addEventListener("click", async () => { await api("DELETE", `/api/kb/synonyms/${group.id}`); loadSynonyms(); });
+        row.append(remove);
+      }
+      return row;
+    });
+    for (const [language, groups] of Object.entries(builtIn)) {
+      rows.push(...groups.map((terms) => el("li", { class: "muted", text: `${terms.join(", ")} (${language}, ${t("kb_built_in")})` })));
+    }
+    $("#kb-synonyms").replaceChildren(...rows);
+  }
+  $("#kb-synonym-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const terms = event.target.terms.value.split(",").map((term) => term.trim()).filter(Boolean);
+    try {
+      await api("POST", "/api/kb/synonyms", { terms, language: event.target.language.value });
+      event.target.terms.value = "";
+      loadSynonyms();
+    } catch (error) { notice(error.message); }
+  });
   async function load() {
     const q = encodeURIComponent($("#kb-filter").value);
     const { items } = await api("GET", `/api/kb/articles?q=${q}`);
+    if (!q) {
+      articles = items;
+      $("#kb-article-options").replaceChildren(...items.map((article) => el("option", { value: articleOption(article) })));
+    }
     list.replaceChildren(...items.map((article) => {
       const button = el("button", { type: "button", class: "link", text: `${article.title} (${article.language})${article.published ? "" : " ✎"}` });
       button.addEventListener("click", () => fill(article));
@@ -730,6 +1141,7 @@ function setupKb() {
     event.preventDefault();
     const data = { title: form.title.value, body: form.body.value, language: form.language.value,
       tags: form.tags.value.split(",").map((tag) => tag.trim()).filter(Boolean), published: form.published.checked };
+    if (isAdmin) data.examples = form.examples.value.split("\n").map((line) => line.trim()).filter(Boolean);
     try {
       const saved = form.id.value ? await api("PATCH", `/api/kb/articles/${form.id.value}`, data)
         : await api("POST", "/api/kb/articles", { ...data, slug: form.slug.value });
@@ -759,7 +1171,9 @@ function setupKb() {
     }
   });
   fill(null);
+  loadSynonyms();
   load();
+  loadMisses();
 }
 
 // ---------------------------------------------------------------- orders board
@@ -946,6 +1360,7 @@ async function setupStores() {
       if (!partner.value) return;
       try { await api("POST", `/api/stores/${store.id}/members`, { operator_id: Number(partner.value) }); load(); } catch (error) { notice(error.message); }
     });
+    const widget = widgetForm(store);
     return el("section", { class: "card store", "data-store-id": store.id },
       el("h2", { text: `${store.name} (${store.currency})${store.is_active ? "" : ` — ${t("closed_store")}`}` }),
       el("p", {},
@@ -965,7 +1380,46 @@ async function setupStores() {
         el("span", { class: "muted", text: ` ${t("open_invites", { n: store.open_invites })}` })),
       el("h3", { text: t("staff") }), members, link,
       el("h3", { text: t("products") }), products, productForm,
-      el("h3", { text: t("settings") }), reminders);
+      el("h3", { text: t("settings") }), reminders,
+      el("h3", { text: t("website_chat") }), widget);
+  }
+
+  // The store's website chat: the sites that may embed it, the tag to paste, a new key.
+  function widgetForm(store) {
+    const sites = el("textarea", { name: "origins", rows: "2", "aria-label": t("widget_sites"), placeholder: "https://shop.example" });
+    const snippet = el("input", { type: "text", readonly: true, class: "widget-snippet", "aria-label": t("widget_snippet") });
+    const secret = el("input", { type: "text", readonly: true, class: "widget-secret", "aria-label": t("widget_secret") });
+    const greeting = el("input", { type: "text", name: "greeting", maxlength: "500", class: "widget-greeting" });
+    const color = el("input", { type: "color", name: "color", class: "widget-color" });
+    const hours = el("input", { type: "text", name: "hours", maxlength: "200", class: "widget-hours" });
+    const off = el("p", { class: "muted" });
+    const show = (widget) => {
+      sites.value = widget.origins.join("\n");
+      snippet.value = widget.snippet;
+      secret.value = widget.secret;
+      greeting.value = widget.greeting; color.value = widget.color; hours.value = widget.hours;
+      off.textContent = widget.enabled ? "" : t("widget_off");
+    };
+    const save = (renew, renewSecret = false) => async () => {
+      const origins = sites.value.split("\n").map((line) => line.trim()).filter(Boolean);
+      show(await api("PUT", `/api/stores/${store.id}/widget`, {
+        origins, renew_key: renew, renew_secret: renewSecret, greeting: greeting.value, color: color.value, hours: hours.value }));
+      notice(t("saved"));
+    };
+    const form = el("form", { class: "widget-form" },
+      el("label", {}, t("widget_sites"), sites),
+      el("label", {}, t("widget_snippet"), snippet), off,
+      el("label", {}, t("widget_greeting"), greeting), el("label", {}, t("widget_color"), color),
+      el("label", {}, t("widget_hours"), hours),
+      el("label", {}, t("widget_secret"), secret),
+      el("p", {}, el("button", { type: "submit", text: t("save") }), " ", action(t("new_widget_key"), save(true)), " ",
+        action(t("new_widget_secret"), save(false, true))));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      try { await save(false)(); } catch (error) { notice(error.message); }
+    });
+    api("GET", `/api/stores/${store.id}/widget`).then(show).catch((error) => notice(error.message));
+    return form;
   }
 
   async function load() {
@@ -979,6 +1433,74 @@ async function setupStores() {
     if (data.time_zone) body.time_zone = data.time_zone.trim();
     try { await api("POST", "/api/stores", body); event.target.reset(); load(); } catch (error) { notice(error.message); }
   });
+  load();
+}
+
+// ---------------------------------------------------------------- sites (admin)
+
+// The websites that embed the chat: one form per site (name, origins, look, queue, store, pre-chat
+// form), the tag to paste and the secret with its renewal; a form on top makes a new one.
+async function setupSites() {
+  const list = $("#site-list");
+  const [queues, stores] = await Promise.all([api("GET", "/api/queues"), api("GET", "/api/stores")]);
+
+  function select(name, label, empty, items, value) {
+    return el("label", {}, label, el("select", { name, class: `site-${name}` }, el("option", { value: "", text: empty }),
+      ...items.map((item) => el("option", { value: String(item.id), text: item.display_name || item.name, selected: String(item.id) === String(value ?? "") }))));
+  }
+
+  function siteForm(site) {
+    const origins = el("textarea", { name: "origins", rows: "2", class: "site-origins", placeholder: "https://shop.example" });
+    origins.value = (site?.origins || []).join("\n");
+    const prechat = el("select", { name: "prechat", class: "site-prechat" },
+      ...["off", "optional", "required"].map((mode) => el("option", { value: mode, text: t(`prechat_${mode}`), selected: (site?.prechat || "off") === mode })));
+    const form = el("form", { class: "widget-form site-form" },
+      el("label", {}, t("site_name"), el("input", { type: "text", name: "name", required: true, maxlength: "100", class: "site-name", value: site?.name || "" })),
+      el("label", {}, t("site_origins"), origins),
+      el("label", {}, t("widget_greeting"), el("input", { type: "text", name: "greeting", maxlength: "500", value: site?.greeting || "" })),
+      el("label", {}, t("widget_color"), el("input", { type: "color", name: "color", value: site?.color || "#2563eb" })),
+      el("label", {}, t("widget_hours"), el("input", { type: "text", name: "hours", maxlength: "200", value: site?.hours || "" })),
+      select("queue_id", t("site_queue"), t("site_queue_topic"), queues.items || [], site?.queue_id),
+      select("store_id", t("site_store"), t("site_store_none"), stores.items || [], site?.store_id),
+      el("label", {}, t("site_prechat"), prechat));
+    if (site) {
+      form.append(el("label", {}, t("widget_snippet"), el("input", { type: "text", readonly: true, class: "widget-snippet", value: site.snippet })),
+        el("label", {}, t("widget_secret"), el("input", { type: "text", readonly: true, class: "widget-secret", value: site.secret || "" })));
+      if (!site.enabled) form.append(el("p", { class: "muted", text: t("widget_off") }));
+    }
+    const buttons = el("p", {}, el("button", { type: "submit", text: site ? t("save") : t("create_site") }));
+    if (site) {
+      buttons.append(" ", action(t("new_widget_secret"), async () => { await api("POST", `/api/sites/${site.id}/secret`); load(); }),
+        " ", action(t("delete_site"), async () => { await api("DELETE", `/api/sites/${site.id}`); notice(t("site_deleted")); load(); }));
+    }
+    form.append(buttons);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const data = new FormData(form);
+      const body = { name: data.get("name"), origins: String(data.get("origins") || "").split("\n").map((line) => line.trim()).filter(Boolean),
+        greeting: data.get("greeting"), color: data.get("color"), hours: data.get("hours"), prechat: data.get("prechat"),
+        queue_id: data.get("queue_id") ? Number(data.get("queue_id")) : null, store_id: data.get("store_id") ? Number(data.get("store_id")) : null };
+      try {
+        if (site) { await api("PUT", `/api/sites/${site.id}`, body); notice(t("saved")); }
+        else { await api("POST", "/api/sites", body); form.reset(); notice(t("site_created")); }
+        load();
+      } catch (error) { notice(error.message); }
+    });
+    return form;
+  }
+
+  function action(text, handler) {
+    const button = el("button", { type: "button", class: "link", text });
+    button.addEventListener("click", async () => { try { await handler(); } catch (error) { notice(error.message); } });
+    return button;
+  }
+
+  async function load() {
+    const { items } = await api("GET", "/api/sites");
+    list.replaceChildren(...items.map((site) => el("section", { class: "card site", "data-site-id": site.id },
+      el("h2", { text: site.name }), siteForm(site))));
+  }
+  $("#site-new").replaceChildren(siteForm(null));
   load();
 }
 
@@ -1012,7 +1534,7 @@ async function setupSla() {
   const form = $("#hours-form");
   const { items: queues } = await api("GET", "/api/queues");
   const { items: operators } = await api("GET", "/api/operators");
-  queueSelect.replaceChildren(...queues.map((queue) => el("option", { value: String(queue.id), text: queue.name })));
+  queueSelect.replaceChildren(...queues.map((queue) => el("option", { value: String(queue.id), text: queue.display_name })));
 
   async function loadQueue() {
     const id = queueSelect.value;
@@ -1148,6 +1670,42 @@ function setupDeadLetters(live) {
   load();
 }
 
+// ---------------------------------------------------------------- staff group (staff read, admins unlink)
+
+function setupStaffGroup(live) {
+  const rows = $("#staff-group-rows");
+  const texts = $("#staff-group-texts").dataset;
+  function row(item) {
+    const cells = [el("td", { text: item.title || String(item.chat_id) }),
+      el("td", { text: item.queue_name || texts.default }),
+      el("td", { class: "state", "data-state": item.state, text: item.state_text }),
+      el("td", {}, el("code", { text: item.problem || "" }))];
+    const unlink = el("button", { type: "button", class: "unlink", text: texts.unlink, hidden: !texts.admin });
+    unlink.addEventListener("click", async () => {
+      try { await api("DELETE", `/api/staff-groups/${item.id}`); load(); } catch (error) { notice(error.message); }
+    });
+    return el("tr", { "data-staff-group-id": item.id }, ...cells, el("td", {}, unlink));
+  }
+  async function load() {
+    const page = await api("GET", "/api/staff-groups");
+    rows.replaceChildren(...page.items.map(row));
+    $("#staff-group-empty").hidden = page.items.length > 0;
+    $("#telegram-linked").hidden = !page.telegram_linked;
+  }
+  $("#telegram-link").addEventListener("click", async () => {
+    try {
+      const made = await api("POST", "/api/staff-groups/telegram-link");
+      const link = $("#telegram-link-url");
+      link.textContent = made.link || "";
+      if (made.link) link.href = made.link;
+      $("#telegram-link-start").textContent = made.link ? "" : `/start ${made.start}`;
+      $("#telegram-link-out").hidden = false;
+    } catch (error) { notice(error.message); }
+  });
+  live.on((event) => { if (event.type === "staff_group.updated") load(); });
+  load();
+}
+
 // ---------------------------------------------------------------- start
 
 const page = document.body.dataset.page;
@@ -1164,12 +1722,14 @@ else {
   else if (page === "admin-queues") setupQueues();
   else if (page === "admin-replies") setupSavedReplies();
   else if (page === "admin-tokens") setupTokens();
-  else if (page === "admin-ws") setupWsStats();
+  else if (page === "admin-ws") setupWsStats(live);
   else if (page === "kb") setupKb();
   else if (page === "orders") setupOrders(live);
   else if (page === "admin-stores") setupStores();
+  else if (page === "admin-sites") setupSites();
   else if (page === "admin-sla") setupSla();
   else if (page === "admin-mail") setupQuarantine(live);
   else if (page === "admin-dead-letters") setupDeadLetters(live);
+  else if (page === "admin-staff-group") setupStaffGroup(live);
   live.connect();
 }

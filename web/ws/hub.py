@@ -19,8 +19,10 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from core.event_reader import EventRecord
 from core.events import Principal, dumps, event_dict, may_see
 from core.models import Event
+from core.services.accounts import SIGNED_OUT
 
 log = logging.getLogger(__name__)
 
@@ -182,9 +184,12 @@ class Hub:
         if self._cleanups:
             await asyncio.wait(list(self._cleanups), timeout=timeout)
 
-    async def on_events(self, batch: Sequence[Event]) -> None:
+    async def on_events(self, batch: Sequence[Event | EventRecord]) -> None:
         """Subscriber of the event stream; never waits on a socket (it runs on the stream's reader)."""
         items = [Outgoing(e.id, e.audience, e.store_id, encode(event_dict(e))) for e in batch]
+        for e in batch:  # an account disabled or reset in any process (the panel's or `desk operator`)
+            if e.type == SIGNED_OUT and isinstance(e.data.get("operator_id"), int):
+                self.close_operator(e.data["operator_id"])
         for connection in list(self.connections.values()):
             for item in items:
                 if not connection.accept(item):

@@ -7,12 +7,25 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.contacts import contact_for_telegram
 from core.i18n import Translator, load_translator
 from core.models import Contact, Product, Store, StoreMember
 from core.orders import staff, stores
 from core.orders.actors import Actor, customer
 from core.orders.placing import DraftItem, OrderDraft
-from core.services.contacts import TelegramProfile, contact_for_telegram
+from core.services.contacts import TelegramProfile
+
+
+@dataclass
+class Customer:
+    """The shop's Telegram customer: the contact and the Telegram user id its identity holds."""
+
+    contact: Contact
+    telegram_user_id: int
+
+    @property
+    def id(self) -> int:
+        return self.contact.id
 
 
 @dataclass
@@ -22,11 +35,11 @@ class Shop:
     cola: Product
     anna: StoreMember
     boris: StoreMember
-    customer: Contact
+    customer: Customer
 
     @property
     def customer_actor(self) -> Actor:
-        return customer(self.customer)
+        return customer(self.customer.contact)
 
     def delivery_draft(self, **changes: object) -> OrderDraft:
         values: dict[str, object] = {
@@ -37,6 +50,7 @@ class Shop:
             "customer_phone": "+7 900 123-45-67",
             "address": "Lenina 1, flat 2",
             "language": "ru",
+            "source": "telegram",
         }
         values.update(changes)
         return OrderDraft(**values)  # type: ignore[arg-type]
@@ -61,7 +75,7 @@ async def make_shop(session: AsyncSession, name: str = "Pizza Roma", first_user:
     contact = await contact_for_telegram(
         session, TelegramProfile(user_id=first_user + 900, first_name="Ivan", last_name="Petrov", language_code="ru")
     )
-    return Shop(store, pizza, cola, members[0], members[1], contact)
+    return Shop(store, pizza, cola, members[0], members[1], Customer(contact, first_user + 900))
 
 
 @pytest.fixture

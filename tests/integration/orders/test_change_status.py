@@ -28,7 +28,7 @@ async def new_order(sessions: async_sessionmaker[AsyncSession], shop: Shop, tran
             from datetime import UTC, datetime, timedelta
 
             draft = OrderDraft(store_id=shop.store.id, kind="booking", customer_name="Ivan", language="ru",
-                               scheduled_at=datetime.now(UTC) + timedelta(days=1), party_size=2)
+                               scheduled_at=datetime.now(UTC) + timedelta(days=1), party_size=2, source="telegram")
         else:
             draft = shop.delivery_draft(kind=kind)
         return (await place_order(session, translator, draft, shop.customer_actor)).id

@@ -10,7 +10,7 @@ from tests.integration.orders.conftest import Shop
 
 async def insert_order(session: AsyncSession, store_id: int, status: str, kind: str = "delivery") -> None:
     await session.execute(
-        text("INSERT INTO orders (store_id, kind, status) VALUES (:store, :kind, :status)"),
+        text("INSERT INTO orders (store_id, kind, status, source) VALUES (:store, :kind, :status, 'telegram')"),
         {"store": store_id, "kind": kind, "status": status},
     )
 

@@ -85,7 +85,7 @@ async def test_booking_needs_a_future_time_and_a_party_size(
         with pytest.raises(OrderInvalid) as caught:
             await place_order(session, translator,
                               OrderDraft(store_id=shop.store.id, kind="booking", customer_name="Ann",
-                                         scheduled_at=now - timedelta(hours=1), party_size=0),
+                                         scheduled_at=now - timedelta(hours=1), party_size=0, source="telegram"),
                               shop.customer_actor, now=now)
         await session.rollback()
     assert caught.value.errors == {"scheduled_at": "in_past", "party_size": "bad_party_size"}
@@ -93,7 +93,7 @@ async def test_booking_needs_a_future_time_and_a_party_size(
         booking = await place_order(
             session, translator,
             OrderDraft(store_id=shop.store.id, kind="booking", customer_name="Ann", language="en",
-                       scheduled_at=now + timedelta(days=1), party_size=4),
+                       scheduled_at=now + timedelta(days=1), party_size=4, source="telegram"),
             shop.customer_actor, now=now,
         )
     assert (booking.kind, booking.party_size, booking.total_minor) == ("booking", 4, 0)

@@ -1,0 +1,127 @@
+"""The hooks the conversation use cases call, so the ticket's topic follows the ticket.
+
+Every change queues one outbox row of the staff channel, ordered per group (`sg:<chat id>`): the topic
+is made, then fed in the order things happened. A `topic_sync` row says only "the ticket has news": its
+delivery posts everything the topic has not shown yet, merged, so a burst of customer messages becomes a
+few posts within the group's limit and none is dropped (`ticket_topic.shown_up_to`)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import outbox
+from core.channels import staff_channel_of
+from core.models import Message, Note, StaffGroup, Ticket, TicketTopic
+from core.staffgroup.links import group_for_queue
+
+ORIGIN = "staff_group"  # message.meta key of a reply written in a topic (not posted back into it)
+SYNC, STATE, POST, REACTION, CARD = "topic_sync", "topic_state", "topic_post", "topic_reaction", "topic_card"
+
+
+def order_key(chat_id: int) -> str:
+    return f"sg:{chat_id}"
+
+
+async def _queue(session: AsyncSession, chat_id: int, kind: str, payload: dict[str, Any], key: str) -> bool:
+    channel = staff_channel_of(session)
+    if channel is None:
+        return False
+    return await outbox.enqueue(session, channel=channel, kind=kind, payload=payload, idempotency_key=key,
+                                order_key=order_key(chat_id))
+
+
+async def ticket_opened(session: AsyncSession, ticket: Ticket) -> None:
+    """A ticket needs people: it gets its topic in the queue's group (the default one else). The row's
+    primary key is the ticket, so racing first messages make one topic, whatever the front."""
+    if await session.scalar(select(StaffGroup.id).limit(1)) is None:
+        return  # no group linked: one cheap look per opened ticket
+    group = await group_for_queue(session, ticket.queue_id)
+    if group is None:
+        return
+    made = await session.execute(
+        insert(TicketTopic).values(ticket_id=ticket.id, chat_id=group.chat_id)
+        .on_conflict_do_nothing(index_elements=["ticket_id"]).returning(TicketTopic.ticket_id)
+    )
+    if made.scalar_one_or_none() is not None:
+        await _queue(session, group.chat_id, SYNC, {"ticket_id": ticket.id}, f"topic:{ticket.id}:open")
+
+
+async def catch_up(session: AsyncSession, chat_id: int) -> int:
+    """The group was linked (again): tickets whose topic could not be made there get it now."""
+    waiting = (await session.scalars(select(TicketTopic.ticket_id).join(Ticket, Ticket.id == TicketTopic.ticket_id)
+                                     .where(TicketTopic.chat_id == chat_id, TicketTopic.thread_id.is_(None),
+                                            Ticket.status != "closed"))).all()
+    tag = secrets.token_hex(6)
+    for ticket_id in waiting:
+        await _queue(session, chat_id, SYNC, {"ticket_id": ticket_id}, f"topic:{ticket_id}:relinked:{tag}")
+    return len(waiting)
+
+
+async def _topic_chat(session: AsyncSession, ticket_id: int) -> int | None:
+    return await session.scalar(select(TicketTopic.chat_id).where(TicketTopic.ticket_id == ticket_id))
+
+
+async def message_added(session: AsyncSession, message: Message) -> None:
+    """A message on the ticket (the customer's, a panel reply): the topic shows it (merged with others)."""
+    if message.meta and message.meta.get(ORIGIN):
+        return  # written in the topic: it is there already
+    chat_id = await _topic_chat(session, message.ticket_id)
+    if chat_id is not None:
+        await _queue(session, chat_id, SYNC, {"ticket_id": message.ticket_id},
+                     f"topic:{message.ticket_id}:message:{message.id}")
+
+
+async def message_edited(session: AsyncSession, message: Message) -> None:
+    """A customer edited a message: the topic gets the new text (as a post saying it was edited)."""
+    chat_id = await _topic_chat(session, message.ticket_id)
+    if chat_id is not None:
+        await _queue(session, chat_id, POST, {"ticket_id": message.ticket_id, "edited_message_id": message.id},
+                     f"topic:{message.ticket_id}:edit:{message.id}:{len(message.edit_history)}")
+
+
+async def note_added(session: AsyncSession, note: Note, *, from_topic: bool = False) -> None:
+    """An internal note: the topic shows it too (unless it was written there)."""
+    if from_topic:
+        return
+    chat_id = await _topic_chat(session, note.ticket_id)
+    if chat_id is not None:
+        await _queue(session, chat_id, POST, {"ticket_id": note.ticket_id, "note_id": note.id},
+                     f"topic:{note.ticket_id}:note:{note.id}")
+
+
+async def status_changed(session: AsyncSession, ticket: Ticket, old: str, new: str) -> None:
+    """Closing closes the topic, reopening reopens it (the delivery reads the status it finds then)."""
+    if "closed" not in (old, new):
+        return
+    chat_id = await _topic_chat(session, ticket.id)
+    if chat_id is not None:
+        await _queue(session, chat_id, STATE, {"ticket_id": ticket.id},
+                     f"topic:{ticket.id}:state:{new}:{secrets.token_hex(6)}")
+
+
+async def card_changed(session: AsyncSession, ticket: Ticket, field: str) -> None:
+    """Priority, queue or assignee changed (in the panel or from the card): the card is edited in place."""
+    chat_id = await _topic_chat(session, ticket.id)
+    if chat_id is not None:
+        await _queue(session, chat_id, CARD, {"ticket_id": ticket.id},
+                     f"topic:{ticket.id}:card:{field}:{secrets.token_hex(6)}")
+
+
+async def reply_outcome(session: AsyncSession, delivery: outbox.Delivery, outcome: str,
+                        result: dict[str, Any] | None, error: str | None) -> None:
+    """Outbox outcome hook: a reply written in a topic gets a reaction there saying whether it reached the
+    customer (on whatever channel the ticket is)."""
+    if delivery.kind != "reply" or delivery.message_id is None:
+        return
+    meta = await session.scalar(select(Message.meta).where(Message.id == delivery.message_id))
+    origin = (meta or {}).get(ORIGIN)
+    if not origin:
+        return
+    chat_id, message_id = int(origin["chat_id"]), int(origin["message_id"])
+    await _queue(session, chat_id, REACTION, {"chat_id": chat_id, "message_id": message_id, "outcome": outcome},
+                 f"topic-reaction:{delivery.message_id}:{outcome}")

@@ -1,0 +1,148 @@
+"""A topic under load and faults: bursts within the group's limit, a deleted topic, close and reopen, and a
+ticket of another channel answered from its topic."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import select
+
+from core.mail.poller import MailPoller
+from core.mail.smtp import EmailChannel
+from core.models import Ticket
+from core.outbox import Backoff, OutboxWorker
+from core.services.conversations import NewAttachment, operator_replied, record_delivery
+from core.staffgroup.topics import reply_outcome
+from core.storage import AttachmentStore
+from tests.bot.flows import hand_off
+from tests.botapi import TelegramServer
+from tests.mail.conftest import mail
+from tests.mail.servers import ImapTestServer, SmtpSink
+from tests.mail.test_threading import _sync_once
+from tests.staffgroup.conftest import Staff
+from tests.staffgroup.flows import link, topic_of, wait_in_topic
+from tests.waiting import eventually
+from web.sandbox.limits import RateLimits
+
+
+async def test_a_burst_of_100_messages_reaches_the_topic_merged_without_429(telegram: TelegramServer, desk_bot,
+                                                                           sessions, staff: Staff) -> None:
+    await desk_bot(customer_rate_per_minute=1000)
+    await link(telegram, staff.admin_user, staff.group)
+    anna = telegram.user("Anna")
+    ticket_id = await hand_off(telegram, anna, "/human")
+    topic = await topic_of(sessions, ticket_id)
+    await wait_in_topic(telegram, staff.group, topic.thread_id, f"Ticket #{ticket_id}")
+    telegram.limits = RateLimits()  # Telegram's: 1/s per chat, 20/minute into a group, 30/s overall
+    mark = telegram.mark()
+    for n in range(100):
+        await telegram.send(anna, f"line {n:03d}")
+
+    def everything_shown() -> bool:
+        shown = "\n".join(c.text for c in telegram.in_topic(staff.group, topic.thread_id))
+        return all(f"line {n:03d}" in shown for n in range(100))
+
+    await telegram.wait_until(everything_shown, timeout=60)
+    posts = [c for c in telegram.calls[mark:] if c.ok and c.chat_id == staff.group.id]
+    refused = [c for c in telegram.calls[mark:] if c.status == 429]
+    shown = "\n".join(c.text for c in posts)
+    assert [shown.index(f"line {n:03d}") for n in range(100)] == sorted(shown.index(f"line {n:03d}")
+                                                                      for n in range(100))
+    print(f"\n100 customer messages -> {len(posts)} posts in the topic, {len(refused)} answered 429, "
+          f"{posts[-1].at - posts[0].at:.1f} s from first to last post")
+    assert len(posts) <= 25 and len(refused) <= 1
+
+
+async def test_a_deleted_topic_is_made_again_with_a_summary(telegram: TelegramServer, desk_bot, sessions,
+                                                            staff: Staff) -> None:
+    await desk_bot()
+    await link(telegram, staff.admin_user, staff.group)
+    anna = telegram.user("Anna")
+    ticket_id = await hand_off(telegram, anna, "/human")
+    topic = await topic_of(sessions, ticket_id)
+    await telegram.send(anna, "the first question")
+    await wait_in_topic(telegram, staff.group, topic.thread_id, "the first question")
+    telegram.delete_topic(staff.group, topic.thread_id)  # staff deleted it
+    await telegram.send(anna, "are you there?")
+    await telegram.wait_until(lambda: len(telegram.calls_of("createForumTopic")) == 2, timeout=10)
+
+    async def moved() -> bool:
+        return (await topic_of(sessions, ticket_id)).thread_id != topic.thread_id
+
+    await eventually(moved, timeout=10)
+    again = await topic_of(sessions, ticket_id)
+    assert again.recreated == 1
+    await wait_in_topic(telegram, staff.group, again.thread_id, f"Ticket #{ticket_id}")
+    summary = await wait_in_topic(telegram, staff.group, again.thread_id, "was deleted")
+    assert "the first question" in summary.text
+    await wait_in_topic(telegram, staff.group, again.thread_id, "are you there?")
+
+
+async def test_closing_from_the_card_closes_the_topic_and_a_reopen_reopens_it(telegram: TelegramServer, desk_bot,
+                                                                              sessions, staff: Staff) -> None:
+    await desk_bot()
+    await link(telegram, staff.admin_user, staff.group)
+    anna = telegram.user("Anna")
+    ticket_id = await hand_off(telegram, anna, "/human")
+    topic = await topic_of(sessions, ticket_id)
+    card = await wait_in_topic(telegram, staff.group, topic.thread_id, f"Ticket #{ticket_id}")
+    await telegram.press(staff.operator_user, card, card.button("Assign to me")["callback_data"])
+    await telegram.press(staff.operator_user, card, card.button("Close")["callback_data"])
+    await telegram.wait_for_call("closeForumTopic", lambda c: c.params["message_thread_id"] == topic.thread_id,
+                                 timeout=10)
+    assert telegram.topic_of(staff.group, topic.thread_id)["closed"] is True
+    async with sessions() as session:
+        ticket = await session.get(Ticket, ticket_id)
+    assert (ticket.status, ticket.assignee_id) == ("closed", staff.operator.id)
+    mark = telegram.mark()
+    await telegram.post(staff.operator_user, staff.group, "one more answer", thread_id=topic.thread_id)
+    told = await telegram.wait_for_call("sendMessage", lambda c: c.chat_id == staff.group.id, since=mark)
+    assert "closed" in told.text and told.params.get("message_thread_id") == topic.thread_id
+    assert not [c for c in telegram.sent_to(anna.id) if "one more answer" in c.text]
+    await telegram.send(anna, "one more thing")  # within the reopen window
+    await telegram.wait_for_call("reopenForumTopic", lambda c: c.params["message_thread_id"] == topic.thread_id,
+                                 timeout=10)
+    assert telegram.topic_of(staff.group, topic.thread_id)["closed"] is False
+    await wait_in_topic(telegram, staff.group, topic.thread_id, "one more thing")
+
+
+async def test_an_email_ticket_answered_from_its_topic_goes_out_by_email(
+    telegram: TelegramServer, desk_bot, sessions, staff: Staff, imap_server: ImapTestServer,
+    make_poller: Callable[..., MailPoller], smtp_sink: SmtpSink, channel: EmailChannel, storage: AttachmentStore,
+) -> None:
+    await desk_bot()
+    await link(telegram, staff.admin_user, staff.group)
+    await imap_server.append(mail(subject="Printer is broken", body="It does not print.",
+                                  message_id="<p1@example.com>"))
+    await _sync_once(make_poller(acknowledge=False))
+    async with sessions() as session:
+        ticket = await session.scalar(select(Ticket).where(Ticket.channel == "email"))
+    topic = await topic_of(sessions, ticket.id)
+    card = await wait_in_topic(telegram, staff.group, topic.thread_id, f"Ticket #{ticket.id}")
+    assert "E-mail" in card.text or "mail" in card.text.lower()
+    await wait_in_topic(telegram, staff.group, topic.thread_id, "It does not print.")
+    written = await telegram.post(staff.operator_user, staff.group, "Please restart it.", thread_id=topic.thread_id)
+    await telegram.settled()
+    mailer = OutboxWorker(sessions, {"email": channel}, backoff=Backoff(base=0.01, cap=0.05, max_attempts=5),
+                          on_outcome=[record_delivery, reply_outcome])
+
+    async def mailed() -> bool:
+        await mailer.run_once()
+        return len(smtp_sink.handler.received) == 1
+
+    await eventually(mailed, timeout=10)
+    sent = smtp_sink.handler.received[0]
+    assert sent["To"] == "alice@example.com" and f"[#{ticket.id}]" in sent["Subject"]
+    body = sent.get_body(preferencelist=("plain",))
+    assert body is not None and "Please restart it." in body.get_content()  # as the panel's replies go
+    await telegram.wait_until(lambda: (staff.group.id, written["message_id"]) in telegram.reactions, timeout=10)
+
+    stored = await storage.save(b"%PDF-1.4 the manual", "manual.pdf", "application/pdf")  # a panel reply with a file
+    async with sessions() as session, session.begin():
+        await operator_replied(session, ticket_id=ticket.id, operator=staff.admin, body="The manual is attached",
+                               attachments=(NewAttachment("manual.pdf", "application/pdf", stored.size,
+                                                          stored.sha256, stored.storage_key),))
+    uploaded = await telegram.wait_for_call(
+        "sendDocument", lambda c: c.chat_id == staff.group.id and c.params.get("message_thread_id") == topic.thread_id,
+        timeout=10)
+    assert uploaded.files["document"].data == b"%PDF-1.4 the manual"  # no Telegram id for it: uploaded

@@ -1,0 +1,78 @@
+"""The staff group in the panel: staff read the linked groups and their state (in their language), admins
+unlink, everyone on staff gets a one-time Telegram link; a broken group shows on /healthz."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.models import OperatorLinkToken, StaffGroup
+from tests.web.harness import Panel, login, make_operator
+
+
+async def _group(sessions: async_sessionmaker[AsyncSession], state: str = "ok") -> int:
+    async with sessions() as session, session.begin():
+        group = StaffGroup(chat_id=-1001, title="Support <staff>", state=state,
+                           problem="Bad Request: the chat is not a forum" if state != "ok" else None)
+        session.add(group)
+        await session.flush()
+        return group.id
+
+
+async def test_staff_read_groups_admins_unlink_partners_are_refused(panel: Panel, sessions) -> None:
+    group_id = await _group(sessions, "not_forum")
+    await make_operator(sessions, "root@example.com", role="admin", language="ru")
+    await make_operator(sessions, "op@example.com", role="operator")
+    await make_operator(sessions, "partner@example.com", role="partner")
+    admin, operator, partner = panel.client(), panel.client(), panel.client()
+    admin_csrf = {"X-CSRF-Token": await login(panel, admin, "root@example.com")}
+    operator_csrf = {"X-CSRF-Token": await login(panel, operator, "op@example.com")}
+    partner_csrf = {"X-CSRF-Token": await login(panel, partner, "partner@example.com")}
+
+    async with admin.get(panel.url("/api/staff-groups")) as r:
+        page = await r.json()
+    assert r.status == 200 and page["telegram_linked"] is False
+    assert page["items"] == [{"id": group_id, "chat_id": -1001, "title": "Support <staff>", "queue_id": None,
+                              "queue_name": None, "state": "not_forum",
+                              "state_text": "Не форум: включите «Темы» в настройках группы",
+                              "problem": "Bad Request: the chat is not a forum"}]
+    async with operator.get(panel.url("/api/staff-groups")) as r:
+        assert r.status == 200 and (await r.json())["items"][0]["state_text"].startswith("Not a forum")
+    async with operator.get(panel.url("/admin/staff-group")) as r:
+        assert r.status == 200
+    async with partner.get(panel.url("/api/staff-groups")) as r:
+        assert r.status == 403
+    async with partner.post(panel.url("/api/staff-groups/telegram-link"), headers=partner_csrf) as r:
+        assert r.status == 403
+
+    async with operator.post(panel.url("/api/staff-groups/telegram-link"), headers=operator_csrf) as r:
+        made = await r.json()
+    assert r.status == 201 and made["start"].startswith("link_")
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(OperatorLinkToken)) == 1
+
+    async with operator.delete(panel.url(f"/api/staff-groups/{group_id}"), headers=operator_csrf) as r:
+        assert r.status == 403
+    async with admin.delete(panel.url(f"/api/staff-groups/{group_id}")) as r:
+        assert r.status == 403  # no CSRF token
+    async with admin.delete(panel.url(f"/api/staff-groups/{group_id}"), headers=admin_csrf) as r:
+        assert r.status == 204
+    async with admin.delete(panel.url(f"/api/staff-groups/{group_id}"), headers=admin_csrf) as r:
+        assert r.status == 404
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(StaffGroup)) == 0
+
+
+async def test_a_broken_group_shows_on_healthz_without_failing_it(panel: Panel, sessions) -> None:
+    client = panel.client()
+    await _group(sessions, "removed")
+    async with client.get(panel.url("/healthz")) as r:
+        body = await r.json()
+    assert r.status == 200
+    assert body["components"]["staff_group"] == "removed"
+    assert "Support <staff>: removed" in body["details"]["staff_group"]["error"]
+    async with sessions() as session, session.begin():
+        group = await session.scalar(select(StaffGroup))
+        group.state = "ok"
+    async with client.get(panel.url("/healthz")) as r:
+        assert (await r.json())["components"]["staff_group"] == "ok"
