@@ -13,7 +13,7 @@ from core.demo.articles import ARTICLES
 from core.i18n import load_translator
 from core.kb.search import find_answer
 from core.models import Message, Ticket
-from core.storage import AttachmentStore
+from core.storage import FolderStore
 
 QUESTIONS = [
     ("How long does delivery take?", "en", "demo-delivery-en"),
@@ -31,7 +31,7 @@ QUESTIONS = [
 @pytest.fixture
 async def demo_desk(sessions, tmp_path: Path):  # type: ignore[no-untyped-def]
     async with sessions() as session, session.begin():
-        await fill_demo(session, AttachmentStore(tmp_path, 10 * 1024 * 1024), load_translator(), language="en")
+        await fill_demo(session, FolderStore(tmp_path, 10 * 1024 * 1024), load_translator(), language="en")
     return sessions
 
 
