@@ -908,7 +908,7 @@ async function setupOperators() {
       reset.addEventListener("click", async () => {
         try { notice(`${t("copy_link")} ${(await api("POST", `/api/operators/${operator.id}/reset`)).link}`); } catch (error) { notice(error.message); }
       });
-      return el("tr", { "data-operator-id": operator.id }, el("td", { text: operator.display_name }), el("td", { text: operator.email || "", "data-user-text": "" }),
+      return el("tr", { "data-operator-id": operator.id }, el("td", { text: operator.display_name }), el("td", { text: operator.email || "" }),
         el("td", { text: t(`role_${operator.role}`) }), el("td", { text: operator.is_active ? t("active") : t("disabled") }),
         el("td", {}, operator.id === ME.id ? null : toggle, " ", reset));
     }));
@@ -939,7 +939,7 @@ async function setupQueues() {
       english.addEventListener("change", () => english.value.trim() && patch(queue, { name: english.value }));
       const russian = el("input", { type: "text", value: queue.name_ru || "", maxLength: 128, class: "queue-name-ru", "aria-label": queue.display_name });
       russian.addEventListener("change", () => patch(queue, { name_ru: russian.value }));
-      return el("tr", { "data-queue-id": queue.id }, el("td", { text: queue.slug, "data-user-text": "" }), el("td", {}, english), el("td", {}, russian),
+      return el("tr", { "data-queue-id": queue.id }, el("td", { text: queue.slug }), el("td", {}, english), el("td", {}, russian),
         el("td", {}, visible), el("td", {}, assigns));
     }));
   }
@@ -989,9 +989,12 @@ async function setupTokens() {
   load();
 }
 
-// Connections: read once this page's own socket is up (so the admin's connection counts), then every 5 s.
+// Connections: read once this page's own socket is up (its presence row is written before the socket's
+// hello, so the admin counts themself), again when someone comes online or leaves (`presence.online`),
+// and every 15 s for the socket counts.
 function setupWsStats(live) {
   const role = (name) => t(`role_${name}`);
+  let pending = null;
   async function load() {
     const stats = await api("GET", "/api/ws/stats");
     const pairs = [...["admin", "operator", "partner"].map((name) => [t("ws_sockets", { role: role(name) }), number(stats.sockets[name] || 0)]),
@@ -999,11 +1002,14 @@ function setupWsStats(live) {
       [t("ws_last_event"), number(stats.last_event_id, 0)], [t("ws_stream"), number(stats.stream_last_id, 0)],
       ...Object.entries(stats.outbox).map(([state, count]) => [t("ws_outbox", { state: I18N[`outbox_${state}`] ? t(`outbox_${state}`) : state }), number(count)])];
     $("#ws-stats").replaceChildren(...pairs.flatMap(([label, value]) => [el("dt", { text: label }), el("dd", { text: String(value) })]));
-    $("#online-list").replaceChildren(...stats.online_operators.map((who) => el("li", { text: t("ws_online", { name: who.display_name, role: role(who.role), n: who.sockets }) })));
+    $("#online-list").replaceChildren(...stats.online_operators.map((who) => el("li", { "data-operator-id": String(who.operator_id), text: t("ws_online", { name: who.display_name, role: role(who.role), n: who.sockets }) })));
+    $("#online-none").hidden = stats.online_operators.length > 0;
     document.body.dataset.wsLoads = String(Number(document.body.dataset.wsLoads || 0) + 1);
   }
-  live.onOpen(() => setTimeout(load, 300));  // after the hub has registered this socket
-  setInterval(() => { if (live.socket?.readyState === WebSocket.OPEN) load(); }, 5000);
+  const soon = () => { clearTimeout(pending); pending = setTimeout(() => load().catch(console.error), 200); };
+  live.onOpen(soon);
+  live.on((event) => { if (event.type === "presence.online") soon(); });
+  setInterval(() => { if (live.socket?.readyState === WebSocket.OPEN) soon(); }, 15000);
 }
 
 // ---------------------------------------------------------------- knowledge-base editor
