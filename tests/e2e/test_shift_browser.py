@@ -131,7 +131,7 @@ async def test_the_panel_fits_a_phone_and_a_laptop(browser: Any, panel: Panel, s
         await page.locator("li.msg.customer .body", has_text=long_words[:20]).wait_for()
         await page.wait_for_selector("#conn-state[data-state=live]")
         await fits(page, f"ticket {size} {language}")
-        for reachable in ("#reply-body", "#send", "#controls select[name=status]", "#assign-me", ".file-button"):
+        for reachable in ("#reply-body", "#send", "#controls select[name=status]", "#assign-me", ".file-button", "#kb-insert"):
             await page.locator(reachable).scroll_into_view_if_needed()
             box = await page.locator(reachable).bounding_box()
             assert box and box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], (reachable, box)

@@ -744,7 +744,8 @@ function setupTicket(live) {
     if (key === "r" || key === "n") {
       $("#as-note").checked = key === "n";
       $("#reply-body").focus();
-    } else if (key === "a") $("#assign-me").click();
+    } else if (key === "i") $("#kb-insert").click();
+    else if (key === "a") $("#assign-me").click();
     else if (key === "e") {
       $("#controls").status.value = "closed";
       $("#controls").status.dispatchEvent(new Event("change", { bubbles: true }));
@@ -774,10 +775,64 @@ function setupTicket(live) {
     } catch (error) { $("#merge-error").textContent = error.message; }
   });
 
+  setupArticlePicker(ticketId);
   setupReplyBox(live, ticketId, (message) => upsert(`m:${message.id}`, messageNode(message)),
     (note) => upsert(`n:${note.id}`, noteNode(note)), { target: () => replyTo, done: clearReplyTo });
   setInterval(() => ticket && $("#sla").replaceChildren(...slaBadges(ticket)), 30000);
   load();
+}
+
+// "Insert article": published articles, the customer's language first (GET /api/tickets/{id}/articles);
+// the text (or the article's public link) goes into the reply box where its cursor was. Nothing is sent.
+function setupArticlePicker(ticketId) {
+  const dialog = $("#kb-picker");
+  const query = $("#kb-picker-q");
+  const list = $("#kb-picker-list");
+  const box = $("#reply-body");
+  let cursor = [0, 0];
+  let asked = 0;
+  let items = [];
+  let timer = null;
+
+  function insert(text) {
+    const [start, end] = cursor;
+    const before = box.value.slice(0, start);
+    const after = box.value.slice(end);
+    const piece = (before && !/\s$/.test(before) ? " " : "") + text + (after && !/^\s/.test(after) ? " " : "");
+    box.setRangeText(piece, start, end, "end");
+    dialog.close();
+    box.focus();
+  }
+  function row(item) {
+    const node = el("li", { "data-article-id": String(item.id) },
+      el("span", { class: "title", "data-user-text": "", text: item.title }),
+      el("span", { class: "muted", text: item.language }),
+      el("button", { type: "button", class: "insert-text", text: t("kb_insert_text") }),
+      item.link ? el("button", { type: "button", class: "insert-link", text: t("kb_insert_link") }) : null);
+    $(".insert-text", node).addEventListener("click", () => insert(item.body));
+    if (item.link) $(".insert-link", node).addEventListener("click", () => insert(item.link));
+    return node;
+  }
+  async function load() {
+    const mine = ++asked;
+    const found = await api("GET", `/api/tickets/${ticketId}/articles?q=${encodeURIComponent(query.value.trim())}`);
+    if (mine !== asked) return;  // an older answer after a newer question
+    items = found.items;
+    list.replaceChildren(...items.map(row));
+    $("#kb-picker-none").hidden = items.length > 0;
+  }
+  $("#kb-insert").addEventListener("click", () => {
+    cursor = [box.selectionStart, box.selectionEnd];  // a textarea keeps its selection when it loses focus
+    dialog.showModal();
+    query.select();
+    load().catch(console.error);
+  });
+  query.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => load().catch(console.error), 200); });
+  query.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" || event.isComposing) return;
+    event.preventDefault();
+    if (items.length) insert(items[0].body);
+  });
 }
 
 function setupReplyBox(live, ticketId, showMessage, showNote, thread) {
