@@ -963,7 +963,7 @@ async function setupOperators() {
       reset.addEventListener("click", async () => {
         try { notice(`${t("copy_link")} ${(await api("POST", `/api/operators/${operator.id}/reset`)).link}`); } catch (error) { notice(error.message); }
       });
-      return el("tr", { "data-operator-id": operator.id }, el("td", { text: operator.display_name }), el("td", { text: operator.email || "" }),
+      return el("tr", { "data-operator-id": operator.id }, el("td", { text: operator.display_name }), el("td", { "data-user-text": "", text: operator.email || "" }),
         el("td", { text: t(`role_${operator.role}`) }), el("td", { text: operator.is_active ? t("active") : t("disabled") }),
         el("td", {}, operator.id === ME.id ? null : toggle, " ", reset));
     }));
@@ -994,7 +994,7 @@ async function setupQueues() {
       english.addEventListener("change", () => english.value.trim() && patch(queue, { name: english.value }));
       const russian = el("input", { type: "text", value: queue.name_ru || "", maxLength: 128, class: "queue-name-ru", "aria-label": queue.display_name });
       russian.addEventListener("change", () => patch(queue, { name_ru: russian.value }));
-      return el("tr", { "data-queue-id": queue.id }, el("td", { text: queue.slug }), el("td", {}, english), el("td", {}, russian),
+      return el("tr", { "data-queue-id": queue.id }, el("td", { "data-user-text": "", text: queue.slug }), el("td", {}, english), el("td", {}, russian),
         el("td", {}, visible), el("td", {}, assigns));
     }));
   }
