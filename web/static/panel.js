@@ -822,6 +822,7 @@ function setupArticlePicker(ticketId) {
     $("#kb-picker-none").hidden = items.length > 0;
   }
   $("#kb-insert").addEventListener("click", () => {
+    if (dialog.open) return;
     cursor = [box.selectionStart, box.selectionEnd];  // a textarea keeps its selection when it loses focus
     dialog.showModal();
     query.select();
