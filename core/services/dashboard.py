@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.models import Order, Queue, Ticket, TicketRating
 from core.models.tickets import queue_display_name
 from core.orders.statuses import ORDER_STATUSES
+from core.services.team import team_figures
 
 PERIODS = (7, 30)
 
@@ -84,4 +85,5 @@ async def dashboard(session: AsyncSession, days: int, now: datetime, language: s
         "sla": await _sla_attainment(session, since),
         "csat": await _csat(session, since),
         "orders_by_status": await _orders_by_status(session, since),
+        "team": [row.json() for row in await team_figures(session, since)],
     }

@@ -19,15 +19,20 @@ from core.services import presence as operator_presence
 
 # A row not refreshed for this long belongs to a dead process or a lost socket.
 STALE_AFTER = timedelta(seconds=90)
+# An operator's first socket opened or last one closed: the Connections page reads its snapshot again.
+ONLINE_CHANGED = "presence.online"
 
 
 async def connected(session: AsyncSession, connection_id: str, operator_id: int, role: str) -> None:
+    was_online = await _has_socket(session, operator_id)
     await session.execute(
         insert(Presence).values(connection_id=connection_id, operator_id=operator_id, role=role)
         .on_conflict_do_nothing()
     )
     if role in STAFF_ROLES:
         await operator_presence.touch_presence(session, operator_id)
+    if not was_online:
+        _online_changed(session, operator_id, online=True)
 
 
 async def disconnected(session: AsyncSession, connection_id: str) -> None:
@@ -42,12 +47,22 @@ async def disconnected(session: AsyncSession, connection_id: str) -> None:
     ticket_id, operator_id = gone
     if ticket_id is not None:
         await _announce_viewers(session, int(ticket_id))
+    if not await _has_socket(session, int(operator_id)):
+        await operator_presence.leave_presence(session, operator_id)
+        _online_changed(session, int(operator_id), online=False)
+
+
+async def _has_socket(session: AsyncSession, operator_id: int) -> bool:
     others = await session.scalar(
         select(Presence.connection_id)
         .where(Presence.operator_id == operator_id, Presence.seen_at >= func.now() - STALE_AFTER).limit(1)
     )
-    if others is None:
-        await operator_presence.leave_presence(session, operator_id)
+    return others is not None
+
+
+def _online_changed(session: AsyncSession, operator_id: int, *, online: bool) -> None:
+    """Only on a change of state, not per socket: every page of the panel opens a socket of its own."""
+    events.publish(session, ONLINE_CHANGED, {"operator_id": operator_id, "online": online}, audience="admin")
 
 
 async def viewing(session: AsyncSession, connection_id: str, ticket_id: int | None) -> None:

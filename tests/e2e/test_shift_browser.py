@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from core.models import Queue, Ticket
+from tests.integration.test_team_figures import ticket_at
 from tests.web.harness import Panel, customer_ticket, customer_writes, make_operator
 
 pytestmark = pytest.mark.browser
@@ -131,7 +133,8 @@ async def test_the_panel_fits_a_phone_and_a_laptop(browser: Any, panel: Panel, s
         await page.locator("li.msg.customer .body", has_text=long_words[:20]).wait_for()
         await page.wait_for_selector("#conn-state[data-state=live]")
         await fits(page, f"ticket {size} {language}")
-        for reachable in ("#reply-body", "#send", "#controls select[name=status]", "#assign-me", ".file-button"):
+        for reachable in ("#reply-body", "#send", "#controls select[name=status]", "#assign-me", ".file-button",
+                          "#kb-insert"):
             await page.locator(reachable).scroll_into_view_if_needed()
             box = await page.locator(reachable).bounding_box()
             assert box and box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], (reachable, box)
@@ -143,6 +146,42 @@ async def test_the_panel_fits_a_phone_and_a_laptop(browser: Any, panel: Panel, s
             shot = f"shift-{path.strip('/').replace('/', '-')}-{size}-{language}.png"
             await page.screenshot(path=str(artifacts_dir / shot), full_page=True)
         await page.context.close()
+
+
+DASHBOARD_TEXT = {
+    "en": {"head": ["Operator", "Replies sent", "First response, median", "Resolution, median", "Average rating",
+                    "Ratings", "Open, assigned now"],
+           "lead": ["Lead", "2", "1 h 30 min", "2 h", "4.5", "2", "0"]},
+    "ru": {"head": ["Оператор", "Отправлено ответов", "Первый ответ, медиана", "Решение, медиана", "Средняя оценка",
+                    "Оценок", "Открытых, назначено сейчас"],
+           "lead": ["Lead", "2", "1 ч 30 мин", "2 ч", "4,5", "2", "0"]},
+}
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+async def test_an_operator_sees_the_teams_figures_on_the_dashboard(browser: Any, panel: Panel, sessions: Any,
+                                                                  artifacts_dir: Path, language: str) -> None:
+    lead = await make_operator(sessions, "lead@example.com", role="admin")
+    me = await make_operator(sessions, f"team-{language}@example.com", language=language)
+    created = datetime.now(UTC) - timedelta(hours=3)
+    for user_id, score in ((1500, 4), (1501, 5)):
+        await ticket_at(sessions, user_id, created, first_reply=(lead, 5400), resolved_after=7200, assignee=lead,
+                        rating=score)
+    page = await signed_in(browser, panel, f"team-{language}@example.com", PHONE)
+    await page.goto(panel.url("/dashboard"))
+    table = page.locator("#team-table")
+    await table.wait_for()
+    expected = DASHBOARD_TEXT[language]
+    assert [h.strip() for h in await table.locator("thead th").all_text_contents()] == expected["head"]
+    cells = table.locator(f"tr[data-operator-id='{lead}'] > *")
+    assert [c.strip() for c in await cells.all_text_contents()] == expected["lead"]
+    mine = table.locator(f"tr.mine[data-operator-id='{me}'] > *")  # their own row, marked; no data is "—"
+    assert [c.strip() for c in await mine.all_text_contents()][1:] == ["0", "—", "—", "—", "0", "0"]
+    tops = await mine.evaluate_all("cells => cells.map(c => Math.round(c.getBoundingClientRect().top))")
+    assert len(set(tops)) == 1, tops  # one line, as a table row
+    await fits(page, f"dashboard team {language}")
+    await page.screenshot(path=str(artifacts_dir / f"dashboard-team-{language}.png"), full_page=True)
+    await page.context.close()
 
 
 async def test_no_english_word_in_the_russian_panel(browser: Any, panel: Panel, sessions: Any) -> None:

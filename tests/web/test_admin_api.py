@@ -163,6 +163,30 @@ async def test_ws_stats_and_dashboard(panel: Panel, sessions) -> None:
     assert r.status == 200 and "<svg" in html
 
 
+async def test_every_operator_sees_the_teams_figures(panel: Panel, sessions) -> None:
+    admin, csrf = await signed_in(panel, sessions, "root@example.com", role="admin")
+    operator, _ = await signed_in(panel, sessions, "op@example.com")
+    ticket_id, _ = await customer_ticket(sessions)
+    async with admin.post(panel.url(f"/api/tickets/{ticket_id}/messages"), json={"body": "hi"}, headers=csrf) as r:
+        assert r.status == 201
+    async with operator.get(panel.url("/api/dashboard?days=7")) as r:
+        assert r.status == 200
+        team = {row["name"]: row for row in (await r.json())["team"]}
+    assert set(team) == {"Root", "Op"}  # an operator sees the whole team, not only their own row
+    assert team["Root"]["replies"] == 1 and team["Root"]["first_response_median"] is not None
+    assert team["Root"]["open_now"] == 1  # the reply assigned the ticket
+    assert team["Op"] == {**team["Op"], "replies": 0, "first_response_median": None, "csat_average": None,
+                          "csat_count": 0, "open_now": 0}
+    async with operator.get(panel.url("/dashboard?days=7")) as r:
+        html = await r.text()
+    assert 'id="team-table"' in html and "<td class=\"num first-response\">—</td>" in html
+    partner, _ = await signed_in(panel, sessions, "shop@example.com", role="partner")
+    async with partner.get(panel.url("/api/dashboard?days=7")) as r:
+        assert r.status == 403
+    async with panel.client().get(panel.url("/api/dashboard?days=7")) as r:
+        assert r.status == 401
+
+
 async def test_openapi_document_is_generated_from_the_request_models(panel: Panel, sessions) -> None:
     async with panel.client().get(panel.url("/api/openapi.json")) as r:
         doc = await r.json()

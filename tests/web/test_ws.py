@@ -185,6 +185,29 @@ async def test_ws_stats_count_open_sockets_by_role(panel: Panel, sessions) -> No
     await make_operator(sessions, "x@example.com")
 
 
+async def test_admins_hear_when_an_operator_comes_online_and_leaves(panel: Panel, sessions) -> None:
+    admin, _ = await signed_in(panel, sessions, "root@example.com", role="admin")
+    operator, _ = await signed_in(panel, sessions, "a@example.com")
+    aws, hello = await connect(panel, admin, after=0)
+    frames = await receive_until(aws, lambda f: f.get("type") == "presence.online")  # the admin's own socket
+    admin_id = frames[-1]["data"]["operator_id"]
+    first, _ = await connect(panel, operator)
+    frames = await receive_until(aws, lambda f: f.get("type") == "presence.online"
+                                 and f["data"]["operator_id"] != admin_id)
+    operator_id = frames[-1]["data"]["operator_id"]
+    assert frames[-1]["data"]["online"] is True
+    second, _ = await connect(panel, operator)  # a second page of the same operator: no news
+    await first.close()
+    assert [f for f in await drain(aws, 0.5) if f.get("type") == "presence.online"] == []
+    await second.close()
+    frames = await receive_until(aws, lambda f: f.get("type") == "presence.online")
+    assert frames[-1]["data"] == {"operator_id": operator_id, "online": False}
+    ows, _ = await connect(panel, operator, after=hello["last_event_id"])  # operators do not get these
+    assert [f for f in await drain(ows, 0.5) if f.get("type") == "presence.online"] == []
+    await ows.close()
+    await aws.close()
+
+
 async def test_an_expired_session_cannot_open_a_socket_and_loses_an_open_one(panel: Panel, sessions) -> None:
     client, _ = await signed_in(panel, sessions, "a@example.com")
     ws, _ = await connect(panel, client, after=0)

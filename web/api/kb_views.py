@@ -8,9 +8,11 @@ from typing import Annotated
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from core.kb import editing, misses, synonyms
+from core.auth.permissions import visible_ticket
+from core.kb import editing, misses, picker, synonyms
 from core.kb.articles import MAX_EXAMPLE, MAX_EXAMPLES, ArticleData, get_published
 from core.kb.search import adjustments_of, find_answer
+from core.models import Contact
 from web.api.registry import ApiRegistry, json_ok, parse_body, parse_query, path_id
 from web.api.schemas import Language, Strict
 from web.auth import admin, staff
@@ -88,6 +90,10 @@ class SearchQuery(Strict):
     language: Language = "en"
 
 
+class PickerQuery(Strict):
+    q: str = Field(default="", max_length=200)
+
+
 class PreviewIn(Strict):
     body: str = Field(max_length=100_000)
 
@@ -159,6 +165,17 @@ async def ask(request: web.Request) -> web.Response:
         answer = {"id": article.id, "title": article.title, "html": editing.render_markdown(article.body)}
     return json_ok({"outcome": result.outcome, "answer": answer,
                     "found": [{"id": f.article_id, "title": f.title, "score": f.score} for f in result.found]})
+
+
+async def articles_for_reply(request: web.Request) -> web.Response:
+    """Published articles to insert into this ticket's reply, in its customer's language first."""
+    actor = staff(request)
+    ticket = await visible_ticket(request[DB], actor.operator, path_id(request))
+    contact = await request[DB].get(Contact, ticket.contact_id)
+    language = contact.language if contact is not None else "en"
+    query = parse_query(request, PickerQuery)
+    found = await picker.articles_for_reply(request[DB], query.q, language)
+    return json_ok({"language": language, "items": [item.json() for item in found]})
 
 
 async def add_example(request: web.Request) -> web.Response:
@@ -234,6 +251,8 @@ def register(api: ApiRegistry) -> None:
     api.add("DELETE", "/api/kb/articles/{id}", delete_article, "Delete an article")
     api.add("POST", "/api/kb/preview", preview, "Markdown preview (sanitized HTML)", body=PreviewIn)
     api.add("GET", "/api/kb/search", ask, "What the bot would answer a customer", query=SearchQuery)
+    api.add("GET", "/api/tickets/{id}/articles", articles_for_reply,
+            "Published articles to insert into a reply, the customer's language first", query=PickerQuery)
     api.add("POST", "/api/kb/articles/{id}/examples", add_example, "Add an example question (admin)", body=ExampleIn)
     api.add("GET", "/api/kb/articles/{id}/feedback", article_feedback, "Votes and their ranking effect (admin)")
     api.add("GET", "/api/kb/misses", list_misses, "Missed questions, grouped (admin)", query=MissesQuery)

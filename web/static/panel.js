@@ -744,7 +744,8 @@ function setupTicket(live) {
     if (key === "r" || key === "n") {
       $("#as-note").checked = key === "n";
       $("#reply-body").focus();
-    } else if (key === "a") $("#assign-me").click();
+    } else if (key === "i") $("#kb-insert").click();
+    else if (key === "a") $("#assign-me").click();
     else if (key === "e") {
       $("#controls").status.value = "closed";
       $("#controls").status.dispatchEvent(new Event("change", { bubbles: true }));
@@ -774,10 +775,65 @@ function setupTicket(live) {
     } catch (error) { $("#merge-error").textContent = error.message; }
   });
 
+  setupArticlePicker(ticketId);
   setupReplyBox(live, ticketId, (message) => upsert(`m:${message.id}`, messageNode(message)),
     (note) => upsert(`n:${note.id}`, noteNode(note)), { target: () => replyTo, done: clearReplyTo });
   setInterval(() => ticket && $("#sla").replaceChildren(...slaBadges(ticket)), 30000);
   load();
+}
+
+// "Insert article": published articles, the customer's language first (GET /api/tickets/{id}/articles);
+// the text (or the article's public link) goes into the reply box where its cursor was. Nothing is sent.
+function setupArticlePicker(ticketId) {
+  const dialog = $("#kb-picker");
+  const query = $("#kb-picker-q");
+  const list = $("#kb-picker-list");
+  const box = $("#reply-body");
+  let cursor = [0, 0];
+  let asked = 0;
+  let items = [];
+  let timer = null;
+
+  function insert(text) {
+    const [start, end] = cursor;
+    const before = box.value.slice(0, start);
+    const after = box.value.slice(end);
+    const piece = (before && !/\s$/.test(before) ? " " : "") + text + (after && !/^\s/.test(after) ? " " : "");
+    box.setRangeText(piece, start, end, "end");
+    dialog.close();
+    box.focus();
+  }
+  function row(item) {
+    const node = el("li", { "data-article-id": String(item.id) },
+      el("span", { class: "title", "data-user-text": "", text: item.title }),
+      el("span", { class: "muted", text: item.language }),
+      el("button", { type: "button", class: "insert-text", text: t("kb_insert_text") }),
+      item.link ? el("button", { type: "button", class: "insert-link", text: t("kb_insert_link") }) : null);
+    $(".insert-text", node).addEventListener("click", () => insert(item.body));
+    if (item.link) $(".insert-link", node).addEventListener("click", () => insert(item.link));
+    return node;
+  }
+  async function load() {
+    const mine = ++asked;
+    const found = await api("GET", `/api/tickets/${ticketId}/articles?q=${encodeURIComponent(query.value.trim())}`);
+    if (mine !== asked) return;  // an older answer after a newer question
+    items = found.items;
+    list.replaceChildren(...items.map(row));
+    $("#kb-picker-none").hidden = items.length > 0;
+  }
+  $("#kb-insert").addEventListener("click", () => {
+    if (dialog.open) return;
+    cursor = [box.selectionStart, box.selectionEnd];  // a textarea keeps its selection when it loses focus
+    dialog.showModal();
+    query.select();
+    load().catch(console.error);
+  });
+  query.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => load().catch(console.error), 200); });
+  query.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" || event.isComposing) return;
+    event.preventDefault();
+    if (items.length) insert(items[0].body);
+  });
 }
 
 function setupReplyBox(live, ticketId, showMessage, showNote, thread) {
@@ -908,7 +964,7 @@ async function setupOperators() {
       reset.addEventListener("click", async () => {
         try { notice(`${t("copy_link")} ${(await api("POST", `/api/operators/${operator.id}/reset`)).link}`); } catch (error) { notice(error.message); }
       });
-      return el("tr", { "data-operator-id": operator.id }, el("td", { text: operator.display_name }), el("td", { text: operator.email || "", "data-user-text": "" }),
+      return el("tr", { "data-operator-id": operator.id }, el("td", { text: operator.display_name }), el("td", { "data-user-text": "", text: operator.email || "" }),
         el("td", { text: t(`role_${operator.role}`) }), el("td", { text: operator.is_active ? t("active") : t("disabled") }),
         el("td", {}, operator.id === ME.id ? null : toggle, " ", reset));
     }));
@@ -939,7 +995,7 @@ async function setupQueues() {
       english.addEventListener("change", () => english.value.trim() && patch(queue, { name: english.value }));
       const russian = el("input", { type: "text", value: queue.name_ru || "", maxLength: 128, class: "queue-name-ru", "aria-label": queue.display_name });
       russian.addEventListener("change", () => patch(queue, { name_ru: russian.value }));
-      return el("tr", { "data-queue-id": queue.id }, el("td", { text: queue.slug, "data-user-text": "" }), el("td", {}, english), el("td", {}, russian),
+      return el("tr", { "data-queue-id": queue.id }, el("td", { "data-user-text": "", text: queue.slug }), el("td", {}, english), el("td", {}, russian),
         el("td", {}, visible), el("td", {}, assigns));
     }));
   }
@@ -989,9 +1045,12 @@ async function setupTokens() {
   load();
 }
 
-// Connections: read once this page's own socket is up (so the admin's connection counts), then every 5 s.
+// Connections: read once this page's own socket is up (its presence row is written before the socket's
+// hello, so the admin counts themself), again when someone comes online or leaves (`presence.online`),
+// and every 15 s for the socket counts.
 function setupWsStats(live) {
   const role = (name) => t(`role_${name}`);
+  let pending = null;
   async function load() {
     const stats = await api("GET", "/api/ws/stats");
     const pairs = [...["admin", "operator", "partner"].map((name) => [t("ws_sockets", { role: role(name) }), number(stats.sockets[name] || 0)]),
@@ -999,11 +1058,14 @@ function setupWsStats(live) {
       [t("ws_last_event"), number(stats.last_event_id, 0)], [t("ws_stream"), number(stats.stream_last_id, 0)],
       ...Object.entries(stats.outbox).map(([state, count]) => [t("ws_outbox", { state: I18N[`outbox_${state}`] ? t(`outbox_${state}`) : state }), number(count)])];
     $("#ws-stats").replaceChildren(...pairs.flatMap(([label, value]) => [el("dt", { text: label }), el("dd", { text: String(value) })]));
-    $("#online-list").replaceChildren(...stats.online_operators.map((who) => el("li", { text: t("ws_online", { name: who.display_name, role: role(who.role), n: who.sockets }) })));
+    $("#online-list").replaceChildren(...stats.online_operators.map((who) => el("li", { "data-operator-id": String(who.operator_id), text: t("ws_online", { name: who.display_name, role: role(who.role), n: who.sockets }) })));
+    $("#online-none").hidden = stats.online_operators.length > 0;
     document.body.dataset.wsLoads = String(Number(document.body.dataset.wsLoads || 0) + 1);
   }
-  live.onOpen(() => setTimeout(load, 300));  // after the hub has registered this socket
-  setInterval(() => { if (live.socket?.readyState === WebSocket.OPEN) load(); }, 5000);
+  const soon = () => { clearTimeout(pending); pending = setTimeout(() => load().catch(console.error), 200); };
+  live.onOpen(soon);
+  live.on((event) => { if (event.type === "presence.online") soon(); });
+  setInterval(() => { if (live.socket?.readyState === WebSocket.OPEN) soon(); }, 15000);
 }
 
 // ---------------------------------------------------------------- knowledge-base editor
