@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+import desk
 from core.assignment import AssignmentRules
 from core.channels import ChannelRegistry
 from core.db import create_session_factory
@@ -17,6 +19,7 @@ from core.models import AuditLog, Event, Queue, QueueMember, Ticket
 from core.services import autoassign, conversations, tickets
 from core.services.autoassign import PassResult, run_pass
 from core.services.presence import leave_presence, touch_presence
+from core.settings import load_settings
 from tests.sla.conftest import make_contact, make_operator
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -197,3 +200,21 @@ async def test_the_hook_leaves_tickets_of_other_queues_alone(sessions: Sessions,
                                                     queue_slug="billing", subject="invoice")
         assert await autoassign.ticket_opened(session, ticket) is None
     assert await owners(clocked, [ticket.id]) == [None]
+
+
+async def test_the_desk_wires_its_settings_into_the_opening_hook_and_the_leader_pass(
+    sessions: Sessions, database_url: str, tmp_path: Path
+) -> None:
+    settings = load_settings(_env_file=None, desk_data_dir=tmp_path, auto_assign_max_open=1)
+    app = desk.build_desk(settings, database_url)
+    try:
+        desk.register_jobs(app)
+        (anna,) = await staff(app.sessions, "Anna")
+        first, second = [await customer_opens(app.sessions, n) for n in range(2)]
+        assert await owners(app.sessions, [first, second]) == [anna, None]  # AUTO_ASSIGN_MAX_OPEN=1
+        async with app.sessions() as session, session.begin():
+            await tickets.change_status(session, first, "closed", actor_kind="operator", actor_id=anna)
+        await app.scheduler.run_now("tickets.auto_assign")
+        assert await owners(app.sessions, [second]) == [anna]
+    finally:
+        await app.engine.dispose()
