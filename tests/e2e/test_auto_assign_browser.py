@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from core.models import Queue, QueueMember, Ticket
-from tests.e2e.test_shift_browser import LAPTOP, PHONE, signed_in
+from tests.e2e.test_shift_browser import LAPTOP, PHONE, fits, signed_in
 from tests.web.harness import Panel, customer_ticket, make_operator, start_panel
 
 pytestmark = pytest.mark.browser
@@ -46,6 +46,12 @@ async def test_two_operators_each_get_one_ticket_live(browser: Any, capped_panel
         assert await session.scalar(select(Queue.auto_assign).where(Queue.id == general)) is True
     await lead.screenshot(path=str(artifacts_dir / "auto-assign-queues.png"), full_page=True)
     await lead.context.close()
+    phone = await signed_in(browser, panel, "lead@example.com", PHONE)  # the added column fits a phone
+    await phone.goto(panel.url("/admin/queues"))
+    await phone.locator(f"tr[data-queue-id='{general}'] input.auto-assign:checked").wait_for()
+    await fits(phone, "queues phone")
+    await phone.screenshot(path=str(artifacts_dir / "auto-assign-queues-phone.png"), full_page=True)
+    await phone.context.close()
 
     pages = {anna: await signed_in(browser, panel, "anna@example.com", LAPTOP),
              boris: await signed_in(browser, panel, "boris@example.com", PHONE)}
