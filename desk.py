@@ -25,6 +25,7 @@ from cli import stores as stores_cli
 from cli import support as support_cli
 from cli.arguments import Parser
 from cli.errors import DATABASE_ERRORS, Voice, cli_language
+from core.assignment import assignment_rules
 from core.channels import ChannelRegistry
 from core.context import Desk
 from core.db import asyncpg_dsn, create_engine, create_session_factory
@@ -103,7 +104,8 @@ def build_desk(settings: Settings, url: str, direct_url: str | None = None) -> D
     engine = create_engine(url, pool_size=settings.database_pool_size, behind_pooler=settings.behind_pooler)
     channels = build_channels(settings)
     translator = load_translator()
-    sessions = create_session_factory(engine, channels=channels, translator=translator)
+    sessions = create_session_factory(engine, channels=channels, translator=translator,
+                                      assignment=assignment_rules(settings))
     dsn = asyncpg_dsn(direct_url or url)
     components = Components()
     listener = PgListener(dsn, status=components)

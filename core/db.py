@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from core.assignment import RULES_KEY, AssignmentRules
 from core.channels import CHANNELS_KEY, ChannelRegistry
 from core.i18n import TRANSLATOR_KEY, Translator
 
@@ -80,13 +81,17 @@ def ping_after_idle(engine: AsyncEngine, seconds: float) -> None:
 
 
 def create_session_factory(
-    engine: AsyncEngine, *, channels: ChannelRegistry | None = None, translator: Translator | None = None
+    engine: AsyncEngine, *, channels: ChannelRegistry | None = None, translator: Translator | None = None,
+    assignment: AssignmentRules | None = None,
 ) -> async_sessionmaker[AsyncSession]:
-    """Sessions of this process; they carry the channel registry (`core.channels.channels_of`) and the
-    translator (`core.i18n.translator_of`: texts core renders under the use cases, e.g. operator alerts)."""
+    """Sessions of this process; they carry the channel registry (`core.channels.channels_of`), the
+    translator (`core.i18n.translator_of`: texts core renders under the use cases, e.g. operator alerts)
+    and the auto-assignment rules (`core.assignment.rules_of`)."""
     info: dict[str, object] = {CHANNELS_KEY: channels} if channels is not None else {}
     if translator is not None:
         info[TRANSLATOR_KEY] = translator
+    if assignment is not None:
+        info[RULES_KEY] = assignment
     return async_sessionmaker(engine, expire_on_commit=False, info=info)
 
 

@@ -100,6 +100,12 @@ class Settings(BaseSettings):
     event_retention_days: float = Field(default=30.0, gt=0)
     orphan_attachment_grace_hours: float = Field(default=24.0, ge=0)
     housekeeping_seconds: float = Field(default=300.0, gt=0)
+    # Auto-assignment (queues whose switch is on): the most open tickets an operator holds before the
+    # desk gives them no more, how long an operator may be away before their tickets go to someone
+    # online, and how often the leader looks for tickets to give out (new ones are given at once).
+    auto_assign_max_open: int = Field(default=5, ge=1, le=1000)
+    auto_assign_offline_minutes: float = Field(default=10.0, gt=0)
+    auto_assign_seconds: float = Field(default=30.0, gt=0)
     prune_seconds: float = Field(default=3600.0, gt=0)  # the pruning jobs: events, files, KB misses, receipts
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

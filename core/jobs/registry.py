@@ -1,11 +1,14 @@
-"""The SLA watch and the housekeeping jobs, added to the leader scheduler by the composition root."""
+"""The SLA watch, the auto-assignment pass and the housekeeping jobs, added to the leader scheduler by the
+composition root."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Protocol
 
+from core.assignment import assignment_rules
 from core.context import Desk
+from core.jobs.autoassign import AutoAssign
 from core.jobs.autoclose import AutoClose
 from core.jobs.prune import PruneEvents, PruneKbMisses, PruneWidgetReceipts, RemoveOrphanFiles
 from core.jobs.ratings import RatingRequests
@@ -48,6 +51,8 @@ def register_sla_jobs(desk: Desk, clock: Clock = SYSTEM_CLOCK) -> None:
     desk.scheduler.add("housekeeping.orphan_files", _job(orphans), settings.prune_seconds)
     kb_misses = PruneKbMisses(desk.sessions, KB_MISS_RETENTION, clock=clock)
     desk.scheduler.add("housekeeping.prune_kb_misses", _job(kb_misses), settings.prune_seconds)
+    auto_assign = AutoAssign(desk.sessions, assignment_rules(settings))
+    desk.scheduler.add("tickets.auto_assign", _job(auto_assign), settings.auto_assign_seconds)
 
 
 def register_widget_jobs(desk: Desk, clock: Clock = SYSTEM_CLOCK) -> None:

@@ -63,7 +63,8 @@ class BusinessHoliday(Base):
 
 
 class QueueMember(Base):
-    """An operator who works a queue: gets its SLA alerts while a ticket there is unassigned."""
+    """An operator who works a queue: gets its SLA alerts while a ticket there is unassigned, and its
+    tickets when the queue assigns automatically (`last_assigned_at`: the round robin's position)."""
 
     __tablename__ = "queue_member"
 
@@ -71,6 +72,7 @@ class QueueMember(Base):
     operator_id: Mapped[int] = mapped_column(
         ForeignKey("operator.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+    last_assigned_at: Mapped[datetime | None]
 
 
 class SlaAlert(Base):

@@ -169,12 +169,14 @@ class FsmState(Base):
 
 
 class OperatorPresence(Base):
-    """Heartbeat the panel writes while an operator has it open."""
+    """Heartbeat the panel writes while an operator has it open; `left_at` is when the last panel closed
+    (cleared by the next heartbeat), so auto-assignment can tell how long someone has been away."""
 
     __tablename__ = "operator_presence"
 
     operator_id: Mapped[int] = mapped_column(ForeignKey("operator.id", ondelete="CASCADE"), primary_key=True)
     last_seen_at: Mapped[datetime] = now_column()
+    left_at: Mapped[datetime | None]
 
 
 class OperatorLinkToken(Base):

@@ -37,6 +37,8 @@ class Queue(Base):
     customer_visible: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     # An operator's first reply to an unassigned ticket of this queue assigns it to them.
     assign_on_reply: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    # New and orphaned tickets go to the queue's online members round robin (core.services.autoassign).
+    auto_assign: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
     def display_name(self, language: str) -> str:
         return queue_display_name(self.name, self.name_ru, language)

@@ -22,7 +22,7 @@ async def list_queues(session: AsyncSession) -> list[Queue]:
 
 async def create_queue(
     session: AsyncSession, *, slug: str, name: str, actor_id: int, name_ru: str | None = None,
-    assign_on_reply: bool = True,
+    assign_on_reply: bool = True, auto_assign: bool = False,
 ) -> Queue:
     if not SLUG.match(slug):
         raise InvalidInput("slug", field="slug")
@@ -30,7 +30,7 @@ async def create_queue(
         raise Conflict("slug taken", field="slug")
     position = int(await session.scalar(select(func.coalesce(func.max(Queue.position), 0))) or 0) + 1
     queue = Queue(slug=slug, name=_name(name), name_ru=_name(name_ru, field="name_ru") if name_ru else None,
-                  position=position, assign_on_reply=assign_on_reply)
+                  position=position, assign_on_reply=assign_on_reply, auto_assign=auto_assign)
     session.add(queue)
     await session.flush()
     audit.record(session, actor_kind="operator", actor_id=actor_id, action="queue.created", object_type="queue",
@@ -41,9 +41,10 @@ async def create_queue(
 async def update_queue(
     session: AsyncSession, queue_id: int, *, actor_id: int, name: str | None = None,
     customer_visible: bool | None = None, position: int | None = None, name_ru: str | None = None,
-    assign_on_reply: bool | None = None,
+    assign_on_reply: bool | None = None, auto_assign: bool | None = None,
 ) -> Queue:
-    """Change what is given; `name_ru=""` removes the Russian name (then `name` shows in both languages)."""
+    """Change what is given; `name_ru=""` removes the Russian name (then `name` shows in both languages).
+    `auto_assign` turns the queue's automatic assignment (`core.services.autoassign`) on or off."""
     queue = await session.get(Queue, queue_id, with_for_update=True)
     if queue is None:
         raise NotFound("queue", queue_id=queue_id)
@@ -57,6 +58,8 @@ async def update_queue(
         queue.name_ru = _name(name_ru, field="name_ru") if name_ru.strip() else None
     if assign_on_reply is not None:
         queue.assign_on_reply = assign_on_reply
+    if auto_assign is not None:
+        queue.auto_assign = auto_assign
     audit.record(session, actor_kind="operator", actor_id=actor_id, action="queue.updated", object_type="queue",
                  object_id=queue.id)
     await session.flush()

@@ -15,7 +15,7 @@ from core import events, outbox
 from core.channels import channels_of
 from core.errors import InvalidInput, NotFound, TicketClosed
 from core.models import Attachment, Contact, ContactIdentity, Message, Note, Operator, Queue, Ticket
-from core.services import alerts, email_copies
+from core.services import alerts, autoassign, email_copies
 from core.services import tickets as ticket_service
 from core.services.channel_refs import add_message_refs
 from core.services.contacts import block_delivery_recipient
@@ -172,6 +172,7 @@ async def open_ticket(
     await session.refresh(ticket)
     events.publish(session, "ticket.created", ticket_service.ticket_payload(ticket), ticket_id=ticket.id)
     await staff_topics.ticket_opened(session, ticket)
+    await autoassign.ticket_opened(session, ticket)  # a queue that assigns automatically: to the next operator
     return ticket, True
 
 

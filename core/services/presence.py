@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Interval, Select, any_, bindparam, delete, func, select
+from sqlalchemy import ColumnElement, Interval, Select, and_, any_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import array, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,20 +22,27 @@ async def touch_presence(session: AsyncSession, operator_id: int) -> None:
     """The panel calls this on every heartbeat (e.g. each WebSocket ping) of an open panel."""
     stmt = insert(OperatorPresence).values(operator_id=operator_id)
     await session.execute(stmt.on_conflict_do_update(index_elements=["operator_id"],
-                                                     set_={"last_seen_at": func.now()}))
+                                                     set_={"last_seen_at": func.now(), "left_at": None}))
 
 
 async def leave_presence(session: AsyncSession, operator_id: int) -> None:
-    """The panel closed (last socket gone): the operator is offline at once, not after the window."""
-    await session.execute(delete(OperatorPresence).where(OperatorPresence.operator_id == operator_id))
+    """The panel closed (last socket gone): the operator is offline at once, not after the window.
+    The row stays with `left_at`, so auto-assignment knows how long they have been away."""
+    await session.execute(update(OperatorPresence).where(OperatorPresence.operator_id == operator_id,
+                                                         OperatorPresence.left_at.is_(None))
+                          .values(left_at=func.now()))
+
+
+def is_online(within: timedelta | ColumnElement[Any] = ONLINE_WITHIN) -> ColumnElement[bool]:
+    """The presence row's operator has a panel open (join `OperatorPresence` to use it)."""
+    return and_(OperatorPresence.left_at.is_(None), OperatorPresence.last_seen_at > func.now() - within)
 
 
 async def operators_online(session: AsyncSession, within: timedelta = ONLINE_WITHIN) -> list[int]:
     rows = await session.scalars(
         select(OperatorPresence.operator_id)
         .join(Operator, Operator.id == OperatorPresence.operator_id)
-        .where(OperatorPresence.last_seen_at > func.now() - within, Operator.is_active,
-               Operator.role.in_(STAFF_ROLES))
+        .where(is_online(within), Operator.is_active, Operator.role.in_(STAFF_ROLES))
     )
     return list(rows)
 
@@ -64,8 +72,7 @@ def _offline_alert_recipients() -> Select[int, int | None, str]:
     online = (
         select(OperatorPresence.operator_id)
         .join(Operator, Operator.id == OperatorPresence.operator_id)
-        .where(OperatorPresence.last_seen_at > func.now() - bindparam("within", type_=Interval()), Operator.is_active,
-               staff)
+        .where(is_online(bindparam("within", type_=Interval())), Operator.is_active, staff)
         .exists()
     )
     return select(Operator.id, Operator.telegram_user_id, Operator.language).where(

@@ -140,8 +140,8 @@ async def assign(
     via: str = "panel",
 ) -> Ticket:
     """Give the ticket to an active operator or admin (None: unassign). Audited as `ticket.assignee_id`
-    (with `via`: "panel", or "reply" for the assignment on first reply) and published as
-    `ticket.assigned` {ticket_id, assignee_id, previous_id, actor_id, via} beside ticket.updated."""
+    (with `via`: "panel", "reply" for the assignment on first reply, "auto" for `core.services.autoassign`)
+    and published as `ticket.assigned` {ticket_id, assignee_id, previous_id, actor_id, via} beside ticket.updated."""
     from core.models import Operator
 
     if assignee_id is not None:

@@ -90,7 +90,8 @@ async def queue_members(session: AsyncSession, actor: Operator, queue_id: int) -
 
 
 async def set_queue_members(session: AsyncSession, actor: Operator, queue_id: int, operator_ids: Iterable[int]) -> None:
-    """Replace who works the queue (and gets its SLA alerts while a ticket is unassigned)."""
+    """Replace who works the queue (gets its SLA alerts while a ticket is unassigned, and its tickets when
+    the queue assigns automatically)."""
     require_admin(actor)
     if await session.get(Queue, queue_id) is None:
         raise NotFound("queue", queue_id=queue_id)
@@ -101,8 +102,11 @@ async def set_queue_members(session: AsyncSession, actor: Operator, queue_id: in
     if found != set(wanted):
         raise InvalidInput(N_("Only operators and admins can work a queue."), field="operator_ids",
                            ids=sorted(set(wanted) - found))
-    await session.execute(delete(QueueMember).where(QueueMember.queue_id == queue_id))
+    # Members who stay keep their row (and their auto-assignment round robin position).
+    await session.execute(delete(QueueMember).where(QueueMember.queue_id == queue_id,
+                                                    QueueMember.operator_id.not_in(wanted)))
     if wanted:
-        await session.execute(insert(QueueMember), [{"queue_id": queue_id, "operator_id": op} for op in wanted])
+        await session.execute(insert(QueueMember).on_conflict_do_nothing(),
+                              [{"queue_id": queue_id, "operator_id": op} for op in wanted])
     audit.record(session, actor_kind="operator", actor_id=actor.id, action="queue.members", object_type="queue",
                  object_id=queue_id, operator_ids=wanted)

@@ -24,7 +24,7 @@ async def test_desk_registers_the_sla_jobs_and_the_watch_runs_on_the_real_clock(
         desk.register_jobs(app)
         assert [job.id for job in app.scheduler.jobs] == [
             "sla.watch", "housekeeping.autoclose", "housekeeping.ratings", "housekeeping.prune_events",
-            "housekeeping.orphan_files", "housekeeping.prune_kb_misses", "orders.reminders",
+            "housekeeping.orphan_files", "housekeeping.prune_kb_misses", "tickets.auto_assign", "orders.reminders",
             "housekeeping.prune_widget_receipts",
         ]
         assert app.scheduler.jobs[0].seconds == 60
@@ -45,7 +45,8 @@ def test_auto_close_can_be_switched_off(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("name", "value"), [("SLA_WARN_MINUTES", "-5"), ("EVENT_RETENTION_DAYS", "0"),
-                                             ("AUTOCLOSE_DAYS", "soon"), ("SLA_WATCH_SECONDS", "0")])
+                                             ("AUTOCLOSE_DAYS", "soon"), ("SLA_WATCH_SECONDS", "0"),
+                                             ("AUTO_ASSIGN_MAX_OPEN", "0"), ("AUTO_ASSIGN_OFFLINE_MINUTES", "-1")])
 def test_bad_sla_settings_name_the_variable(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError) as caught:

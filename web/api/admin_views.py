@@ -75,7 +75,8 @@ async def create_queue(request: web.Request) -> web.Response:
     actor = admin(request)
     body = await parse_body(request, s.QueueIn)
     queue = await catalog.create_queue(request[DB], slug=body.slug, name=body.name, actor_id=actor.operator.id,
-                                       name_ru=body.name_ru, assign_on_reply=body.assign_on_reply)
+                                       name_ru=body.name_ru, assign_on_reply=body.assign_on_reply,
+                                       auto_assign=body.auto_assign)
     await request[DB].commit()
     return json_ok(queue_json(queue, request[LANG]), status=201)
 

@@ -21,7 +21,8 @@ def operator_json(operator: Operator, *, with_email: bool = True) -> dict[str, A
 def queue_json(queue: Queue, language: str = "en") -> dict[str, Any]:
     return {"id": queue.id, "slug": queue.slug, "name": queue.name, "name_ru": queue.name_ru,
             "display_name": queue.display_name(language), "position": queue.position,
-            "customer_visible": queue.customer_visible, "assign_on_reply": queue.assign_on_reply}
+            "customer_visible": queue.customer_visible, "assign_on_reply": queue.assign_on_reply,
+            "auto_assign": queue.auto_assign}
 
 
 def token_json(row: ApiToken, plain: str | None = None) -> dict[str, Any]:

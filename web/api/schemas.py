@@ -282,6 +282,7 @@ class QueueOut(BaseModel):
     position: int
     customer_visible: bool
     assign_on_reply: bool = Field(description="an operator's first reply to an unassigned ticket assigns it")
+    auto_assign: bool = Field(description="new and orphaned tickets go to the queue's online members round robin")
 
 
 class QueueIn(Strict):
@@ -289,6 +290,7 @@ class QueueIn(Strict):
     name: str = Field(min_length=1, max_length=128)
     name_ru: str | None = Field(default=None, min_length=1, max_length=128)
     assign_on_reply: bool = True
+    auto_assign: bool = False
 
 
 class QueuePatch(Strict):
@@ -297,6 +299,7 @@ class QueuePatch(Strict):
     customer_visible: bool | None = None
     position: int | None = Field(default=None, ge=0, le=10_000)
     assign_on_reply: bool | None = None
+    auto_assign: bool | None = None
 
 
 class InviteIn(Strict):

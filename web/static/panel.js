@@ -622,8 +622,11 @@ function setupTicket(live) {
     const actor = item.actor_kind === "operator" ? (item.actor_id === ME.id ? t("you") : item.actor_name || t("operator"))
       : item.actor_kind === "contact" ? t("history_customer") : t("history_system");
     if (item.action === "assignee_id") {
-      if (item.new === null || item.new === undefined) return t("history_unassigned", { actor });
+      if (item.new === null || item.new === undefined) {
+        return item.via === "auto" ? t("history_returned_auto") : t("history_unassigned", { actor });
+      }
       const name = item.new === ME.id ? t("you") : item.new_name || `#${item.new}`;
+      if (item.via === "auto") return t("history_assigned_auto", { name });
       return item.via === "reply" ? t("history_assigned_reply", { name }) : t("history_assigned", { actor, name });
     }
     if (item.action === "status") return t("history_status", { actor, old: statusWord(item.old), new: statusWord(item.new) });
@@ -991,12 +994,14 @@ async function setupQueues() {
       visible.addEventListener("change", () => patch(queue, { customer_visible: visible.checked }));
       const assigns = el("input", { type: "checkbox", checked: queue.assign_on_reply, class: "assign-on-reply", "aria-label": queue.display_name });
       assigns.addEventListener("change", () => patch(queue, { assign_on_reply: assigns.checked }));
+      const auto = el("input", { type: "checkbox", checked: queue.auto_assign, class: "auto-assign", "aria-label": queue.display_name });
+      auto.addEventListener("change", () => patch(queue, { auto_assign: auto.checked }));
       const english = el("input", { type: "text", value: queue.name, required: true, maxLength: 128, class: "queue-name", "aria-label": queue.display_name });
       english.addEventListener("change", () => english.value.trim() && patch(queue, { name: english.value }));
       const russian = el("input", { type: "text", value: queue.name_ru || "", maxLength: 128, class: "queue-name-ru", "aria-label": queue.display_name });
       russian.addEventListener("change", () => patch(queue, { name_ru: russian.value }));
-      return el("tr", { "data-queue-id": queue.id }, el("td", { "data-user-text": "", text: queue.slug }), el("td", {}, english), el("td", {}, russian),
-        el("td", {}, visible), el("td", {}, assigns));
+      return el("tr", { "data-queue-id": queue.id }, el("td", { text: queue.slug, "data-user-text": "" }), el("td", {}, english), el("td", {}, russian),
+        el("td", {}, visible), el("td", {}, assigns), el("td", {}, auto));
     }));
   }
   $("#queue-form").addEventListener("submit", async (event) => {
