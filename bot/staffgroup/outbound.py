@@ -27,6 +27,7 @@ from core.i18n import Tr
 from core.outbox import Delivery, PermanentFailure
 from core.staffgroup import links
 from core.staffgroup import view as topics
+from core.staffgroup.topics import LINKED
 from core.staffgroup.view import Entry, EntryFile, TopicView
 
 THREAD_GONE = ("message thread not found", "topic_deleted", "topic_id_invalid")
@@ -128,8 +129,10 @@ async def _send_file(sender: Sender, view: TopicView, item: EntryFile) -> None:
             media = None  # an id of another kind of file (a voice as a document): upload the bytes
 
 
-async def _ensure_topic(sender: Sender, view: TopicView) -> TopicView:
-    """The topic with its card (a card that failed once is sent by the next delivery)."""
+async def _ensure_topic(sender: Sender, view: TopicView, intro: str | None = None) -> TopicView:
+    """The topic with its card (a card that failed once is sent by the next delivery), and a summary of the
+    ticket so far when the topic replaces a deleted one or the ticket was open before the group was linked
+    (`intro` == topics.LINKED)."""
     if view.thread_id is None:
         await sender.paced(view.chat_id)
         topic = await sender.bot.create_forum_topic(view.chat_id, render.topic_name(view))
@@ -145,9 +148,10 @@ async def _ensure_topic(sender: Sender, view: TopicView) -> TopicView:
     card_id = await _send(sender, view, render.card(view, tr), reply_markup=markup(render.card_buttons(view, tr)))
     async with sender.desk.sessions() as session, session.begin():
         await topics.card_posted(session, view.ticket_id, card_id)
-        lines = await topics.summary(session, view) if view.recreated else []
+        lines = await topics.summary(session, view) if view.recreated or intro == LINKED else []
     if lines:
-        for text, _, _ in render.merged([Entry(0, "system", "", render.summary_head(tr)), *lines], tr):
+        head = render.summary_head(tr, linked=not view.recreated)
+        for text, _, _ in render.merged([Entry(0, "system", "", head), *lines], tr):
             await _send(sender, view, text)
     if view.status == "closed":
         await _set_state(sender, view)
@@ -174,7 +178,7 @@ async def _post_pending(sender: Sender, view: TopicView) -> int:
 
 async def send_topic_sync(sender: Sender, delivery: Delivery) -> dict[str, Any]:
     async def work(view: TopicView) -> dict[str, Any]:
-        view = await _ensure_topic(sender, view)
+        view = await _ensure_topic(sender, view, delivery.payload.get("summary"))
         posts = await _post_pending(sender, view)
         return {"thread_id": view.thread_id, "posts": posts}
 

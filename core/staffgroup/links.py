@@ -30,6 +30,7 @@ class LinkResult:
     group: StaffGroup | None
     missing: tuple[str, ...]  # NOT_FORUM, NO_RIGHTS: why the group was not linked
     queue: Queue | None = None
+    topics: int = 0  # open tickets that get (or catch up) their topic there now
 
 
 async def admin_of(session: AsyncSession, telegram_user_id: int) -> Operator:
@@ -76,13 +77,14 @@ async def link_group(session: AsyncSession, admin: Operator, facts: GroupFacts,
         "linked_by": stmt.excluded.linked_by, "updated_at": func.now()})
     group_id = (await session.execute(stmt.returning(StaffGroup.id))).scalar_one()
     group = await session.get(StaffGroup, group_id, populate_existing=True)
+    assert group is not None
     from core.staffgroup.topics import catch_up  # topics asks links which group a queue uses
 
-    await catch_up(session, facts.chat_id)
+    count = await catch_up(session, group)
     audit.record(session, actor_kind="operator", actor_id=admin.id, action="staff_group.linked",
                  object_type="staff_group", object_id=group_id)
     events.publish(session, "staff_group.updated", group_payload(group), audience="admin")
-    return LinkResult(group, (), queue)
+    return LinkResult(group, (), queue, count)
 
 
 async def group_for_queue(session: AsyncSession, queue_id: int) -> StaffGroup | None:
@@ -105,7 +107,9 @@ async def mark_group(session: AsyncSession, chat_id: int, state: str, problem: s
 
 
 async def unlink_group(session: AsyncSession, admin: Operator, group_id: int) -> None:
-    """Stop using a group: tickets get no new topics there (their topics stay in Telegram)."""
+    """Stop using a group: nothing more is posted there and what staff write in its topics is refused with
+    a hint. The topics stay in Telegram and their rows here, so linking the same group again reuses the
+    ones that still exist (each gets what it missed meanwhile) instead of making them twice."""
     if admin.role != "admin":
         raise NotAllowed("only admins unlink the staff group")
     group = await session.get(StaffGroup, group_id)

@@ -73,6 +73,8 @@ async def topic_view(session: AsyncSession, ticket_id: int, origin: str) -> Topi
     if row is None:
         return None
     ticket, topic, customer, queue = row
+    if await session.scalar(select(StaffGroup.id).where(StaffGroup.chat_id == topic.chat_id).limit(1)) is None:
+        return None  # the group was unlinked: a delivery queued before that posts nothing
     assignee = (await session.scalar(select(Operator.display_name).where(Operator.id == ticket.assignee_id))
                 if ticket.assignee_id else None)
     language = await session.scalar(
