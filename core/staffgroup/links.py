@@ -127,11 +127,6 @@ async def groups(session: AsyncSession) -> list[StaffGroup]:
     return list((await session.scalars(select(StaffGroup).order_by(StaffGroup.id))).all())
 
 
-async def failing_groups(session: AsyncSession) -> list[StaffGroup]:
-    """Linked groups where topics cannot be made or written (shown to admins and on /healthz)."""
-    return [group for group in await groups(session) if group.state != "ok"]
-
-
 def group_payload(group: StaffGroup | None) -> dict[str, object]:
     if group is None:
         return {}

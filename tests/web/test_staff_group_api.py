@@ -76,3 +76,27 @@ async def test_a_broken_group_shows_on_healthz_without_failing_it(panel: Panel, 
         group.state = "ok"
     async with client.get(panel.url("/healthz")) as r:
         assert (await r.json())["components"]["staff_group"] == "ok"
+
+
+def _samples(text: str, name: str) -> dict[str, float]:
+    return {line.split(" ")[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+            if line.startswith(name + "{")}
+
+
+async def test_a_broken_group_is_down_in_metrics(panel: Panel, sessions) -> None:
+    client = panel.client()
+    group_id = await _group(sessions, "no_rights")
+    async with client.get(panel.url("/metrics")) as r:
+        text = await r.text()
+    assert r.status == 200
+    assert _samples(text, "desk_component_up")['desk_component_up{component="staff_group",state="no_rights"}'] == 0
+    assert _samples(text, "desk_staff_group_up") == {
+        f'desk_staff_group_up{{group="{group_id}",chat="-1001",queue="default",state="no_rights"}}': 0}
+    async with sessions() as session, session.begin():
+        group = await session.scalar(select(StaffGroup))
+        group.state = "ok"
+    async with client.get(panel.url("/metrics")) as r:
+        text = await r.text()
+    assert _samples(text, "desk_component_up")['desk_component_up{component="staff_group",state="ok"}'] == 1
+    assert _samples(text, "desk_staff_group_up") == {
+        f'desk_staff_group_up{{group="{group_id}",chat="-1001",queue="default",state="ok"}}': 1}
