@@ -6,10 +6,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import events
-from core.errors import NotAllowed, NotFound
+from core.errors import Conflict, NotAllowed, NotFound
 from core.models import Operator, Queue, StaffGroup, TicketTopic
 from core.services import audit
 
@@ -83,6 +84,40 @@ async def link_group(session: AsyncSession, admin: Operator, facts: GroupFacts,
     count = await catch_up(session, group)
     audit.record(session, actor_kind="operator", actor_id=admin.id, action="staff_group.linked",
                  object_type="staff_group", object_id=group_id)
+    events.publish(session, "staff_group.updated", group_payload(group), audience="admin")
+    return LinkResult(group, (), queue, count)
+
+
+async def serve_queue(session: AsyncSession, admin: Operator, group_id: int, queue_id: int | None) -> LinkResult:
+    """Let a linked group serve one queue's tickets, or be the default group (`queue_id` None); admins
+    only, the bot already in the group. Open tickets it covers now and that have no topic in a linked
+    group get one there (as at linking); tickets that have their topic keep it."""
+    if admin.role != "admin":
+        raise NotAllowed("only admins choose what a staff group serves")
+    group = await session.get(StaffGroup, group_id, with_for_update=True)
+    if group is None:
+        raise NotFound("staff_group", group_id=group_id)
+    queue = await session.get(Queue, queue_id) if queue_id is not None else None
+    if queue_id is not None and queue is None:
+        raise NotFound("queue", queue_id=queue_id)
+    if group.queue_id == queue_id:
+        return LinkResult(group, (), queue)
+    taken = await session.scalar(select(StaffGroup.id).where(
+        StaffGroup.queue_id == queue_id if queue_id is not None else StaffGroup.queue_id.is_(None),
+        StaffGroup.id != group_id))
+    if taken is not None:
+        raise Conflict("another group serves it already: unlink that one first", group_id=taken)
+    try:
+        async with session.begin_nested():  # two admins racing for one queue: the second gets the 409
+            group.queue_id, group.updated_at = queue_id, func.now()
+            await session.flush()
+    except IntegrityError as exc:
+        raise Conflict("another group serves it already: unlink that one first") from exc
+    from core.staffgroup.topics import catch_up
+
+    count = await catch_up(session, group)
+    audit.record(session, actor_kind="operator", actor_id=admin.id, action="staff_group.queue_changed",
+                 object_type="staff_group", object_id=group_id, queue_id=queue_id)
     events.publish(session, "staff_group.updated", group_payload(group), audience="admin")
     return LinkResult(group, (), queue, count)
 
