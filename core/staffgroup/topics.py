@@ -88,7 +88,8 @@ async def _move_topic(session: AsyncSession, ticket_id: int, chat_id: int) -> No
     stmt = insert(TicketTopic).values(ticket_id=ticket_id, chat_id=chat_id, shown_up_to=latest)
     await session.execute(stmt.on_conflict_do_update(index_elements=["ticket_id"], set_={
         "chat_id": chat_id, "thread_id": None, "card_message_id": None, "state": "pending",
-        "shown_up_to": stmt.excluded.shown_up_to, "recreated": 0}))
+        "shown_up_to": stmt.excluded.shown_up_to, "recreated": 0,
+        "last_post_id": None, "last_post_from": None, "last_post_at": None}))
 
 
 async def _topic_chat(session: AsyncSession, ticket_id: int) -> int | None:
