@@ -14,9 +14,11 @@ from sqlalchemy import text
 from core import outbox
 from core.events import last_event_id
 from core.health import FAILING
-from core.staffgroup.links import failing_groups
+from core.models import StaffGroup
+from core.staffgroup.links import groups
 from web.keys import DESK
 
+STAFF_GROUP = "staff_group"  # its component on the health board
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -30,20 +32,39 @@ async def _probe_database(request: web.Request) -> None:
         desk.components.set("database", "down", f"{type(exc).__name__}: {exc}"[:300])
 
 
-async def _probe_staff_groups(request: web.Request) -> None:
+async def _probe_staff_groups(request: web.Request) -> list[StaffGroup] | None:
     """A linked staff group where topics cannot be made shows here as its state word (`not_forum`,
-    `no_rights`, `removed`): not a failing part (tickets go on in the panel), but visible."""
+    `no_rights`, `removed`): not a failing part for /healthz (tickets go on in the panel), but visible,
+    and down (0) in /metrics. Returns every linked group (None: the database did not answer)."""
     desk = request.app[DESK]
     try:
         async with desk.sessions() as session:
-            broken = await asyncio.wait_for(failing_groups(session), 3.0)
+            linked = await asyncio.wait_for(groups(session), 3.0)
     except Exception:  # the database probe reports an outage
-        return
+        return None
+    broken = [group for group in linked if group.state != "ok"]
     if broken:
-        desk.components.set("staff_group", broken[0].state,
+        desk.components.set(STAFF_GROUP, broken[0].state,
                             "; ".join(f"{g.title or g.chat_id}: {g.state}" for g in broken)[:300])
-    elif "staff_group" in desk.components:
-        desk.components.set("staff_group", "ok")
+    elif STAFF_GROUP in desk.components:
+        desk.components.set(STAFF_GROUP, "ok")
+    return linked
+
+
+def _up(name: str, state: str) -> int:
+    """1 while a part works; a staff group in any state but `ok` is down too (its topics get nothing)."""
+    return 0 if state in FAILING or (name == STAFF_GROUP and state != "ok") else 1
+
+
+def _staff_group_lines(linked: list[StaffGroup] | None) -> list[str]:
+    if linked is None:
+        return []
+    return [
+        "# HELP desk_staff_group_up Whether topics can be made and written in a linked staff group, by state.",
+        "# TYPE desk_staff_group_up gauge",
+        *(f'desk_staff_group_up{{group="{g.id}",chat="{g.chat_id}",queue="{g.queue_id or "default"}",'
+          f'state="{g.state}"}} {1 if g.state == "ok" else 0}' for g in linked),
+    ]
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -67,6 +88,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     desk = request.app[DESK]
+    linked = await _probe_staff_groups(request)
     try:
         async with desk.sessions() as session:
             backlog = await asyncio.wait_for(outbox.backlog(session), 3.0)
@@ -89,7 +111,7 @@ async def metrics(request: web.Request) -> web.Response:
         f"desk_listener_up {1 if desk.listener.alive else 0}",
         "# HELP desk_component_up Whether a part of this process works (1) or fails (0), by its state.",
         "# TYPE desk_component_up gauge",
-        *(f'desk_component_up{{component="{name}",state="{board[name]}"}} {0 if board[name] in FAILING else 1}'
+        *(f'desk_component_up{{component="{name}",state="{board[name]}"}} {_up(name, board[name])}'
           for name in sorted(board)),
         "# HELP desk_component_state_seconds How long a part has been in its current state.",
         "# TYPE desk_component_state_seconds gauge",
@@ -100,6 +122,7 @@ async def metrics(request: web.Request) -> web.Response:
         *(f'desk_component_restarts_total{{component="{name}"}} {board.detail(name).restarts}'
           for name in sorted(board)),
     ]
+    lines += _staff_group_lines(linked)
     if backlog is not None:
         lines += [
             "# HELP desk_events_published_total Events published in the deployment (the newest event id).",

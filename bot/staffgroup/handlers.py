@@ -20,7 +20,7 @@ from core.context import Desk
 from core.errors import DeskError, NotAllowed, TicketClosed
 from core.i18n import N_
 from core.services.conversations import NewAttachment
-from core.staffgroup import inbound, links
+from core.staffgroup import inbound, links, topics
 
 log = logging.getLogger(__name__)
 GROUPS = {"group", "supergroup"}
@@ -59,7 +59,9 @@ async def link_group(message: Message, command: CommandObject, bot: Bot, session
     where = (tr("Tickets of the queue {queue} get a topic here.", queue=result.queue.name) if result.queue
              else tr("Every ticket gets a topic here (queues with a group of their own excepted)."))
     linked = tr("Linked.")
-    await message.reply(esc(f"{linked} {where}"))
+    opened = tr("Open tickets getting their topic here now, the most recent first: {count} (at most {limit}).",
+                count=result.topics, limit=topics.CATCH_UP_LIMIT)
+    await message.reply(esc(f"{linked} {where}\n{opened}"))
 
 
 async def topic_message(message: Message, bot: Bot, session: AsyncSession, tr: Tr, desk: Desk) -> None:
@@ -79,6 +81,9 @@ async def topic_message(message: Message, bot: Bot, session: AsyncSession, tr: T
             telegram_user_id=user.id, text=text, attachments=files))
     except inbound.NotLinked:
         await _hint(bot, message, tr)
+    except inbound.GroupUnlinked:
+        await message.reply(esc(tr("This group is no longer linked to the desk: nothing written here reaches "
+                                   "the customer. Answer in the panel, or link the group again.")))
     except TicketClosed:
         await message.reply(esc(tr("This ticket is closed: reopen it in the panel to answer the customer.")))
 

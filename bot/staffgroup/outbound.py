@@ -1,8 +1,10 @@
 """The staff group's outbox kinds (channel `telegram`, lane `sg:<chat id>`):
 
 - `topic_sync` {ticket_id}: make the ticket's topic if it has none (with its card; after staff deleted
-  it, with a summary of the ticket too), then post what the topic has not shown yet, merged into as
-  few messages as fit, within the group's pace (about 20 a minute).
+  it, with a summary of the ticket too), then post what the topic has not shown yet: appended to the
+  topic's last post by an edit while it fits there (under 4096 characters, a few minutes old, nothing
+  else posted below it), else merged into as few new messages as fit, within the group's pace (about 20
+  a minute; an edit counts like a post).
 - `topic_post` {ticket_id, note_id | edited_message_id}: a note or a customer's edit.
 - `topic_state` {ticket_id}: close or reopen the topic as the ticket is now.
 - `topic_card` {ticket_id}: the card edited in place (priority, queue, assignee changed).
@@ -27,6 +29,7 @@ from core.i18n import Tr
 from core.outbox import Delivery, PermanentFailure
 from core.staffgroup import links
 from core.staffgroup import view as topics
+from core.staffgroup.topics import LINKED
 from core.staffgroup.view import Entry, EntryFile, TopicView
 
 THREAD_GONE = ("message thread not found", "topic_deleted", "topic_id_invalid")
@@ -128,8 +131,10 @@ async def _send_file(sender: Sender, view: TopicView, item: EntryFile) -> None:
             media = None  # an id of another kind of file (a voice as a document): upload the bytes
 
 
-async def _ensure_topic(sender: Sender, view: TopicView) -> TopicView:
-    """The topic with its card (a card that failed once is sent by the next delivery)."""
+async def _ensure_topic(sender: Sender, view: TopicView, intro: str | None = None) -> TopicView:
+    """The topic with its card (a card that failed once is sent by the next delivery), and a summary of the
+    ticket so far when the topic replaces a deleted one or the ticket was open before the group was linked
+    (`intro` == topics.LINKED)."""
     if view.thread_id is None:
         await sender.paced(view.chat_id)
         topic = await sender.bot.create_forum_topic(view.chat_id, render.topic_name(view))
@@ -145,9 +150,10 @@ async def _ensure_topic(sender: Sender, view: TopicView) -> TopicView:
     card_id = await _send(sender, view, render.card(view, tr), reply_markup=markup(render.card_buttons(view, tr)))
     async with sender.desk.sessions() as session, session.begin():
         await topics.card_posted(session, view.ticket_id, card_id)
-        lines = await topics.summary(session, view) if view.recreated else []
+        lines = await topics.summary(session, view) if view.recreated or intro == LINKED else []
     if lines:
-        for text, _, _ in render.merged([Entry(0, "system", "", render.summary_head(tr)), *lines], tr):
+        head = render.summary_head(tr, linked=not view.recreated)
+        for text, _, _ in render.merged([Entry(0, "system", "", head), *lines], tr):
             await _send(sender, view, text)
     if view.status == "closed":
         await _set_state(sender, view)
@@ -155,26 +161,62 @@ async def _ensure_topic(sender: Sender, view: TopicView) -> TopicView:
 
 
 async def _post_pending(sender: Sender, view: TopicView) -> int:
+    """Post what the topic has not shown yet: first appended to the topic's last post by an edit, as much as
+    fits there (`_append`), the rest as new posts merged under Telegram's limit. The cursor moves after each."""
     async with sender.desk.sessions() as session:
         entries = await topics.pending(session, view, staff_channel=CHANNEL_NAME)
+        earlier = await topics.appendable(session, view, staff_channel=CHANNEL_NAME) if entries else []
     if not entries:
         return 0
     tr, sent = _tr(sender, view), 0
-    for text, last, files in render.merged(entries, tr):
-        await _send(sender, view, text)
+    first = view.shown_up_to + 1
+    appended = await _append(sender, view, earlier, entries, tr) if earlier else None
+    if appended is not None:
+        sent, first = 1, appended + 1
+    for text, last, files in render.merged([entry for entry in entries if entry.id >= first], tr):
+        message_id = await _send(sender, view, text)
         for item in files:  # before the cursor moves: a failed file is sent again, never dropped
             await _send_file(sender, view, item)
         sent += 1 + len(files)
         async with sender.desk.sessions() as session, session.begin():
-            await topics.shown(session, view.ticket_id, last)
+            await topics.posted(session, view.ticket_id, None if files else message_id, first, last)
+        first = last + 1
     async with sender.desk.sessions() as session, session.begin():  # lines written in the topic itself
+        if any(entry.author == "own" and entry.id >= first for entry in entries):
+            await topics.post_ended(session, view.ticket_id)  # staff wrote below the last post
         await topics.shown(session, view.ticket_id, max(entry.id for entry in entries))
     return sent
 
 
+async def _append(sender: Sender, view: TopicView, earlier: list[Entry], entries: list[Entry], tr: Tr) -> int | None:
+    """Append the first new lines to the topic's last post (one edit, paced like a post), as many as fit in
+    it with no file among them; returns the id of the last line appended, None when none was."""
+    if any(entry.author == "own" or entry.attachments for entry in earlier):
+        return None
+    text, last, files = render.merged([*earlier, *entries], tr)[0]
+    covered = [entry for entry in entries if entry.id <= last]
+    if files or not covered or any(entry.author == "own" for entry in covered):
+        return None
+    assert view.last_post_id is not None
+    await sender.paced(view.chat_id)
+    try:
+        await sender.bot.edit_message_text(text, chat_id=view.chat_id, message_id=view.last_post_id)
+    except TelegramBadRequest as exc:
+        reason = exc.message.lower()
+        if "not modified" not in reason:
+            if "not found" not in reason and "can't be edited" not in reason:
+                raise
+            async with sender.desk.sessions() as session, session.begin():
+                await topics.post_ended(session, view.ticket_id)
+            return None  # the post is gone: the lines get a new one
+    async with sender.desk.sessions() as session, session.begin():
+        await topics.shown(session, view.ticket_id, last)
+    return last
+
+
 async def send_topic_sync(sender: Sender, delivery: Delivery) -> dict[str, Any]:
     async def work(view: TopicView) -> dict[str, Any]:
-        view = await _ensure_topic(sender, view)
+        view = await _ensure_topic(sender, view, delivery.payload.get("summary"))
         posts = await _post_pending(sender, view)
         return {"thread_id": view.thread_id, "posts": posts}
 
@@ -196,6 +238,8 @@ async def send_topic_post(sender: Sender, delivery: Delivery) -> dict[str, Any]:
         message_id = 0
         for text, _, _ in render.merged([entry], _tr(sender, view)):
             message_id = await _send(sender, view, text)
+        async with sender.desk.sessions() as session, session.begin():
+            await topics.post_ended(session, view.ticket_id)  # the next lines go below it
         return {"external_id": message_id}
 
     return await _guarded(sender, _ticket(delivery), work)

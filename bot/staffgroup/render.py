@@ -104,7 +104,9 @@ def merged(entries: list[Entry], tr: Tr) -> list[tuple[str, int, list[EntryFile]
     return posts
 
 
-def summary_head(tr: Tr) -> str:
+def summary_head(tr: Tr, linked: bool = False) -> str:
+    if linked:
+        return esc(tr("This ticket was already open when the group was linked. The latest messages so far:"))
     return esc(tr("The earlier topic of this ticket was deleted. The latest messages so far:"))
 
 

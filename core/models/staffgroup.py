@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models.base import Base, id_column, in_check, now_column
@@ -53,4 +53,9 @@ class TicketTopic(Base):
     card_message_id: Mapped[int | None] = mapped_column(Integer)
     shown_up_to: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     recreated: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The last post of the ticket's lines (migration 0027): the next lines are appended to it by an edit
+    # while nothing else went into the topic, it stays under 4096 characters and is a few minutes old.
+    last_post_id: Mapped[int | None] = mapped_column(Integer)
+    last_post_from: Mapped[int | None] = mapped_column(BigInteger)  # the first message id it shows
+    last_post_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = now_column()

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.domain import PRIORITIES
 from core.errors import InvalidInput, NotAllowed
-from core.models import Operator, TicketTopic
+from core.models import Operator, StaffGroup, TicketTopic
 from core.services import conversations
 from core.services import tickets as ticket_service
 from core.staffgroup.links import staff_of
@@ -43,9 +43,20 @@ class Written:
     kind: str  # reply or note
 
 
+class GroupUnlinked(NotAllowed):
+    """Staff wrote in a ticket's topic of a group that is no longer linked: nothing goes to the customer."""
+
+    code = "group_unlinked"
+
+
 async def ticket_of_topic(session: AsyncSession, chat_id: int, thread_id: int) -> int | None:
-    return await session.scalar(select(TicketTopic.ticket_id).where(TicketTopic.chat_id == chat_id,
-                                                                    TicketTopic.thread_id == thread_id))
+    """The topic's ticket; GroupUnlinked when the topic belongs to a group unlinked since."""
+    ticket_id = await session.scalar(select(TicketTopic.ticket_id).where(TicketTopic.chat_id == chat_id,
+                                                                         TicketTopic.thread_id == thread_id))
+    if ticket_id is not None and await session.scalar(
+            select(StaffGroup.id).where(StaffGroup.chat_id == chat_id).limit(1)) is None:
+        raise GroupUnlinked("this group is no longer linked to the desk")
+    return ticket_id
 
 
 def note_text(text: str) -> str | None:
@@ -61,7 +72,8 @@ def note_text(text: str) -> str | None:
 
 
 async def staff_wrote(session: AsyncSession, message: StaffMessage) -> Written | None:
-    """A message in a topic. None: not a ticket's topic (ignored). NotLinked: the writer is not staff."""
+    """A message in a topic. None: not a ticket's topic (ignored). NotLinked: the writer is not staff.
+    GroupUnlinked: the group was unlinked (nothing is sent)."""
     ticket_id = await ticket_of_topic(session, message.chat_id, message.thread_id)
     if ticket_id is None:
         return None

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import events
-from core.errors import NotAllowed, NotFound
+from core.errors import Conflict, NotAllowed, NotFound
 from core.models import Operator, Queue, StaffGroup, TicketTopic
 from core.services import audit
 
@@ -30,6 +31,7 @@ class LinkResult:
     group: StaffGroup | None
     missing: tuple[str, ...]  # NOT_FORUM, NO_RIGHTS: why the group was not linked
     queue: Queue | None = None
+    topics: int = 0  # open tickets that get (or catch up) their topic there now
 
 
 async def admin_of(session: AsyncSession, telegram_user_id: int) -> Operator:
@@ -76,13 +78,48 @@ async def link_group(session: AsyncSession, admin: Operator, facts: GroupFacts,
         "linked_by": stmt.excluded.linked_by, "updated_at": func.now()})
     group_id = (await session.execute(stmt.returning(StaffGroup.id))).scalar_one()
     group = await session.get(StaffGroup, group_id, populate_existing=True)
+    assert group is not None
     from core.staffgroup.topics import catch_up  # topics asks links which group a queue uses
 
-    await catch_up(session, facts.chat_id)
+    count = await catch_up(session, group)
     audit.record(session, actor_kind="operator", actor_id=admin.id, action="staff_group.linked",
                  object_type="staff_group", object_id=group_id)
     events.publish(session, "staff_group.updated", group_payload(group), audience="admin")
-    return LinkResult(group, (), queue)
+    return LinkResult(group, (), queue, count)
+
+
+async def serve_queue(session: AsyncSession, admin: Operator, group_id: int, queue_id: int | None) -> LinkResult:
+    """Let a linked group serve one queue's tickets, or be the default group (`queue_id` None); admins
+    only, the bot already in the group. Open tickets it covers now and that have no topic in a linked
+    group get one there (as at linking); tickets that have their topic keep it."""
+    if admin.role != "admin":
+        raise NotAllowed("only admins choose what a staff group serves")
+    group = await session.get(StaffGroup, group_id, with_for_update=True)
+    if group is None:
+        raise NotFound("staff_group", group_id=group_id)
+    queue = await session.get(Queue, queue_id) if queue_id is not None else None
+    if queue_id is not None and queue is None:
+        raise NotFound("queue", queue_id=queue_id)
+    if group.queue_id == queue_id:
+        return LinkResult(group, (), queue)
+    taken = await session.scalar(select(StaffGroup.id).where(
+        StaffGroup.queue_id == queue_id if queue_id is not None else StaffGroup.queue_id.is_(None),
+        StaffGroup.id != group_id))
+    if taken is not None:
+        raise Conflict("another group serves it already: unlink that one first", group_id=taken)
+    try:
+        async with session.begin_nested():  # two admins racing for one queue: the second gets the 409
+            group.queue_id, group.updated_at = queue_id, func.now()
+            await session.flush()
+    except IntegrityError as exc:
+        raise Conflict("another group serves it already: unlink that one first") from exc
+    from core.staffgroup.topics import catch_up
+
+    count = await catch_up(session, group)
+    audit.record(session, actor_kind="operator", actor_id=admin.id, action="staff_group.queue_changed",
+                 object_type="staff_group", object_id=group_id, queue_id=queue_id)
+    events.publish(session, "staff_group.updated", group_payload(group), audience="admin")
+    return LinkResult(group, (), queue, count)
 
 
 async def group_for_queue(session: AsyncSession, queue_id: int) -> StaffGroup | None:
@@ -105,7 +142,9 @@ async def mark_group(session: AsyncSession, chat_id: int, state: str, problem: s
 
 
 async def unlink_group(session: AsyncSession, admin: Operator, group_id: int) -> None:
-    """Stop using a group: tickets get no new topics there (their topics stay in Telegram)."""
+    """Stop using a group: nothing more is posted there and what staff write in its topics is refused with
+    a hint. The topics stay in Telegram and their rows here, so linking the same group again reuses the
+    ones that still exist (each gets what it missed meanwhile) instead of making them twice."""
     if admin.role != "admin":
         raise NotAllowed("only admins unlink the staff group")
     group = await session.get(StaffGroup, group_id)
@@ -121,11 +160,6 @@ async def unlink_group(session: AsyncSession, admin: Operator, group_id: int) ->
 
 async def groups(session: AsyncSession) -> list[StaffGroup]:
     return list((await session.scalars(select(StaffGroup).order_by(StaffGroup.id))).all())
-
-
-async def failing_groups(session: AsyncSession) -> list[StaffGroup]:
-    """Linked groups where topics cannot be made or written (shown to admins and on /healthz)."""
-    return [group for group in await groups(session) if group.state != "ok"]
 
 
 def group_payload(group: StaffGroup | None) -> dict[str, object]:

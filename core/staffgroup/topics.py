@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +21,8 @@ from core.staffgroup.links import group_for_queue
 
 ORIGIN = "staff_group"  # message.meta key of a reply written in a topic (not posted back into it)
 SYNC, STATE, POST, REACTION, CARD = "topic_sync", "topic_state", "topic_post", "topic_reaction", "topic_card"
+CATCH_UP_LIMIT = 200  # open tickets that get a topic when a group is linked, the most recent first
+LINKED = "linked"  # a topic_sync's `summary`: the ticket was open before the group was linked
 
 
 def order_key(chat_id: int) -> str:
@@ -51,19 +53,49 @@ async def ticket_opened(session: AsyncSession, ticket: Ticket) -> None:
         await _queue(session, group.chat_id, SYNC, {"ticket_id": ticket.id}, f"topic:{ticket.id}:open")
 
 
-async def catch_up(session: AsyncSession, chat_id: int) -> int:
-    """The group was linked (again): tickets whose topic could not be made there get it now."""
-    waiting = (await session.scalars(select(TicketTopic.ticket_id).join(Ticket, Ticket.id == TicketTopic.ticket_id)
-                                     .where(TicketTopic.chat_id == chat_id, TicketTopic.thread_id.is_(None),
-                                            Ticket.status != "closed"))).all()
+async def catch_up(session: AsyncSession, group: StaffGroup) -> int:
+    """The group was linked (again): the open tickets it covers get their topic there, the most recent
+    activity first, at most `CATCH_UP_LIMIT` (older ones get one when they next open). A ticket new to the
+    group (no topic yet, or its topic was in a group no longer linked) gets the card and a summary of its
+    last lines (`SUMMARY`, as a deleted topic's remake does); one whose topic in this group survived an
+    unlink gets what it missed meanwhile; one whose topic is in another linked group stays there."""
+    linked = select(StaffGroup.chat_id)
+    covered = [Ticket.status != "closed"]
+    if group.queue_id is not None:
+        covered.append(Ticket.queue_id == group.queue_id)
+    else:
+        covered.append(Ticket.queue_id.not_in(select(StaffGroup.queue_id).where(StaffGroup.queue_id.is_not(None))))
+    rows = (await session.execute(
+        select(Ticket.id, TicketTopic.chat_id).outerjoin(TicketTopic, TicketTopic.ticket_id == Ticket.id)
+        .where(*covered, or_(TicketTopic.chat_id.is_(None), TicketTopic.chat_id == group.chat_id,
+                             TicketTopic.chat_id.not_in(linked)))
+        .order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(CATCH_UP_LIMIT)
+    )).all()
     tag = secrets.token_hex(6)
-    for ticket_id in waiting:
-        await _queue(session, chat_id, SYNC, {"ticket_id": ticket_id}, f"topic:{ticket_id}:relinked:{tag}")
-    return len(waiting)
+    for ticket_id, chat_id in rows:
+        payload: dict[str, Any] = {"ticket_id": ticket_id}
+        if chat_id != group.chat_id:
+            await _move_topic(session, ticket_id, group.chat_id)
+            payload["summary"] = LINKED
+        await _queue(session, group.chat_id, SYNC, payload, f"topic:{ticket_id}:linked:{tag}")
+    return len(rows)
+
+
+async def _move_topic(session: AsyncSession, ticket_id: int, chat_id: int) -> None:
+    """The ticket's topic is to be made in `chat_id`, starting after its latest message (the summary shows
+    the last lines before it)."""
+    latest = select(func.coalesce(func.max(Message.id), 0)).where(Message.ticket_id == ticket_id).scalar_subquery()
+    stmt = insert(TicketTopic).values(ticket_id=ticket_id, chat_id=chat_id, shown_up_to=latest)
+    await session.execute(stmt.on_conflict_do_update(index_elements=["ticket_id"], set_={
+        "chat_id": chat_id, "thread_id": None, "card_message_id": None, "state": "pending",
+        "shown_up_to": stmt.excluded.shown_up_to, "recreated": 0,
+        "last_post_id": None, "last_post_from": None, "last_post_at": None}))
 
 
 async def _topic_chat(session: AsyncSession, ticket_id: int) -> int | None:
-    return await session.scalar(select(TicketTopic.chat_id).where(TicketTopic.ticket_id == ticket_id))
+    """The group the ticket's topic is in, while that group is linked (an unlinked one is left alone)."""
+    return await session.scalar(select(TicketTopic.chat_id).join(StaffGroup, StaffGroup.chat_id == TicketTopic.chat_id)
+                                .where(TicketTopic.ticket_id == ticket_id).limit(1))
 
 
 async def message_added(session: AsyncSession, message: Message) -> None:

@@ -5,7 +5,7 @@ retry never makes a second topic or posts the same lines twice."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +15,8 @@ from core.models import Attachment, Contact, Message, Note, Operator, Queue, Sta
 from core.staffgroup.topics import ORIGIN
 
 SUMMARY_LINES = 10  # a recreated topic starts with the card and the ticket's last lines
+APPEND_WINDOW = timedelta(minutes=3)  # a post older than this is not extended: new lines get a new post
+NO_LAST_POST: dict[str, None] = {"last_post_id": None, "last_post_from": None, "last_post_at": None}
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,9 @@ class TopicView:
     shown_up_to: int
     recreated: int
     language: str  # the group's: its linking admin's
+    last_post_id: int | None = None  # the post the next lines may be appended to (see `appendable`)
+    last_post_from: int | None = None
+    last_post_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,8 @@ async def topic_view(session: AsyncSession, ticket_id: int, origin: str) -> Topi
     if row is None:
         return None
     ticket, topic, customer, queue = row
+    if await session.scalar(select(StaffGroup.id).where(StaffGroup.chat_id == topic.chat_id).limit(1)) is None:
+        return None  # the group was unlinked: a delivery queued before that posts nothing
     assignee = (await session.scalar(select(Operator.display_name).where(Operator.id == ticket.assignee_id))
                 if ticket.assignee_id else None)
     language = await session.scalar(
@@ -88,7 +95,8 @@ async def topic_view(session: AsyncSession, ticket_id: int, origin: str) -> Topi
         frt_due_at=ticket.frt_due_at, ttr_due_at=ticket.ttr_due_at,
         panel_url=f"{origin.rstrip('/')}/tickets/{ticket.id}", chat_id=topic.chat_id, thread_id=topic.thread_id,
         card_message_id=topic.card_message_id, shown_up_to=topic.shown_up_to, recreated=topic.recreated,
-        language=language or "en",
+        language=language or "en", last_post_id=topic.last_post_id, last_post_from=topic.last_post_from,
+        last_post_at=topic.last_post_at,
     )
 
 
@@ -98,6 +106,25 @@ async def pending(session: AsyncSession, view: TopicView, limit: int = 200, staf
         select(Message, Operator.display_name).outerjoin(Operator, Operator.id == Message.operator_id)
         .where(Message.ticket_id == view.ticket_id, Message.id > view.shown_up_to)
         .order_by(Message.id).limit(limit)
+    )).all()
+    return await _entries(session, view, [(m, name) for m, name in rows], staff_channel=staff_channel)
+
+
+async def appendable(session: AsyncSession, view: TopicView, staff_channel: str = "") -> list[Entry]:
+    """The lines of the topic's last post when new lines may be appended to it by an edit: it is younger
+    than `APPEND_WINDOW` and no note went into the topic since (a note is posted between). Else []."""
+    if view.last_post_id is None or view.last_post_from is None or view.last_post_at is None:
+        return []
+    now: datetime = (await session.execute(select(func.now()))).scalar_one()
+    if now - view.last_post_at > APPEND_WINDOW:
+        return []
+    if await session.scalar(select(Note.id).where(Note.ticket_id == view.ticket_id,
+                                                  Note.created_at >= view.last_post_at).limit(1)) is not None:
+        return []
+    rows = (await session.execute(
+        select(Message, Operator.display_name).outerjoin(Operator, Operator.id == Message.operator_id)
+        .where(Message.ticket_id == view.ticket_id, Message.id >= view.last_post_from,
+               Message.id <= view.shown_up_to).order_by(Message.id)
     )).all()
     return await _entries(session, view, [(m, name) for m, name in rows], staff_channel=staff_channel)
 
@@ -154,7 +181,22 @@ async def edit_entry(session: AsyncSession, view: TopicView, message_id: int) ->
 
 async def topic_made(session: AsyncSession, ticket_id: int, thread_id: int) -> None:
     await session.execute(update(TicketTopic).where(TicketTopic.ticket_id == ticket_id)
-                          .values(thread_id=thread_id, card_message_id=None, state="open"))
+                          .values(thread_id=thread_id, card_message_id=None, state="open", **NO_LAST_POST))
+
+
+async def posted(session: AsyncSession, ticket_id: int, message_id: int | None, first: int, up_to: int) -> None:
+    """A post of the ticket's lines `first`..`up_to` went out as Telegram's `message_id` (None: something
+    came after it, such as its files, so the next lines start a new post)."""
+    last: dict[str, object] = (
+        {"last_post_id": message_id, "last_post_from": first, "last_post_at": func.now()} if message_id is not None
+        else dict(NO_LAST_POST))
+    await session.execute(update(TicketTopic).where(TicketTopic.ticket_id == ticket_id)
+                          .values(shown_up_to=func.greatest(TicketTopic.shown_up_to, up_to), **last))
+
+
+async def post_ended(session: AsyncSession, ticket_id: int) -> None:
+    """Something else went into the topic (a note, an edit line): the next lines start a new post."""
+    await session.execute(update(TicketTopic).where(TicketTopic.ticket_id == ticket_id).values(**NO_LAST_POST))
 
 
 async def card_posted(session: AsyncSession, ticket_id: int, message_id: int) -> None:
@@ -171,7 +213,8 @@ async def topic_lost(session: AsyncSession, ticket_id: int, thread_id: int) -> N
     """Staff deleted the topic: the next delivery makes it again, with a summary of the ticket."""
     await session.execute(update(TicketTopic)
                           .where(TicketTopic.ticket_id == ticket_id, TicketTopic.thread_id == thread_id)
-                          .values(thread_id=None, card_message_id=None, recreated=TicketTopic.recreated + 1))
+                          .values(thread_id=None, card_message_id=None, recreated=TicketTopic.recreated + 1,
+                                  **NO_LAST_POST))
 
 
 async def topic_state(session: AsyncSession, ticket_id: int, state: str) -> None:

@@ -44,12 +44,13 @@ async def _threads(dsn: str) -> dict[int, int]:
 
 
 def _lines_in_topics(telegram: TelegramServer, group_id: int) -> Counter[tuple[int, str]]:
-    """(thread, customer line) for every line the group's posts carry."""
+    """(thread, customer line) for every line the group's messages show now (a post edited in place to
+    append a burst counts once)."""
     seen: Counter[tuple[int, str]] = Counter()
-    for call in telegram.calls_of("sendMessage"):
-        if call.chat_id == group_id:
-            for line in re.findall(r"C\d line \d+", call.text):
-                seen[(call.params.get("message_thread_id"), line)] += 1
+    for (chat_id, _), message in list(telegram.messages.items()):
+        if chat_id == group_id:
+            for line in re.findall(r"C\d line \d+", message.get("text", "")):
+                seen[(message.get("message_thread_id"), line)] += 1
     return seen
 
 
@@ -122,8 +123,10 @@ async def test_staff_group_drill(start_desk: Callable[..., DeskProcess], telegra
     seen = _lines_in_topics(telegram, group.id)
     twice = {key: n for key, n in seen.items() if n > 1}
     posts = [c for c in telegram.calls_of("sendMessage") if c.chat_id == group.id]
+    edits = [c for c in telegram.calls_of("editMessageText") if c.chat_id == group.id]
     refused = Counter(c.status for c in telegram.calls if c.chat_id == group.id and not c.ok and c.status)
-    print(f"\nstaff group drill: {len(written)} customer lines -> {len(posts)} posts in {len(tickets)} topics; "
+    print(f"\nstaff group drill: {len(written)} customer lines -> {len(posts)} posts and {len(edits)} edits in "
+          f"{len(tickets)} topics; "
           f"answered at the server: 500 x{group_500.hits}, refusals {dict(refused)}; "
           f"lines shown twice (SIGKILL between a post and its record): {len(twice)}; settled {after_faults:.1f} s "
           f"after the faults, {after_kill:.1f} s after the restart")

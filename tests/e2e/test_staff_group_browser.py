@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from core.models import Operator
+from core.models import Operator, Queue, StaffGroup
 from tests.bot.flows import hand_off
 from tests.botapi.server import TelegramServer
 from tests.e2e.test_panel_browser import signed_in_page, until
 from tests.staffgroup.flows import link
+from tests.waiting import eventually
 from tests.web.harness import Panel, make_operator
 
 pytestmark = pytest.mark.browser
@@ -59,3 +60,44 @@ async def test_an_admin_links_telegram_and_the_group_and_sees_its_state_live(
     assert "no longer in the group" in (await page.text_content(f"{ROWS} td.state") or "")
     await page.screenshot(path=str(artifacts_dir / "staff-group-removed.png"), full_page=True)
     await page.context.close()
+
+
+async def test_an_admin_picks_the_queue_a_group_serves_an_operator_only_sees_it(
+    browser: Any, panel: Panel, sessions: Any, artifacts_dir: Path
+) -> None:
+    async with sessions() as session, session.begin():
+        general = await session.scalar(select(Queue).where(Queue.slug == "general"))
+        group = StaffGroup(chat_id=-1001, title="Support staff", state="ok")
+        session.add(group)
+        await session.flush()
+        group_id = group.id
+    await make_operator(sessions, "root@example.com", role="admin")
+    await make_operator(sessions, "op@example.com", role="operator", language="ru")
+    page = await signed_in_page(browser, panel, "root@example.com", "/inbox")
+    await page.goto(panel.url("/admin/staff-group"))
+    await page.wait_for_selector(f"{ROWS} select.serves")
+    assert await page.input_value(f"{ROWS} select.serves") == ""  # the default group
+    assert "cannot add the bot" in (await page.text_content("#staff-group-bot-note") or "")
+
+    await page.select_option(f"{ROWS} select.serves", str(general.id))
+    await until(page, "document.querySelector('#admin-notice').textContent.includes('Saved')")
+
+    async def serves_general() -> bool:
+        async with sessions() as session:
+            return (await session.get(StaffGroup, group_id)).queue_id == general.id
+
+    await eventually(serves_general)
+    await page.reload()
+    await page.wait_for_selector(f"{ROWS} select.serves")
+    assert await page.input_value(f"{ROWS} select.serves") == str(general.id)
+    await page.screenshot(path=str(artifacts_dir / "staff-group-queue.png"), full_page=True)
+    await page.context.close()
+
+    seen = await signed_in_page(browser, panel, "op@example.com", "/inbox")
+    await seen.goto(panel.url("/admin/staff-group"))
+    await seen.wait_for_selector(f"{ROWS} td.state")
+    assert await seen.query_selector(f"{ROWS} select") is None  # operators see, cannot change
+    assert await seen.is_hidden(f"{ROWS} button.unlink")
+    assert (await seen.text_content(f"{ROWS} td:nth-child(2)")) == "Общие вопросы"
+    assert "не может добавить бота" in (await seen.text_content("#staff-group-bot-note") or "")
+    await seen.context.close()

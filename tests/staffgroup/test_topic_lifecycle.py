@@ -15,7 +15,7 @@ from core.services.conversations import NewAttachment, operator_replied, record_
 from core.staffgroup.topics import reply_outcome
 from core.storage import AttachmentStore
 from tests.bot.flows import hand_off
-from tests.botapi import TelegramServer
+from tests.botapi import TelegramServer, TgGroup
 from tests.mail.conftest import mail
 from tests.mail.servers import ImapTestServer, SmtpSink
 from tests.mail.test_threading import _sync_once
@@ -25,32 +25,63 @@ from tests.waiting import eventually
 from web.sandbox.limits import RateLimits
 
 
-async def test_a_burst_of_100_messages_reaches_the_topic_merged_without_429(telegram: TelegramServer, desk_bot,
-                                                                           sessions, staff: Staff) -> None:
+def _topic_texts(telegram: TelegramServer, group: TgGroup, thread_id: int) -> list[str]:
+    """What the topic shows now (edits included), oldest message first."""
+    return [m.get("text", "") for (chat, _), m in sorted(telegram.messages.items())
+            if chat == group.id and m.get("message_thread_id") == thread_id]
+
+
+async def test_a_burst_of_100_messages_is_one_post_edited_in_place_without_429(
+    telegram: TelegramServer, desk_bot, sessions, staff: Staff,
+) -> None:
     await desk_bot(customer_rate_per_minute=1000)
     await link(telegram, staff.admin_user, staff.group)
     anna = telegram.user("Anna")
     ticket_id = await hand_off(telegram, anna, "/human")
     topic = await topic_of(sessions, ticket_id)
     await wait_in_topic(telegram, staff.group, topic.thread_id, f"Ticket #{ticket_id}")
-    telegram.limits = RateLimits()  # Telegram's: 1/s per chat, 20/minute into a group, 30/s overall
+    await telegram.settled()
+    telegram.limits = RateLimits()  # Telegram's: 1/s per chat, 20/minute into a group (edits too), 30/s overall
     mark = telegram.mark()
     for n in range(100):
-        await telegram.send(anna, f"line {n:03d}")
+        await telegram.send(anna, f"line {n:03d} " + "x" * 80)  # about 10,000 characters in all
 
     def everything_shown() -> bool:
-        shown = "\n".join(c.text for c in telegram.in_topic(staff.group, topic.thread_id))
+        shown = "\n".join(_topic_texts(telegram, staff.group, topic.thread_id))
         return all(f"line {n:03d}" in shown for n in range(100))
 
-    await telegram.wait_until(everything_shown, timeout=60)
-    posts = [c for c in telegram.calls[mark:] if c.ok and c.chat_id == staff.group.id]
-    refused = [c for c in telegram.calls[mark:] if c.status == 429]
-    shown = "\n".join(c.text for c in posts)
+    await telegram.wait_until(everything_shown, timeout=90)
+    shown = "\n".join(_topic_texts(telegram, staff.group, topic.thread_id))
     assert [shown.index(f"line {n:03d}") for n in range(100)] == sorted(shown.index(f"line {n:03d}")
                                                                       for n in range(100))
-    print(f"\n100 customer messages -> {len(posts)} posts in the topic, {len(refused)} answered 429, "
-          f"{posts[-1].at - posts[0].at:.1f} s from first to last post")
-    assert len(posts) <= 25 and len(refused) <= 1
+    assert all(shown.count(f"line {n:03d}") == 1 for n in range(100))  # nothing twice, nothing lost
+    posts = [c for c in telegram.calls[mark:] if c.ok and c.method == "sendMessage" and c.chat_id == staff.group.id]
+    edits = [c for c in telegram.calls[mark:] if c.ok and c.method == "editMessageText"
+             and c.chat_id == staff.group.id]
+    refused = [c for c in telegram.calls[mark:] if c.status == 429]
+    print(f"\n100 customer messages -> {len(posts)} posts and {len(edits)} edits in the topic, {len(refused)} "
+          f"answered 429")
+    assert 3 <= len(posts) <= 6 and len(refused) <= 1  # a new post only once one is full (4096 characters)
+    assert all(len(c.text) <= 4096 for c in posts + edits)
+    assert len(posts) + len(edits) <= 25  # paced: a few calls, each carrying many lines
+
+
+async def test_a_note_between_starts_a_new_post(telegram: TelegramServer, desk_bot, sessions, staff: Staff) -> None:
+    await desk_bot()
+    await link(telegram, staff.admin_user, staff.group)
+    anna = telegram.user("Anna")
+    ticket_id = await hand_off(telegram, anna, "/human")
+    topic = await topic_of(sessions, ticket_id)
+    await telegram.send(anna, "first line")
+    first = await wait_in_topic(telegram, staff.group, topic.thread_id, "first line")
+    await telegram.send(anna, "second line")
+    appended = await telegram.wait_for_call("editMessageText", lambda c: "second line" in c.text, timeout=10)
+    assert appended.params["message_id"] == first.result["message_id"] and "first line" in appended.text
+    await telegram.post(staff.operator_user, staff.group, "!checking the logs", thread_id=topic.thread_id)
+    await telegram.settled()
+    await telegram.send(anna, "third line")
+    third = await wait_in_topic(telegram, staff.group, topic.thread_id, "third line")  # a post of its own
+    assert "second line" not in third.text and third.result["message_id"] > first.result["message_id"]
 
 
 async def test_a_deleted_topic_is_made_again_with_a_summary(telegram: TelegramServer, desk_bot, sessions,

@@ -1,6 +1,6 @@
 """The staff group in the panel: the linked groups and what is wrong with one (staff read, admins
-unlink), and each staff member's own Telegram link (a one-time deep link to the bot), which lets them
-answer in the group's topics."""
+choose the queue a group serves and unlink), and each staff member's own Telegram link (a one-time deep
+link to the bot), which lets them answer in the group's topics."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from core.i18n import N_
-from core.models import Queue
+from core.models import Queue, StaffGroup
 from core.services.operator_link import create_link_token, deep_link
 from core.staffgroup import links
-from web.api.registry import ApiRegistry, json_ok, path_id
+from web.api.registry import ApiRegistry, json_ok, parse_body, path_id
+from web.api.schemas import Strict
 from web.auth import admin, staff
 from web.i18n import translate
-from web.keys import DB, DESK
+from web.keys import DB, DESK, LANG
 
 STATES = {
     "ok": N_("Working"),
@@ -45,20 +46,34 @@ class TelegramLinkOut(BaseModel):
     start: str = Field(description="the /start payload, for a bot whose username is not configured")
 
 
+class StaffGroupPatch(Strict):
+    queue_id: int | None = Field(description="the queue whose tickets go there; null: the default group")
+
+
+class StaffGroupPatchOut(StaffGroupOut):
+    topics: int = Field(description="open tickets that got (or caught up) their topic there now")
+
+
+async def _item(request: web.Request, group: StaffGroup) -> dict[str, object]:
+    queue = await request[DB].get(Queue, group.queue_id) if group.queue_id is not None else None
+    return {"id": group.id, "chat_id": group.chat_id, "title": group.title, "queue_id": group.queue_id,
+            "queue_name": queue.display_name(request[LANG]) if queue else None, "state": group.state,
+            "state_text": translate(request, STATES.get(group.state, group.state)), "problem": group.problem}
+
+
 async def list_groups(request: web.Request) -> web.Response:
     actor = staff(request)
-    db = request[DB]
-    names: dict[int, str] = {}
-    items = []
-    for group in await links.groups(db):
-        if group.queue_id is not None and group.queue_id not in names:
-            queue = await db.get(Queue, group.queue_id)
-            names[group.queue_id] = queue.name if queue else ""
-        items.append({"id": group.id, "chat_id": group.chat_id, "title": group.title, "queue_id": group.queue_id,
-                      "queue_name": names.get(group.queue_id) if group.queue_id else None, "state": group.state,
-                      "state_text": translate(request, STATES.get(group.state, group.state)),
-                      "problem": group.problem})
+    items = [await _item(request, group) for group in await links.groups(request[DB])]
     return json_ok({"items": items, "telegram_linked": actor.operator.telegram_user_id is not None})
+
+
+async def serve_queue(request: web.Request) -> web.Response:
+    actor = admin(request)
+    body = await parse_body(request, StaffGroupPatch)
+    result = await links.serve_queue(request[DB], actor.operator, path_id(request), body.queue_id)
+    await request[DB].commit()
+    assert result.group is not None
+    return json_ok({**await _item(request, result.group), "topics": result.topics})
 
 
 async def unlink(request: web.Request) -> web.Response:
@@ -79,6 +94,9 @@ async def telegram_link(request: web.Request) -> web.Response:
 def register(api: ApiRegistry) -> None:
     api.add("GET", "/api/staff-groups", list_groups, "The linked staff groups (Telegram forum supergroups) and "
             "their state", access="staff", response=StaffGroupList)
+    api.add("PATCH", "/api/staff-groups/{id}", serve_queue, "Choose the queue a linked group serves (null: the "
+            "default group); open tickets it now covers get their topics there", access="admin",
+            body=StaffGroupPatch, response=StaffGroupPatchOut, errors=(409,))
     api.add("DELETE", "/api/staff-groups/{id}", unlink, "Stop making topics in a group", access="admin",
             status=204)
     api.add("POST", "/api/staff-groups/telegram-link", telegram_link, "A one-time link that ties the reader's "

@@ -43,7 +43,7 @@ STRING_FIELDS = {
 }
 FILE_LIMIT = 20 * 1024 * 1024  # what a bot may download through getFile
 # Methods that put a message in a chat: what Telegram's flood limits count.
-SENDING = {"copymessage", "forwardmessage", "sendmediagroup"}
+SENDING = {"copymessage", "forwardmessage", "sendmediagroup", "editmessagetext"}  # Telegram counts edits too
 Listener = Callable[[dict[str, Any]], None]
 
 

@@ -1737,14 +1737,34 @@ function setupDeadLetters(live) {
   load();
 }
 
-// ---------------------------------------------------------------- staff group (staff read, admins unlink)
+// ---------------------------------------------------------------- staff group (staff read, admins pick the queue and unlink)
 
 function setupStaffGroup(live) {
   const rows = $("#staff-group-rows");
   const texts = $("#staff-group-texts").dataset;
+  let queues = [];
+  function queueCell(item) {
+    if (!texts.admin) return el("td", { text: item.queue_name || texts.default });
+    const select = el("select", { class: "serves", "aria-label": texts.serves },
+      el("option", { value: "", text: texts.default }),
+      ...queues.map((q) => el("option", { value: String(q.id), text: q.display_name })));
+    select.value = item.queue_id === null ? "" : String(item.queue_id);
+    select.addEventListener("change", async () => {
+      try {
+        const saved = await api("PATCH", `/api/staff-groups/${item.id}`,
+          { queue_id: select.value === "" ? null : Number(select.value) });
+        notice(texts.saved.replace("{count}", String(saved.topics)));
+        load();
+      } catch (error) {
+        notice(error.message);
+        select.value = item.queue_id === null ? "" : String(item.queue_id);
+      }
+    });
+    return el("td", {}, select);
+  }
   function row(item) {
     const cells = [el("td", { text: item.title || String(item.chat_id) }),
-      el("td", { text: item.queue_name || texts.default }),
+      queueCell(item),
       el("td", { class: "state", "data-state": item.state, text: item.state_text }),
       el("td", {}, el("code", { text: item.problem || "" }))];
     const unlink = el("button", { type: "button", class: "unlink", text: texts.unlink, hidden: !texts.admin });
@@ -1754,6 +1774,7 @@ function setupStaffGroup(live) {
     return el("tr", { "data-staff-group-id": item.id }, ...cells, el("td", {}, unlink));
   }
   async function load() {
+    if (texts.admin && !queues.length) queues = (await api("GET", "/api/queues")).items;
     const page = await api("GET", "/api/staff-groups");
     rows.replaceChildren(...page.items.map(row));
     $("#staff-group-empty").hidden = page.items.length > 0;
