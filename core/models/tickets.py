@@ -78,6 +78,20 @@ class Ticket(Base):
         Index("ix_ticket_ttr_running", "ttr_due_at",
               postgresql_where=text("status <> 'closed' AND sla_paused_at IS NULL")),
         Index("ix_ticket_created_at", "created_at"),
+        # Issue 20 (migration 0028): every inbox view reads its page in order from an index ("All" and
+        # each filter the panel offers), the unread total from a small partial index, and the search
+        # from GIN indexes (full text in the 'russian' configuration, which stems Latin words in English
+        # too; trigrams for numbers, addresses and partial words).
+        Index("ix_ticket_updated_id", "updated_at", "id"),
+        Index("ix_ticket_assignee_updated", "assignee_id", "updated_at", "id"),
+        Index("ix_ticket_queue_updated", "queue_id", "updated_at", "id"),
+        Index("ix_ticket_channel_updated", "channel", "updated_at", "id"),
+        Index("ix_ticket_priority_updated", "priority", "updated_at", "id"),
+        Index("ix_ticket_unread_live", "unread_count",
+              postgresql_where=text("status <> 'closed' AND unread_count > 0")),
+        Index("ix_ticket_subject_fts", text("to_tsvector('russian'::regconfig, subject::text)"),
+              postgresql_using="gin"),
+        Index("ix_ticket_subject_trgm", "subject", postgresql_using="gin", postgresql_ops={"subject": "gin_trgm_ops"}),
     )
 
     id: Mapped[int] = id_column()
@@ -120,6 +134,8 @@ class Message(Base):
         CheckConstraint(in_check("author_kind", AUTHOR_KINDS), name="author_kind"),
         CheckConstraint(in_check("delivery_state", DELIVERY_STATES), name="delivery_state"),
         Index("ix_message_ticket_id_id", "ticket_id", "id"),
+        Index("ix_message_body_fts", text("to_tsvector('russian'::regconfig, body)"), postgresql_using="gin"),
+        Index("ix_message_body_trgm", "body", postgresql_using="gin", postgresql_ops={"body": "gin_trgm_ops"}),
     )
 
     id: Mapped[int] = id_column()
@@ -157,6 +173,10 @@ class Note(Base):
     """An internal note: operators only, never delivered to the customer."""
 
     __tablename__ = "note"
+    __table_args__ = (
+        Index("ix_note_body_fts", text("to_tsvector('russian'::regconfig, body)"), postgresql_using="gin"),
+        Index("ix_note_body_trgm", "body", postgresql_using="gin", postgresql_ops={"body": "gin_trgm_ops"}),
+    )
 
     id: Mapped[int] = id_column()
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True)
