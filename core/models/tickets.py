@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     ColumnElement,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -204,3 +205,15 @@ class Attachment(Base):
     channel_refs: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'::jsonb"))
     problem: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = now_column()
+
+
+class DashboardDay(Base):
+    """One UTC day's dashboard figures (core.services.dashboard.day_figures: counts by status, queue,
+    channel and operator, response-time histograms, SLA, CSAT, orders) of what was created that day,
+    kept by the leader's RefreshRollups job (core.jobs.rollups)."""
+
+    __tablename__ = "dashboard_day"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    figures: Mapped[dict[str, Any]]
+    computed_at: Mapped[datetime] = now_column()

@@ -4,6 +4,8 @@
   (column, updated_at, id) index per filter the inbox offers (assignee, queue, channel, priority), so a
   filtered page is read in order and stops after its rows.
 - `ix_ticket_unread_live`: the panel's unread total summed from a small partial index.
+- `dashboard_day`: one row of dashboard figures per UTC day (core.services.dashboard), kept by the
+  leader's rollup job; `ix_orders_updated_at` lets it find the days of orders that changed.
 - Full text (`to_tsvector('russian', …)`: the 'russian' configuration stems Cyrillic words with the
   Russian Snowball stemmer and Latin ones with the English stemmer, so one expression serves both
   languages; messages carry no language of their own) over message and note bodies and ticket
@@ -20,7 +22,9 @@ Create Date: 2026-12-07
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "0028"
 down_revision: str | None = "0025"
@@ -43,10 +47,18 @@ INDEXES = {
     "ix_note_body_trgm": ("note", "USING gin (body gin_trgm_ops)"),
     "ix_contact_name_trgm": ("contact", "USING gin (name gin_trgm_ops)"),
     "ix_contact_identity_address_trgm": ("contact_identity", "USING gin (external_id gin_trgm_ops)"),
+    "ix_orders_updated_at": ("orders", "(updated_at)"),
 }
 
 
 def upgrade() -> None:
+    op.create_table(
+        "dashboard_day",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("figures", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("computed_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.PrimaryKeyConstraint("day", name=op.f("pk_dashboard_day")),
+    )
     with op.get_context().autocommit_block():
         for name, (table, body) in INDEXES.items():
             op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
@@ -57,3 +69,4 @@ def downgrade() -> None:
     with op.get_context().autocommit_block():
         for name in reversed(INDEXES):
             op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+    op.drop_table("dashboard_day")

@@ -365,7 +365,7 @@ class SavedReplyOut(BaseModel):
 
 
 class DashboardQuery(Strict):
-    days: int = Field(default=7, ge=1, le=90, description="The panel offers 7 and 30.")
+    days: int = Field(default=7, ge=1, le=366, description="The panel offers 7, 30 and 365 (read from daily rollups).")
 
 
 class WsStatsOut(BaseModel):
