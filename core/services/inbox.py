@@ -204,13 +204,14 @@ async def _search(
     chosen = ranked[offset:offset + limit]
     shown = select(Ticket.id).where(Ticket.id.in_(chosen)).subquery("page")
     by_id = {row[0].id: row for row in await _rows(session, shown, language)} if chosen else {}
+    lines = await ticket_search.snippets(session, [hits[i] for i in chosen if i in hits], query)
     items = []
     for ticket_id in chosen:
         item = _item(by_id[ticket_id], language)
         hit = hits.get(ticket_id)
-        parts = await ticket_search.snippet(session, hit, query) if hit else None
         item["match"] = None if hit is None else {
-            "source": hit.source, "id": hit.row_id, "parts": [[part, marked] for part, marked in parts or []]}
+            "source": hit.source, "id": hit.row_id,
+            "parts": [[part, marked] for part, marked in lines.get(ticket_id, [])]}
         items.append(item)
     more = offset + limit < len(ranked)
     return Page(items, _b64({"o": offset + limit}) if more else None, jump_to=jump_to,

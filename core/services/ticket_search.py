@@ -115,27 +115,34 @@ class _Like:
     rank: float = LIKE_RANK
 
 
-HEADLINE = (f"SELECT ts_headline('{CONFIG}', left(:body, 4000), {_WORDS}, "
-            f"'StartSel=\"{START}\", StopSel=\"{STOP}\", MaxWords=24, MinWords=8, MaxFragments=1')")
-BODIES = {
-    "message": "SELECT body FROM message WHERE id = :id",
-    "note": "SELECT body FROM note WHERE id = :id",
-    "subject": "SELECT subject FROM ticket WHERE id = :id",
-}
+_OPTIONS = f"'StartSel=\"{START}\", StopSel=\"{STOP}\", MaxWords=24, MinWords=8, MaxFragments=1'"
+_CLEAN = "left(translate({column}, E'\\x01\\x02', ''), 4000)"  # our markers never come from the text
+TEXTS = {"message": ("message", "body"), "note": ("note", "body"), "subject": ("ticket", "subject")}
 
 
-async def snippet(session: AsyncSession, hit: Hit, query: str) -> list[tuple[str, bool]] | None:
-    """The matched line as parts `(text, marked)`; None for a customer's name (the row shows it)."""
-    if hit.source not in BODIES:
-        return None
-    body = str(await session.scalar(text(BODIES[hit.source]), {"id": hit.row_id}) or "")
-    body = body.replace(START, "").replace(STOP, "")
-    if hit.rank > LIKE_RANK * WEIGHT[hit.source]:
-        marked = str(await session.scalar(text(HEADLINE), {"body": body, "q": query}) or "")
-        parts = _split(marked)
-        if any(mark for _, mark in parts):
-            return parts
-    return _around(body, query)
+def _headlines(table: str, column: str) -> str:
+    clean = _CLEAN.format(column=column)
+    return (f"SELECT id, {clean} AS body, ts_headline('{CONFIG}', {clean}, {_WORDS}, {_OPTIONS}) AS marked "
+            f"FROM {table} WHERE id = ANY(:ids)")
+
+
+async def snippets(session: AsyncSession, hits: list[Hit], query: str) -> dict[int, list[tuple[str, bool]]]:
+    """The matched line of each hit (by ticket id) as parts `(text, marked)`, one query per source for
+    the page's rows; a customer's name has none (the row shows it)."""
+    found: dict[int, list[tuple[str, bool]]] = {}
+    for source, (table, column) in TEXTS.items():
+        mine = [hit for hit in hits if hit.source == source]
+        if not mine:
+            continue
+        rows = {row.id: row for row in (await session.execute(
+            text(_headlines(table, column)), {"ids": [hit.row_id for hit in mine], "q": query})).all()}
+        for hit in mine:
+            row = rows.get(hit.row_id)
+            if row is None:
+                continue
+            parts = _split(row.marked) if hit.rank > LIKE_RANK * WEIGHT[source] else []
+            found[hit.ticket_id] = parts if any(mark for _, mark in parts) else _around(row.body, query)
+    return found
 
 
 def _split(marked: str) -> list[tuple[str, bool]]:
