@@ -94,12 +94,15 @@ async def find(session: AsyncSession, query: str) -> Found:
             rows = await _rows(session, MESSAGE_ANY, params)
         capped = capped or len(rows) >= CAP
         found += [(source, row) for row in rows]
-    literal = len(query) >= 3 and (LITERAL.search(query) is not None or len(found) < CAP)
-    if literal:
-        for source, sql in (*LIKE.items(), ("name", PEOPLE)):
-            rows = await _rows(session, sql, params)
-            capped = capped or len(rows) >= CAP
-            found += [(source, _Like(row.ticket_id, row.row_id)) for row in rows]
+    # Substrings: always in names and addresses (short, and not in the full-text indexes); in the texts
+    # for what full text splits (numbers, addresses, phones) or did not find at all (part of a word).
+    likes = [("name", PEOPLE)] if len(query) >= 3 else []
+    if len(query) >= 3 and (LITERAL.search(query) is not None or not found):
+        likes += list(LIKE.items())
+    for source, sql in likes:
+        rows = await _rows(session, sql, params)
+        capped = capped or len(rows) >= CAP
+        found += [(source, _Like(row.ticket_id, row.row_id)) for row in rows]
     best: dict[int, Hit] = {}
     for source, row in found:
         hit = Hit(row.ticket_id, float(row.rank) * WEIGHT[source], source, row.row_id)
