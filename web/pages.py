@@ -150,7 +150,7 @@ async def ticket_page(request: web.Request) -> web.Response:
 
 async def dashboard_page(request: web.Request) -> web.Response:
     actor = _signed_in(request)
-    days = 30 if request.query.get("days") == "30" else 7
+    days = {"30": 30, "365": 365}.get(request.query.get("days", ""), 7)
     figures = await dashboard(request[DB], days, request.app[PANEL].clock(), request[LANG])
     return await _render(request, "dashboard.html", "dashboard", actor, figures=figures, days=days,
                          bar_chart=bar_chart, ratio_ring=ratio_ring, order_labels=_translated(request, STATUS_LABELS))

@@ -12,6 +12,7 @@ from core.jobs.autoassign import AutoAssign
 from core.jobs.autoclose import AutoClose
 from core.jobs.prune import PruneEvents, PruneKbMisses, PruneWidgetReceipts, RemoveOrphanFiles
 from core.jobs.ratings import RatingRequests
+from core.jobs.rollups import RefreshRollups
 from core.kb.misses import RETENTION as KB_MISS_RETENTION
 from core.scheduler import Job
 from core.sla.clock import SYSTEM_CLOCK, Clock
@@ -49,6 +50,8 @@ def register_sla_jobs(desk: Desk, clock: Clock = SYSTEM_CLOCK) -> None:
     orphans = RemoveOrphanFiles(desk.sessions, desk.storage,
                                 timedelta(hours=settings.orphan_attachment_grace_hours), clock=clock)
     desk.scheduler.add("housekeeping.orphan_files", _job(orphans), settings.prune_seconds)
+    rollups = RefreshRollups(desk.sessions, clock=clock)
+    desk.scheduler.add("housekeeping.dashboard_rollups", _job(rollups), settings.housekeeping_seconds)
     kb_misses = PruneKbMisses(desk.sessions, KB_MISS_RETENTION, clock=clock)
     desk.scheduler.add("housekeeping.prune_kb_misses", _job(kb_misses), settings.prune_seconds)
     auto_assign = AutoAssign(desk.sessions, assignment_rules(settings))

@@ -32,7 +32,7 @@ from core.models.support import (
     OperatorPresence,
     TicketRating,
 )
-from core.models.tickets import Attachment, Message, Note, Queue, Ticket
+from core.models.tickets import Attachment, DashboardDay, Message, Note, Queue, Ticket
 from core.models.widget import PRECHAT_MODES, Site, WidgetReceipt
 
 __all__ = [
@@ -51,6 +51,7 @@ __all__ = [
     "Contact",
     "ContactIdentity",
     "ContactRate",
+    "DashboardDay",
     "DeadLetter",
     "Event",
     "EventBatch",

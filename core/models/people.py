@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, String, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.domain import LANGUAGES, ROLES
@@ -16,7 +16,10 @@ class Contact(Base):
     `ContactIdentity.blocked`, which is what deliveries and notices check)."""
 
     __tablename__ = "contact"
-    __table_args__ = (CheckConstraint(in_check("language", LANGUAGES), name="language"),)
+    __table_args__ = (
+        CheckConstraint(in_check("language", LANGUAGES), name="language"),
+        Index("ix_contact_name_trgm", "name", postgresql_using="gin", postgresql_ops={"name": "gin_trgm_ops"}),
+    )
 
     id: Mapped[int] = id_column()
     name: Mapped[str] = mapped_column(String(256), default="", server_default="")
@@ -33,7 +36,11 @@ class ContactIdentity(Base):
     contact by it and hands it back to the channel as the address of a delivery."""
 
     __tablename__ = "contact_identity"
-    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_contact_identity_channel_external_id"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id", name="uq_contact_identity_channel_external_id"),
+        Index("ix_contact_identity_address_trgm", "external_id", postgresql_using="gin",
+              postgresql_ops={"external_id": "gin_trgm_ops"}),
+    )
 
     id: Mapped[int] = id_column()
     contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), index=True)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     ColumnElement,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -80,6 +81,20 @@ class Ticket(Base):
         Index("ix_ticket_ttr_running", "ttr_due_at",
               postgresql_where=text("status <> 'closed' AND sla_paused_at IS NULL")),
         Index("ix_ticket_created_at", "created_at"),
+        # Issue 20 (migration 0028): every inbox view reads its page in order from an index ("All" and
+        # each filter the panel offers), the unread total from a small partial index, and the search
+        # from GIN indexes (full text in the 'russian' configuration, which stems Latin words in English
+        # too; trigrams for numbers, addresses and partial words).
+        Index("ix_ticket_updated_id", "updated_at", "id"),
+        Index("ix_ticket_assignee_updated", "assignee_id", "updated_at", "id"),
+        Index("ix_ticket_queue_updated", "queue_id", "updated_at", "id"),
+        Index("ix_ticket_channel_updated", "channel", "updated_at", "id"),
+        Index("ix_ticket_priority_updated", "priority", "updated_at", "id"),
+        Index("ix_ticket_unread_live", "unread_count",
+              postgresql_where=text("status <> 'closed' AND unread_count > 0")),
+        Index("ix_ticket_subject_fts", text("to_tsvector('russian'::regconfig, subject::text)"),
+              postgresql_using="gin"),
+        Index("ix_ticket_subject_trgm", "subject", postgresql_using="gin", postgresql_ops={"subject": "gin_trgm_ops"}),
     )
 
     id: Mapped[int] = id_column()
@@ -122,6 +137,8 @@ class Message(Base):
         CheckConstraint(in_check("author_kind", AUTHOR_KINDS), name="author_kind"),
         CheckConstraint(in_check("delivery_state", DELIVERY_STATES), name="delivery_state"),
         Index("ix_message_ticket_id_id", "ticket_id", "id"),
+        Index("ix_message_body_fts", text("to_tsvector('russian'::regconfig, body)"), postgresql_using="gin"),
+        Index("ix_message_body_trgm", "body", postgresql_using="gin", postgresql_ops={"body": "gin_trgm_ops"}),
     )
 
     id: Mapped[int] = id_column()
@@ -159,6 +176,10 @@ class Note(Base):
     """An internal note: operators only, never delivered to the customer."""
 
     __tablename__ = "note"
+    __table_args__ = (
+        Index("ix_note_body_fts", text("to_tsvector('russian'::regconfig, body)"), postgresql_using="gin"),
+        Index("ix_note_body_trgm", "body", postgresql_using="gin", postgresql_ops={"body": "gin_trgm_ops"}),
+    )
 
     id: Mapped[int] = id_column()
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True)
@@ -186,3 +207,15 @@ class Attachment(Base):
     channel_refs: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'::jsonb"))
     problem: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = now_column()
+
+
+class DashboardDay(Base):
+    """One UTC day's dashboard figures (core.services.dashboard.day_figures: counts by status, queue,
+    channel and operator, response-time histograms, SLA, CSAT, orders) of what was created that day,
+    kept by the leader's RefreshRollups job (core.jobs.rollups)."""
+
+    __tablename__ = "dashboard_day"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    figures: Mapped[dict[str, Any]]
+    computed_at: Mapped[datetime] = now_column()

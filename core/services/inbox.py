@@ -9,14 +9,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, true
+from sqlalchemy import and_, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from core.errors import InvalidInput
 from core.mail.channel_spec import NAME as EMAIL
-from core.models import Attachment, Contact, ContactIdentity, Message, Note, Operator, Queue, Site, Ticket
+from core.models import Attachment, Contact, ContactIdentity, Message, Note, Operator, Order, Queue, Site, Ticket
 from core.models.tickets import queue_display_name
+from core.services import ticket_search
 from core.services.contacts import identities_of, identity_payload
 from core.services.conversations import attachment_payload, message_payload
 
@@ -37,24 +38,44 @@ class TicketFilter:
 class Page:
     items: list[dict[str, Any]]
     next_cursor: str | None
+    # A search only: the ticket the text names (`123`, `#123`, an order's number), and how many tickets
+    # matched (`matches_capped`: at least that many; each source reads at most ticket_search.CAP rows).
+    jump_to: int | None = None
+    matches: int | None = None
+    matches_capped: bool = False
 
 
 def encode_cursor(updated_at: datetime, ticket_id: int) -> str:
-    raw = json.dumps([updated_at.isoformat(), ticket_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return _b64([updated_at.isoformat(), ticket_id])
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
+def _b64(value: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+def _unb64(cursor: str) -> Any:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        stamp, ticket_id = json.loads(raw)
-        return datetime.fromisoformat(stamp), int(ticket_id)
+        return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
         raise InvalidInput("bad cursor", field="cursor") from exc
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        stamp, ticket_id = _unb64(cursor)
+        return datetime.fromisoformat(stamp), int(ticket_id)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput("bad cursor", field="cursor") from exc
+
+
+def _decode_offset(cursor: str | None) -> int:
+    """A search's cursor: the position in its ranked (capped) result."""
+    if not cursor:
+        return 0
+    value = _unb64(cursor)
+    if not isinstance(value, dict) or not isinstance(value.get("o"), int) or value["o"] < 0:
+        raise InvalidInput("bad cursor", field="cursor")
+    return int(value["o"])
 
 
 def _filtered(query: Any, flt: TicketFilter, viewer_id: int) -> Any:
@@ -72,11 +93,6 @@ def _filtered(query: Any, flt: TicketFilter, viewer_id: int) -> Any:
         query = query.where(Ticket.assignee_id.is_(None))
     elif flt.assignee.isdigit():
         query = query.where(Ticket.assignee_id == int(flt.assignee))
-    text = flt.text.strip()
-    if text:
-        pattern = f"%{_escape_like(text)}%"
-        in_messages = exists().where(Message.ticket_id == Ticket.id, Message.body.ilike(pattern))
-        query = query.where(or_(Ticket.subject.ilike(pattern), Contact.name.ilike(pattern), in_messages))
     return query
 
 
@@ -118,20 +134,30 @@ async def list_tickets(
     language: str = "en",
 ) -> Page:
     """Newest activity first; the cursor is the (updated_at, id) of the last row shown. One query: each
-    row carries its customer, queue (in `language`), assignee and last message (`last_message`)."""
+    row carries its customer, queue (in `language`), assignee and last message (`last_message`).
+    With `flt.text`: the search's ranked result instead (`_search`)."""
+    if flt.text.strip():
+        return await _search(session, flt, viewer_id=viewer_id, cursor=cursor, limit=limit, language=language)
     # The page's ticket ids first (a LIMIT the planner does not look through), then the rows' details and
     # last messages for those ids only: the LATERAL probes the message index once per row shown, never
-    # once per ticket that matches the filter.
-    page: Any = select(Ticket.id)
-    if flt.text.strip():  # the search reads the customer's name too
-        page = page.join(Contact, Contact.id == Ticket.contact_id)
-    page = _filtered(page, flt, viewer_id)
+    # once per ticket that matches the filter. Each filter has its (column, updated_at, id) index.
+    page: Any = _filtered(select(Ticket.id), flt, viewer_id)
     if cursor:
         stamp, last_id = decode_cursor(cursor)
         page = page.where(
             or_(Ticket.updated_at < stamp, and_(Ticket.updated_at == stamp, Ticket.id < last_id))
         )
     shown = page.order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(limit + 1).subquery("page")
+    rows = await _rows(session, shown, language)
+    next_cursor = None
+    if len(rows) > limit:
+        last_ticket: Ticket = rows[limit - 1][0]
+        next_cursor = encode_cursor(last_ticket.updated_at, last_ticket.id)
+    return Page([_item(row, language) for row in rows[:limit]], next_cursor)
+
+
+async def _rows(session: AsyncSession, shown: Any, language: str) -> list[Any]:
+    """The tickets of `shown` (a subquery of ids) with their details and last messages, newest first."""
     last = _last_message()
     author = aliased(Operator)
     query: Any = (
@@ -145,22 +171,66 @@ async def list_tickets(
         .outerjoin(last, true())
         .outerjoin(author, author.id == last.c.operator_id)
     )
-    rows = (await session.execute(query.order_by(Ticket.updated_at.desc(), Ticket.id.desc()))).all()
+    return list((await session.execute(query.order_by(Ticket.updated_at.desc(), Ticket.id.desc()))).all())
+
+
+def _item(row: Any, language: str) -> dict[str, Any]:
+    item = row_payload(row[0], row[1], row[2], queue_display_name(row[3], row[4], language), row[5])
+    item["last_message"] = None if row.id is None else {
+        "id": row.id, "author_kind": row.author_kind, "operator_id": row.operator_id,
+        "author_name": row.author_name,
+        "text": _first_line(row.body), "line": row.line, "params": row.params,
+        "file_type": row.file_type, "created_at": row.created_at.isoformat(),
+    }
+    return item
+
+
+async def _search(
+    session: AsyncSession, flt: TicketFilter, *, viewer_id: int, cursor: str | None, limit: int, language: str,
+) -> Page:
+    """Best match first (`ticket_search.find`: capped index reads), the view's filters applied to those
+    candidates only; a ticket or order number comes first and is `jump_to`. Each row carries `match`:
+    where the text was found and the matched line as `[text, marked]` parts (cut for this page only)."""
+    query = flt.text.strip()
+    offset = _decode_offset(cursor)
+    found = await ticket_search.find(session, query)
+    hits = {hit.ticket_id: hit for hit in found.hits}
+    jump_to = await _named_ticket(session, query)
+    order = [hit.ticket_id for hit in found.hits]
+    if jump_to is not None:
+        order = [jump_to, *(ticket_id for ticket_id in order if ticket_id != jump_to)]
+    allowed = set(await session.scalars(_filtered(select(Ticket.id).where(Ticket.id.in_(order)), flt, viewer_id)))
+    ranked = [ticket_id for ticket_id in order if ticket_id in allowed]
+    chosen = ranked[offset:offset + limit]
+    shown = select(Ticket.id).where(Ticket.id.in_(chosen)).subquery("page")
+    by_id = {row[0].id: row for row in await _rows(session, shown, language)} if chosen else {}
+    lines = await ticket_search.snippets(session, [hits[i] for i in chosen if i in hits], query)
     items = []
-    for row in rows[:limit]:
-        item = row_payload(row[0], row[1], row[2], queue_display_name(row[3], row[4], language), row[5])
-        item["last_message"] = None if row.id is None else {
-            "id": row.id, "author_kind": row.author_kind, "operator_id": row.operator_id,
-            "author_name": row.author_name,
-            "text": _first_line(row.body), "line": row.line, "params": row.params,
-            "file_type": row.file_type, "created_at": row.created_at.isoformat(),
-        }
+    for ticket_id in chosen:
+        item = _item(by_id[ticket_id], language)
+        hit = hits.get(ticket_id)
+        item["match"] = None if hit is None else {
+            "source": hit.source, "id": hit.row_id,
+            "parts": [[part, marked] for part, marked in lines.get(ticket_id, [])]}
         items.append(item)
-    next_cursor = None
-    if len(rows) > limit:
-        last_ticket: Ticket = rows[limit - 1][0]
-        next_cursor = encode_cursor(last_ticket.updated_at, last_ticket.id)
-    return Page(items, next_cursor)
+    more = offset + limit < len(ranked)
+    return Page(items, _b64({"o": offset + limit}) if more else None, jump_to=jump_to,
+                matches=len(ranked), matches_capped=found.capped)
+
+
+async def _named_ticket(session: AsyncSession, query: str) -> int | None:
+    """The ticket `123`/`#123` names, else the newest ticket of the customer who placed order 123."""
+    number = ticket_search.ticket_number(query)
+    if number is None or number > 2**63 - 1:
+        return None
+    if await session.scalar(select(Ticket.id).where(Ticket.id == number)) is not None:
+        return number
+    contact_id = await session.scalar(select(Order.contact_id).where(Order.id == number))
+    if contact_id is None:
+        return None
+    found = await session.scalar(
+        select(Ticket.id).where(Ticket.contact_id == contact_id).order_by(Ticket.id.desc()).limit(1))
+    return int(found) if found is not None else None
 
 
 def _first_line(body: str | None) -> str:
@@ -278,5 +348,7 @@ async def attachment_ticket_id(session: AsyncSession, attachment_id: int) -> tup
 
 async def unread_total(session: AsyncSession) -> int:
     return int(await session.scalar(
-        select(func.coalesce(func.sum(Ticket.unread_count), 0)).where(Ticket.status != "closed")
+        # Read from the partial index ix_ticket_unread_live (only tickets with something unread).
+        select(func.coalesce(func.sum(Ticket.unread_count), 0)).where(Ticket.status != "closed",
+                                                                     Ticket.unread_count > 0)
     ) or 0)

@@ -24,7 +24,8 @@ async def test_desk_registers_the_sla_jobs_and_the_watch_runs_on_the_real_clock(
         desk.register_jobs(app)
         assert [job.id for job in app.scheduler.jobs] == [
             "sla.watch", "housekeeping.autoclose", "housekeeping.ratings", "housekeeping.prune_events",
-            "housekeeping.orphan_files", "housekeeping.prune_kb_misses", "tickets.auto_assign", "orders.reminders",
+            "housekeeping.orphan_files", "housekeeping.dashboard_rollups", "housekeeping.prune_kb_misses",
+            "tickets.auto_assign", "orders.reminders",
             "housekeeping.prune_widget_receipts",
         ]
         assert app.scheduler.jobs[0].seconds == 60

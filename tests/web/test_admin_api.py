@@ -156,7 +156,9 @@ async def test_ws_stats_and_dashboard(panel: Panel, sessions) -> None:
         assert r.status == 200, figures
     assert figures["by_status"] == {"in_progress": 1} and figures["by_channel"] == {"telegram": 1}
     assert figures["first_response"]["count"] == 1
-    async with admin.get(panel.url("/api/dashboard?days=365")) as r:
+    async with admin.get(panel.url("/api/dashboard?days=365")) as r:  # a year: from the daily rollups
+        assert (await r.json())["by_status"] == {"in_progress": 1}
+    async with admin.get(panel.url("/api/dashboard?days=367")) as r:
         assert r.status == 422
     async with admin.get(panel.url("/dashboard?days=30")) as r:
         html = await r.text()

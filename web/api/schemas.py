@@ -175,8 +175,18 @@ class LastMessageOut(BaseModel):
     created_at: str
 
 
+class SearchMatchOut(BaseModel):
+    """Where a search found the row's ticket (`GET /api/tickets?q=`)."""
+
+    source: str = Field(description="message | note | subject | name")
+    id: int = Field(description="the message's or note's id (the ticket's for subject and name)")
+    parts: list[tuple[str, bool]] = Field(
+        description="the matched line as [text, marked] pairs: plain text, never HTML; marked parts are the hit")
+
+
 class TicketRowOut(TicketOut):
     last_message: LastMessageOut | None
+    match: SearchMatchOut | None = Field(default=None, description="search results only")
 
 
 class HistoryItemOut(BaseModel):
@@ -200,6 +210,9 @@ class HistoryList(BaseModel):
 class TicketPage(BaseModel):
     items: list[TicketRowOut]
     next_cursor: str | None
+    jump_to: int | None = Field(default=None, description="search: the ticket `q` names (123, #123, an order's number)")
+    matches: int | None = Field(default=None, description="search: tickets matched (at least, when matches_capped)")
+    matches_capped: bool = Field(default=False, description="search: more matched than were read; show matches+")
 
 
 class TicketPatch(Strict):
@@ -355,7 +368,7 @@ class SavedReplyOut(BaseModel):
 
 
 class DashboardQuery(Strict):
-    days: int = Field(default=7, ge=1, le=90, description="The panel offers 7 and 30.")
+    days: int = Field(default=7, ge=1, le=366, description="The panel offers 7, 30 and 365 (read from daily rollups).")
 
 
 class WsStatsOut(BaseModel):

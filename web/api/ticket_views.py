@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 from urllib.parse import quote
 
 from aiohttp import BodyPartReader, web
@@ -35,7 +36,10 @@ async def list_tickets(request: web.Request) -> web.Response:
                              channel=query.channel, priority=query.priority, text=query.q)
     page = await inbox.list_tickets(request[DB], flt, viewer_id=actor.operator.id, cursor=query.cursor,
                                     limit=query.limit, language=request[LANG])
-    return json_ok({"items": page.items, "next_cursor": page.next_cursor})
+    body: dict[str, Any] = {"items": page.items, "next_cursor": page.next_cursor}
+    if flt.text.strip():
+        body |= {"jump_to": page.jump_to, "matches": page.matches, "matches_capped": page.matches_capped}
+    return json_ok(body)
 
 
 async def get_ticket(request: web.Request) -> web.Response:

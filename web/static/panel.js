@@ -389,13 +389,19 @@ function setupInbox(live) {
         el("a", { href: `/tickets/${ticket.id}`, class: "customer-name", text: ticket.contact_name || ticket.contact_username || "—" }),
         ticket.unread_count ? el("span", { class: "badge unread-count", text: String(ticket.unread_count) }) : null,
         el("span", { class: "ticket-number muted", text: `#${ticket.id}` })),
-      el("div", { class: "preview muted", text: preview(ticket.last_message) || ticket.subject || "" })),
+      ticket.match?.parts?.length ? matchLine(ticket.match)
+        : el("div", { class: "preview muted", text: preview(ticket.last_message) || ticket.subject || "" })),
     el("td", { class: "state" }, el("span", { text: t(`status_${ticket.status}`) }), " ",
       el("span", { class: `priority-${ticket.priority}`, text: t(`priority_${ticket.priority}`) })),
     el("td", { class: "queue", text: ticket.queue_name }),
     el("td", { class: "assignee" }, el("span", { text: ticket.assignee_id === ME.id ? t("assigned_to_you") : ticket.assignee_name || t("unassigned") }), " ", assignMe(ticket)),
     el("td", { class: "sla" }, ...slaBadges(ticket)),
     el("td", { class: "when" }, timeNode(ticket.last_message?.created_at || ticket.updated_at)));
+
+  // A search's matched line: [text, marked] parts from the API, each set as text, the hits in <mark>.
+  const matchLine = (match) => el("div", { class: "preview match muted", "data-source": match.source },
+    ...match.parts.map(([text, hit]) => (hit ? el("mark", { text }) : document.createTextNode(text))));
+  let jumpTo = null;  // the ticket the search text names (a ticket or order number): Enter opens it
 
   async function load(reset) {
     const limit = reset ? Math.max(50, Math.min(loaded, 100)) : 50;
@@ -406,6 +412,12 @@ function setupInbox(live) {
     rows.append(...page.items.map(row));
     loaded += page.items.length;
     cursor = page.next_cursor;
+    jumpTo = page.jump_to ?? null;
+    const found = $("#search-matches");
+    found.hidden = page.matches == null;
+    if (page.matches != null) {
+      found.textContent = t(page.matches_capped ? "search_matches_more" : "search_matches", { n: number(page.matches) });
+    }
     more.hidden = !cursor;
     $("#inbox-empty").hidden = loaded > 0;
     sessionStorage.setItem("desk.inbox-order", JSON.stringify($$("tr[data-ticket-id]", rows).map((tr) => Number(tr.dataset.ticketId))));
@@ -470,7 +482,12 @@ function setupInbox(live) {
   });
 
   form.addEventListener("change", (event) => { if (event.target.closest("#filters")) load(true); });
-  form.addEventListener("submit", (event) => event.preventDefault());
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearTimeout(timer);
+    await load(true);
+    if (jumpTo !== null) location.assign(`/tickets/${jumpTo}`);  // "#123" or an order number + Enter
+  });
   form.q.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => load(true), 300); });
   more.addEventListener("click", () => load(false));
   live.on((event) => {

@@ -1,0 +1,98 @@
+"""The inbox search on real PostgreSQL (issue 20): stemming in Russian and English, numbers, addresses,
+phones, notes, names, the highlighted line (plain parts, never HTML), ticket numbers, and who may search."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from tests.web.harness import Panel, customer_ticket, customer_writes, login, make_operator
+
+
+async def signed_in(panel: Panel, sessions, email: str, role: str = "operator"):
+    await make_operator(sessions, email, role=role)
+    client = panel.client()
+    csrf = await login(panel, client, email)
+    return client, {"X-CSRF-Token": csrf}
+
+
+async def search(client, panel: Panel, q: str, extra: str = "") -> dict:
+    async with client.get(panel.url(f"/api/tickets?q={quote(q)}{extra}")) as r:
+        assert r.status == 200, await r.text()
+        return await r.json()
+
+
+def marked(item: dict) -> list[str]:
+    return [text for text, hit in item["match"]["parts"] if hit]
+
+
+async def test_search_stems_russian_and_english_and_marks_the_line(panel: Panel, sessions) -> None:
+    client, _ = await signed_in(panel, sessions, "op@example.com")
+    courier, _ = await customer_ticket(sessions, user_id=701, name="Olga", body="Здравствуйте")
+    await customer_writes(sessions, courier, "Курьер не приехал <b>вовремя</b> & ничего не сказал")
+    parcel, _ = await customer_ticket(sessions, user_id=702, name="Bob", body="Hi")
+    await customer_writes(sessions, parcel, "Two deliveries were lost, <script>alert(1)</script>")
+    page = await search(client, panel, "курьера")  # another case of the same word
+    assert [t["id"] for t in page["items"]] == [courier]
+    assert page["matches"] == 1 and page["matches_capped"] is False and page["jump_to"] is None
+    hit = page["items"][0]
+    assert hit["match"]["source"] == "message" and marked(hit) == ["Курьер"]
+    page = await search(client, panel, "delivery")
+    assert [t["id"] for t in page["items"]] == [parcel] and marked(page["items"][0]) == ["deliveries"]
+    # The parts are text: whatever markup the message holds stays text for the panel to set with textContent.
+    assert all("<mark" not in text for text, _ in page["items"][0]["match"]["parts"])
+    async with client.get(panel.url("/api/tickets")) as r:
+        assert [t.get("match") for t in (await r.json())["items"]] == [None, None]  # the inbox is no search
+
+
+async def test_search_finds_numbers_addresses_phones_notes_and_names(panel: Panel, sessions) -> None:
+    client, csrf = await signed_in(panel, sessions, "op@example.com")
+    mail, _ = await customer_ticket(sessions, user_id=711, name="Ann", body="Hello")
+    await customer_writes(sessions, mail, "write to ivan.petrov@example.org or call +7 (900) 123-45-67")
+    named, _ = await customer_ticket(sessions, user_id=712, name="Zinaida Fedorova", body="Hello")
+    noted, _ = await customer_ticket(sessions, user_id=713, name="Carl", body="Hello")
+    async with client.post(panel.url(f"/api/tickets/{noted}/notes"), json={"body": "refund approved by finance"},
+                           headers=csrf) as r:
+        assert r.status in (200, 201), await r.text()
+    page = await search(client, panel, "petrov@exam")  # part of an address
+    assert [t["id"] for t in page["items"]] == [mail]
+    assert marked(page["items"][0]) == ["petrov@exam"]
+    assert [t["id"] for t in (await search(client, panel, "123-45-67"))["items"]] == [mail]
+    page = await search(client, panel, "refunds")
+    assert [t["id"] for t in page["items"]] == [noted] and page["items"][0]["match"]["source"] == "note"
+    page = await search(client, panel, "Fedoro")  # part of the customer's name
+    assert [t["id"] for t in page["items"]] == [named] and page["items"][0]["match"]["source"] == "name"
+    assert (await search(client, panel, "Fedoro", "&status=closed"))["items"] == []  # the view's filters hold
+
+
+async def test_a_ticket_number_jumps_to_the_ticket(panel: Panel, sessions) -> None:
+    client, _ = await signed_in(panel, sessions, "op@example.com")
+    first, _ = await customer_ticket(sessions, user_id=721, name="Dan", body="Hello")
+    other, _ = await customer_ticket(sessions, user_id=722, name="Eve", body="Hello")
+    await customer_writes(sessions, other, f"about ticket {first} again")
+    page = await search(client, panel, f"#{first}")
+    assert page["jump_to"] == first and page["items"][0]["id"] == first
+    assert {t["id"] for t in page["items"]} == {first, other}  # the mention is found too, after it
+    assert (await search(client, panel, "999999999"))["jump_to"] is None
+
+
+async def test_search_pages_through_many_matches(panel: Panel, sessions) -> None:
+    client, _ = await signed_in(panel, sessions, "op@example.com")
+    ids = set()
+    for n in range(5):
+        ticket, _ = await customer_ticket(sessions, user_id=730 + n, name=f"C{n}", body="Hello")
+        await customer_writes(sessions, ticket, "the parcel is late")
+        ids.add(ticket)
+    page = await search(client, panel, "parcel", "&limit=2")
+    seen = [t["id"] for t in page["items"]]
+    while page["next_cursor"]:
+        page = await search(client, panel, "parcel", f"&limit=2&cursor={page['next_cursor']}")
+        seen += [t["id"] for t in page["items"]]
+    assert sorted(seen) == sorted(ids)
+
+
+async def test_only_staff_search(panel: Panel, sessions) -> None:
+    partner, _ = await signed_in(panel, sessions, "shop@example.com", role="partner")
+    ticket, _ = await customer_ticket(sessions, user_id=741, name="Fay", body="secret order details")
+    async with partner.get(panel.url(f"/api/tickets?q={ticket}")) as r:
+        assert r.status in (403, 404)
+        assert str(ticket) not in await r.text()
