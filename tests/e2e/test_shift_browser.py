@@ -314,3 +314,77 @@ async def test_keyboard_and_bulk_select(browser: Any, panel: Panel, sessions: An
         ticket = await session.get(Ticket, ids[0])
         assert (ticket.assignee_id, ticket.status) == (me, "closed")
     await page.screenshot(path=str(artifacts_dir / "shift-keys-ticket.png"), full_page=True)
+
+
+async def test_a_keyboard_only_triage_and_a_bulk_close_of_three(browser: Any, panel: Panel, sessions: Any,
+                                                                artifacts_dir: Path) -> None:
+    """The issue's shift, no mouse from sign-in to close: the oldest unassigned ticket opened, taken,
+    answered and closed with keys only; then three tickets selected with `x` and closed together."""
+    me = await make_operator(sessions, "nomouse@example.com")
+    other = await make_operator(sessions, "colleague@example.com")
+    oldest, _ = await customer_ticket(sessions, user_id=1600, name="Oldest", body="My order never came")
+    younger = [(await customer_ticket(sessions, user_id=1601 + n, name=f"Y{n}", body=f"question {n}"))[0]
+               for n in range(3)]
+    taken, _ = await customer_ticket(sessions, user_id=1610, name="Taken", body="Already handled")
+    async with sessions() as session, session.begin():
+        (await session.get(Ticket, taken)).assignee_id = other  # the newest one is someone else's
+
+    context = await browser.new_context(viewport=LAPTOP)
+    page = await context.new_page()
+    page.on("dialog", lambda dialog: pytest.fail(f"a dialog opened: {dialog.message}"))
+    await page.goto(panel.url("/login"))
+    await page.locator("input[name=email]").focus()
+    await page.keyboard.type("nomouse@example.com")
+    await page.keyboard.press("Tab")
+    await page.keyboard.type("correct horse battery")
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(panel.url("/inbox"))
+    await page.wait_for_selector("#conn-state[data-state=live]")
+    await page.locator(f"tr[data-ticket-id='{oldest}']").wait_for()
+
+    # newest activity first: the oldest unassigned ticket is the last row; j walks down to it
+    current = page.locator("tr.current")
+    async with asyncio.timeout(10):
+        while not (await current.count() and await current.get_attribute("data-ticket-id") == str(oldest)):
+            await page.keyboard.press("j")
+            await asyncio.sleep(0.05)
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(panel.url(f"/tickets/{oldest}"))
+    await page.wait_for_selector("#conn-state[data-state=live]")
+    await page.locator("li.msg.customer .body", has_text="My order never came").wait_for()
+    await page.keyboard.press("a")
+    await page.locator("#history li[data-action=assignee_id]").wait_for()
+    await page.keyboard.press("r")
+    assert await page.evaluate("document.activeElement.id") == "reply-body"
+    await page.keyboard.type("It left the warehouse today.")
+    await page.keyboard.press("Enter")
+    await page.locator("li.msg.operator .body", has_text="It left the warehouse today.").wait_for()
+    await page.keyboard.press("Escape")  # out of the reply box, so the next key is a shortcut again
+    assert await page.evaluate("document.activeElement.id") != "reply-body"
+    await page.keyboard.press("e")
+    await page.locator("#history li[data-action=status]").wait_for()
+    async with sessions() as session:
+        ticket = await session.get(Ticket, oldest)
+        assert (ticket.assignee_id, ticket.status) == (me, "closed")
+    await page.screenshot(path=str(artifacts_dir / "shift-keyboard-only-ticket.png"), full_page=True)
+
+    # bulk: the three younger tickets picked with x, closed together
+    await page.goto(panel.url("/inbox"))
+    await page.wait_for_selector("#conn-state[data-state=live]")
+    for ticket_id in reversed(younger):  # in the list's order (newest first): j only moves down
+        await page.locator(f"tr[data-ticket-id='{ticket_id}']").wait_for()
+        async with asyncio.timeout(10):
+            while not (await current.count() and await current.get_attribute("data-ticket-id") == str(ticket_id)):
+                await page.keyboard.press("j")
+                await asyncio.sleep(0.05)
+        await page.keyboard.press("x")
+    assert await page.locator("#bulk-count").text_content() == "Selected: 3"
+    await page.locator("#bulk-close").focus()
+    await page.keyboard.press("Enter")
+    for ticket_id in younger:
+        await page.locator(f"tr[data-ticket-id='{ticket_id}']").wait_for(state="detached")
+    async with sessions() as session:
+        rows = await session.scalars(select(Ticket).where(Ticket.id.in_([*younger, taken])))
+        statuses = {t.id: t.status for t in rows}
+    assert statuses == {**dict.fromkeys(younger, "closed"), taken: "open"}
+    await context.close()
