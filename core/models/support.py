@@ -148,7 +148,10 @@ class ArticleFeedback(Base):
 
 class TicketRating(Base):
     __tablename__ = "ticket_rating"
-    __table_args__ = (CheckConstraint("score BETWEEN 1 AND 5", name="score"),)
+    __table_args__ = (
+        CheckConstraint("score BETWEEN 1 AND 5", name="score"),
+        Index("ix_ticket_rating_created_at", "created_at"),  # the dashboard's day rollups (migration 0028)
+    )
 
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"))

@@ -9,7 +9,6 @@ are within about 1% of the exact ones.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -17,14 +16,14 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.models import DashboardDay, Queue
+from core.models import Queue
 from core.models.tickets import queue_display_name
 from core.orders.statuses import ORDER_STATUSES
-from core.services.team import team_figures
+from core.services.histogram import BASE, percentile
+from core.services.team import team_table
 
 PERIODS = (7, 30, 365)
 OPEN_END = datetime(9999, 1, 1, tzinfo=UTC)
-BASE = 1.02  # histogram bucket width: a value v falls in bucket floor(log_BASE(v)), v < 1 s in bucket 0
 
 _BUCKET = f"greatest(0, floor(ln(greatest(extract(epoch FROM {{end}} - created_at), 1)) / ln({BASE})))::int"
 FRT_END = "first_response_at"
@@ -55,7 +54,35 @@ DAY_QUERIES = {
             "WHERE created_at >= :start AND created_at < :end AND score >= 4",
     # Orders and bookings placed in the day, by their status now.
     "orders": "SELECT status, count(*) FROM orders WHERE created_at >= :start AND created_at < :end GROUP BY 1",
+    # The per-operator table (core.services.team), keyed by operator id. Replies sent in the day, read
+    # through the partial index ix_message_operator_created.
+    "team_replies": "SELECT operator_id::text, count(*) FROM message WHERE author_kind = 'operator' "
+                    "AND operator_id IS NOT NULL AND created_at >= :start AND created_at < :end GROUP BY 1",
+    # "operator:bucket": first responses of the day's tickets, by the writer of the ticket's first reply
+    # (found through the ticket's message index).
+    "team_first_response": f"SELECT f.operator_id::text || ':' || ({_BUCKET.format(end=FRT_END)})::text, count(*) "
+                           "FROM ticket CROSS JOIN LATERAL (SELECT m.operator_id FROM message AS m "
+                           "WHERE m.ticket_id = ticket.id AND m.author_kind = 'operator' ORDER BY m.id LIMIT 1) AS f "
+                           f"WHERE created_at >= :start AND created_at < :end AND {FRT_END} IS NOT NULL "
+                           "AND f.operator_id IS NOT NULL GROUP BY 1",
+    # "operator:bucket": resolutions of the day's tickets, by assignee.
+    "team_resolution": f"SELECT assignee_id::text || ':' || ({_BUCKET.format(end=RESOLVED_END)})::text, count(*) "
+                       f"FROM ticket WHERE created_at >= :start AND created_at < :end AND {RESOLVED_END} IS NOT NULL "
+                       "AND assignee_id IS NOT NULL GROUP BY 1",
+    # "operator:sum" and "operator:count" of the day's ratings, by the rated ticket's assignee.
+    "team_csat": "SELECT t.assignee_id::text || ':' || 'sum', sum(r.score) FROM ticket_rating AS r "
+                 "JOIN ticket AS t ON t.id = r.ticket_id WHERE r.created_at >= :start AND r.created_at < :end "
+                 "AND t.assignee_id IS NOT NULL GROUP BY t.assignee_id "
+                 "UNION ALL SELECT t.assignee_id::text || ':' || 'count', count(*) FROM ticket_rating AS r "
+                 "JOIN ticket AS t ON t.id = r.ticket_id WHERE r.created_at >= :start AND r.created_at < :end "
+                 "AND t.assignee_id IS NOT NULL GROUP BY t.assignee_id",
 }
+# The shape of a stored day: a day stored by an older version (without figures added since) counts as
+# never computed, so the job recomputes it and periods compute it live until then. Raise it whenever
+# DAY_QUERIES gains or changes a figure. 1: before the per-operator figures; 2: with them.
+ROLLUP_VERSION = 2
+VERSION = "version"  # the figure holding {"v": ROLLUP_VERSION} in a stored day
+STORED_VERSION = f"coalesce((figures #>> '{{{VERSION},v}}')::int, 1)"
 
 
 async def day_figures(session: AsyncSession, start: datetime, end: datetime) -> dict[str, dict[str, int]]:
@@ -68,11 +95,15 @@ async def day_figures(session: AsyncSession, start: datetime, end: datetime) -> 
 
 
 # The stored days of a window, added up: one row per figure and key (a few hundred), not a row per day.
-_SUMS = text("""
+_SUMS = text(f"""
 SELECT f.key, k.key, sum(k.value::bigint) FROM dashboard_day AS d
 CROSS JOIN LATERAL jsonb_each(d.figures) AS f CROSS JOIN LATERAL jsonb_each_text(f.value) AS k
-WHERE d.day >= :first AND d.day < :today GROUP BY 1, 2
+WHERE d.day >= :first AND d.day < :today AND {STORED_VERSION.replace("figures", "d.figures")} >= :version
+GROUP BY 1, 2
 """)
+
+
+_STORED = text(f"SELECT day FROM dashboard_day WHERE day >= :first AND day < :today AND {STORED_VERSION} >= :version")
 
 
 def day_start(day: Any) -> datetime:
@@ -85,9 +116,8 @@ async def period_figures(session: AsyncSession, since: datetime, now: datetime) 
     first_whole = since.date() + timedelta(days=1) if since != day_start(since.date()) else since.date()
     today = now.astimezone(UTC).date()
     total: dict[str, Counter[str]] = {name: Counter() for name in DAY_QUERIES}
-    window = {"first": first_whole, "today": today}
-    stored = set(await session.scalars(
-        select(DashboardDay.day).where(DashboardDay.day >= first_whole, DashboardDay.day < today)))
+    window = {"first": first_whole, "today": today, "version": ROLLUP_VERSION}
+    stored = set(await session.scalars(_STORED, window))
     for name, key, count in (await session.execute(_SUMS, window)).all():  # added up in the database
         if name in total:  # a figure since dropped from DAY_QUERIES is ignored
             total[name][key] += int(count)
@@ -107,30 +137,8 @@ async def period_figures(session: AsyncSession, since: datetime, now: datetime) 
     return total
 
 
-def _percentile(histogram: Counter[str], share: float) -> float | None:
-    """percentile_cont over the histogram, each bucket's values taken at its geometric middle."""
-    buckets = sorted((int(bucket), n) for bucket, n in histogram.items())
-    count = sum(n for _, n in buckets)
-    if not count:
-        return None
-
-    def value_at(index: int) -> float:
-        seen = 0
-        for bucket, n in buckets:
-            seen += n
-            if index < seen:
-                return BASE ** (bucket + 0.5) if bucket else 1.0
-        raise AssertionError(index)
-
-    position = share * (count - 1)
-    low = math.floor(position)
-    lower = value_at(low)
-    upper = value_at(min(low + 1, count - 1))
-    return round(lower + (upper - lower) * (position - low), 1)
-
-
 def _times(histogram: Counter[str]) -> dict[str, float | None]:
-    return {"median": _percentile(histogram, 0.5), "p90": _percentile(histogram, 0.9),
+    return {"median": percentile(histogram, 0.5), "p90": percentile(histogram, 0.9),
             "count": sum(histogram.values())}
 
 
@@ -157,7 +165,7 @@ async def dashboard(session: AsyncSession, days: int, now: datetime, language: s
                  "satisfied": round(csat["satisfied"] / rated, 3) if rated else None},
         "orders_by_status": {status: figures["orders"][status] for status in ORDER_STATUSES
                              if figures["orders"][status]},
-        "team": [row.json() for row in await team_figures(session, since)],
+        "team": [row.json() for row in await team_table(session, figures)],
     }
 
 

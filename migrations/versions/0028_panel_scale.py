@@ -5,7 +5,9 @@
   filtered page is read in order and stops after its rows.
 - `ix_ticket_unread_live`: the panel's unread total summed from a small partial index.
 - `dashboard_day`: one row of dashboard figures per UTC day (core.services.dashboard), kept by the
-  leader's rollup job; `ix_orders_updated_at` lets it find the days of orders that changed.
+  leader's rollup job; `ix_orders_updated_at` lets it find the days of orders that changed;
+  `ix_message_operator_created` (partial: operator messages) and `ix_ticket_rating_created_at` let it
+  read a day's replies and ratings for the per-operator figures without a scan.
 - Full text (`to_tsvector('russian', …)`: the 'russian' configuration stems Cyrillic words with the
   Russian Snowball stemmer and Latin ones with the English stemmer, so one expression serves both
   languages; messages carry no language of their own) over message and note bodies and ticket
@@ -48,6 +50,9 @@ INDEXES = {
     "ix_contact_name_trgm": ("contact", "USING gin (name gin_trgm_ops)"),
     "ix_contact_identity_address_trgm": ("contact_identity", "USING gin (external_id gin_trgm_ops)"),
     "ix_orders_updated_at": ("orders", "(updated_at)"),
+    # The dashboard's per-operator day rollups: a day's replies and ratings read through an index.
+    "ix_message_operator_created": ("message", "(created_at, operator_id) WHERE author_kind = 'operator'"),
+    "ix_ticket_rating_created_at": ("ticket_rating", "(created_at)"),
 }
 
 
