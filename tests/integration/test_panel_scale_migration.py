@@ -1,5 +1,6 @@
 """Migration 0028 (panel at scale): the inbox and search indexes are built valid on a desk with rows,
-the search reads them (no sequential scan of message), and the downgrade drops them."""
+the search and the dashboard's day of operator replies read them (no sequential scan of message), and
+the downgrade drops them."""
 
 import asyncpg
 
@@ -8,7 +9,8 @@ from core.migrate import downgrade, upgrade
 from tests.pg import PostgresForTests
 
 INDEXES = {"ix_ticket_updated_id", "ix_ticket_assignee_updated", "ix_message_body_fts", "ix_message_body_trgm",
-           "ix_note_body_fts", "ix_contact_name_trgm", "ix_ticket_subject_fts", "ix_ticket_unread_live"}
+           "ix_note_body_fts", "ix_contact_name_trgm", "ix_ticket_subject_fts", "ix_ticket_unread_live",
+           "ix_message_operator_created", "ix_ticket_rating_created_at"}
 
 
 async def test_indexes_are_built_used_and_dropped(pg_server: PostgresForTests) -> None:
@@ -34,6 +36,10 @@ async def test_indexes_are_built_used_and_dropped(pg_server: PostgresForTests) -
         assert await conn.fetchval(
             "SELECT ticket_id FROM message WHERE to_tsvector('russian'::regconfig, body) "
             "@@ websearch_to_tsquery('russian', 'курьера')") == ticket
+        plan = "\n".join(row[0] for row in await conn.fetch(  # the dashboard's replies of a day
+            "EXPLAIN SELECT operator_id, count(*) FROM message WHERE author_kind = 'operator' "
+            "AND operator_id IS NOT NULL AND created_at >= now() - interval '1 day' AND created_at < now() GROUP BY 1"))
+        assert "ix_message_operator_created" in plan
         await downgrade(url, "0027")
         left = {row["indexname"] for row in await conn.fetch("SELECT indexname FROM pg_indexes")}
         assert not INDEXES & left
