@@ -36,8 +36,10 @@ from core.services import dashboard, inbox
 
 MIGRATION = importlib.import_module("migrations.versions.0028_panel_scale")
 
-# Words of the generated dialogs: "курьер" (and its forms) is in about one message of ten, "мармелад"
-# and "zeppelin" in one of a hundred thousand; order numbers, e-mail addresses and phones throughout.
+# Operator messages carry their author (the dashboard's per-operator replies and first responses); one
+# closed ticket in five is rated. Words of the generated dialogs: "курьер" (and its forms) is in about one
+# message of ten, "мармелад" and "zeppelin" in one of a hundred thousand; order numbers, e-mail addresses
+# and phones throughout.
 FILL = """
 INSERT INTO operator (email, password_hash, display_name, role)
 SELECT 'op' || n || '@bench.example', 'x', 'Operator ' || n, 'operator' FROM generate_series(1, 20) AS n;
@@ -62,8 +64,9 @@ SELECT CASE WHEN n % 3 = 0 THEN 'Order ' || (500000 + n) || ' is late'
        at + interval '30 minutes'
 FROM (SELECT n, now() - make_interval(secs => (:tickets - n) * :spread) AS at
       FROM generate_series(1, :tickets) AS n) AS g;
-INSERT INTO message (ticket_id, author_kind, body, created_at)
+INSERT INTO message (ticket_id, author_kind, operator_id, body, created_at)
 SELECT 1 + m % :tickets, CASE WHEN m % 2 = 0 THEN 'customer' ELSE 'operator' END,
+       CASE WHEN m % 2 = 1 THEN (SELECT min(id) FROM operator) + m % 20 END,
        CASE WHEN m % 3 = 0 THEN
          (ARRAY['Hello, my parcel', 'Where are the deliveries for order', 'The courier did not bring order',
                 'Please refund order', 'I was charged twice for order'])[1 + m % 5] || ' ' || (500000 + m % :tickets)
@@ -82,6 +85,8 @@ FROM generate_series(1, :messages) AS m;
 INSERT INTO note (ticket_id, operator_id, body)
 SELECT 1 + n * 97 % :tickets, (SELECT min(id) FROM operator), 'Проверить возврат по заказу ' || n
 FROM generate_series(1, :tickets / 100) AS n;
+INSERT INTO ticket_rating (ticket_id, contact_id, score, created_at)
+SELECT id, contact_id, 1 + id % 5, closed_at FROM ticket WHERE closed_at IS NOT NULL AND id % 5 = 0;
 """
 
 SEQ = re.compile(r"Seq Scan on (ticket|message)\b")
