@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.models import TicketTopic
+from tests.bot.flows import hand_off
 from tests.botapi import TelegramServer, TgGroup, TgUser
+from tests.staffgroup.conftest import Staff
 from tests.waiting import eventually
 
 
@@ -45,3 +48,21 @@ async def wait_in_topic(telegram: TelegramServer, group: TgGroup, thread_id: int
 async def topic_rows(sessions: async_sessionmaker[AsyncSession]) -> list[TicketTopic]:
     async with sessions() as session:
         return list((await session.scalars(select(TicketTopic))).all())
+
+
+class TicketInTopic(NamedTuple):
+    customer: TgUser
+    ticket_id: int
+    topic: TicketTopic
+
+
+async def ticket_in_topic(telegram: TelegramServer, desk_bot: Callable[..., Awaitable[Any]],
+                          sessions: async_sessionmaker[AsyncSession], staff: Staff,
+                          **bot_settings: Any) -> TicketInTopic:
+    """The common start: the bot runs, the staff group is linked, and Anna's /human opened a ticket whose
+    topic Telegram has made."""
+    await desk_bot(**bot_settings)
+    await link(telegram, staff.admin_user, staff.group)
+    anna = telegram.user("Anna")
+    ticket_id = await hand_off(telegram, anna, "/human")
+    return TicketInTopic(anna, ticket_id, await topic_of(sessions, ticket_id))

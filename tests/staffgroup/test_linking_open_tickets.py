@@ -13,7 +13,7 @@ from core.staffgroup import links
 from tests.bot.flows import hand_off
 from tests.botapi import TelegramServer, TgUser
 from tests.staffgroup.conftest import Staff
-from tests.staffgroup.flows import link, topic_of, wait_in_topic
+from tests.staffgroup.flows import link, ticket_in_topic, topic_of, wait_in_topic
 from tests.waiting import eventually
 from web.sandbox.limits import RateLimits
 
@@ -68,11 +68,7 @@ async def test_tickets_open_before_linking_get_topics_most_recent_first_with_a_s
 async def test_an_unlinked_group_gets_nothing_and_linking_it_again_reuses_its_topics(
     telegram: TelegramServer, desk_bot, sessions, staff: Staff,
 ) -> None:
-    await desk_bot()
-    await link(telegram, staff.admin_user, staff.group)
-    anna = telegram.user("Anna")
-    ticket_id = await hand_off(telegram, anna, "/human")
-    topic = await topic_of(sessions, ticket_id)
+    anna, ticket_id, topic = await ticket_in_topic(telegram, desk_bot, sessions, staff)
     await wait_in_topic(telegram, staff.group, topic.thread_id, f"Ticket #{ticket_id}")
     async with sessions() as session, session.begin():
         admin = await session.get(Operator, staff.admin.id)

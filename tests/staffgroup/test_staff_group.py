@@ -13,7 +13,7 @@ from core.staffgroup import topics
 from tests.bot.flows import hand_off, ticket_messages
 from tests.botapi import TelegramServer
 from tests.staffgroup.conftest import Staff
-from tests.staffgroup.flows import link, topic_of, topic_rows, wait_in_topic
+from tests.staffgroup.flows import link, ticket_in_topic, topic_of, topic_rows, wait_in_topic
 from tests.waiting import eventually
 
 
@@ -52,11 +52,7 @@ async def test_only_a_linked_admin_may_link_the_group(telegram: TelegramServer, 
 
 async def test_a_handoff_opens_one_topic_with_its_card(telegram: TelegramServer, desk_bot, sessions,
                                                        staff: Staff) -> None:
-    await desk_bot()
-    await link(telegram, staff.admin_user, staff.group)
-    anna = telegram.user("Anna")
-    ticket_id = await hand_off(telegram, anna, "/human")
-    topic = await topic_of(sessions, ticket_id)
+    anna, ticket_id, topic = await ticket_in_topic(telegram, desk_bot, sessions, staff)
     made = telegram.calls_of("createForumTopic")
     assert len(made) == 1
     assert "Anna" in made[0].params["name"] and "Telegram" in made[0].params["name"]
@@ -73,11 +69,7 @@ async def test_a_handoff_opens_one_topic_with_its_card(telegram: TelegramServer,
 
 async def test_a_staff_reply_in_the_topic_reaches_the_customer_signed(telegram: TelegramServer, desk_bot, sessions,
                                                                       staff: Staff) -> None:
-    await desk_bot()
-    await link(telegram, staff.admin_user, staff.group)
-    anna = telegram.user("Anna")
-    ticket_id = await hand_off(telegram, anna, "/human")
-    topic = await topic_of(sessions, ticket_id)
+    anna, ticket_id, topic = await ticket_in_topic(telegram, desk_bot, sessions, staff)
     mark = telegram.mark()
     written = await telegram.post(staff.operator_user, staff.group, "Your parcel left today",
                                   thread_id=topic.thread_id)
@@ -105,11 +97,7 @@ async def test_a_staff_reply_in_the_topic_reaches_the_customer_signed(telegram: 
 @pytest.mark.parametrize("prefix", ["/note ", "!"])
 async def test_a_note_in_the_topic_stays_internal(telegram: TelegramServer, desk_bot, sessions, staff: Staff,
                                                   prefix: str) -> None:
-    await desk_bot()
-    await link(telegram, staff.admin_user, staff.group)
-    anna = telegram.user("Anna")
-    ticket_id = await hand_off(telegram, anna, "/human")
-    topic = await topic_of(sessions, ticket_id)
+    anna, ticket_id, topic = await ticket_in_topic(telegram, desk_bot, sessions, staff)
     await telegram.post(staff.operator_user, staff.group, f"{prefix}she called twice", thread_id=topic.thread_id)
     await telegram.settled()
 
@@ -127,11 +115,7 @@ async def test_a_note_in_the_topic_stays_internal(telegram: TelegramServer, desk
 
 async def test_panel_replies_and_notes_show_in_the_topic(telegram: TelegramServer, desk_bot, sessions,
                                                          staff: Staff) -> None:
-    await desk_bot()
-    await link(telegram, staff.admin_user, staff.group)
-    anna = telegram.user("Anna")
-    ticket_id = await hand_off(telegram, anna, "/human")
-    topic = await topic_of(sessions, ticket_id)
+    anna, ticket_id, topic = await ticket_in_topic(telegram, desk_bot, sessions, staff)
     async with sessions() as session, session.begin():
         await operator_replied(session, ticket_id=ticket_id, operator=staff.admin, body="Checking <now>")
         await add_note(session, ticket_id=ticket_id, operator=staff.admin, body="VIP customer")
@@ -146,11 +130,7 @@ async def test_panel_replies_and_notes_show_in_the_topic(telegram: TelegramServe
 @pytest.mark.parametrize(("language", "hint"), [("en", "Staff group page"), ("ru", "Группа сотрудников")])
 async def test_an_unlinked_members_reply_is_refused_with_a_hint(telegram: TelegramServer, desk_bot, sessions,
                                                                 staff: Staff, language: str, hint: str) -> None:
-    await desk_bot()
-    await link(telegram, staff.admin_user, staff.group)
-    anna = telegram.user("Anna")
-    ticket_id = await hand_off(telegram, anna, "/human")
-    topic = await topic_of(sessions, ticket_id)
+    anna, ticket_id, topic = await ticket_in_topic(telegram, desk_bot, sessions, staff)
     sam = telegram.user("Sam", language_code=language)
     mark = telegram.mark()
     await telegram.post(sam, staff.group, "I can answer this", thread_id=topic.thread_id)
@@ -194,11 +174,7 @@ async def test_two_racing_first_messages_make_one_topic(telegram: TelegramServer
 
 async def test_edits_files_and_the_priority_button_follow_the_ticket(telegram: TelegramServer, desk_bot, sessions,
                                                                      staff: Staff) -> None:
-    await desk_bot()
-    await link(telegram, staff.admin_user, staff.group)
-    anna = telegram.user("Anna")
-    ticket_id = await hand_off(telegram, anna, "/human")
-    topic = await topic_of(sessions, ticket_id)
+    anna, ticket_id, topic = await ticket_in_topic(telegram, desk_bot, sessions, staff)
     card = await wait_in_topic(telegram, staff.group, topic.thread_id, f"Ticket #{ticket_id}")
     typo = await telegram.send(anna, "the screen is blak")
     await wait_in_topic(telegram, staff.group, topic.thread_id, "the screen is blak")

@@ -14,13 +14,12 @@ from core.outbox import Backoff, OutboxWorker
 from core.services.conversations import NewAttachment, operator_replied, record_delivery
 from core.staffgroup.topics import reply_outcome
 from core.storage import AttachmentStore
-from tests.bot.flows import hand_off
 from tests.botapi import TelegramServer, TgGroup
 from tests.mail.conftest import mail
 from tests.mail.servers import ImapTestServer, SmtpSink
 from tests.mail.test_threading import _sync_once
 from tests.staffgroup.conftest import Staff
-from tests.staffgroup.flows import link, topic_of, wait_in_topic
+from tests.staffgroup.flows import link, ticket_in_topic, topic_of, wait_in_topic
 from tests.waiting import eventually
 from web.sandbox.limits import RateLimits
 
@@ -34,11 +33,7 @@ def _topic_texts(telegram: TelegramServer, group: TgGroup, thread_id: int) -> li
 async def test_a_burst_of_100_messages_is_one_post_edited_in_place_without_429(
     telegram: TelegramServer, desk_bot, sessions, staff: Staff,
 ) -> None:
-    await desk_bot(customer_rate_per_minute=1000)
-    await link(telegram, staff.admin_user, staff.group)
-    anna = telegram.user("Anna")
-    ticket_id = await hand_off(telegram, anna, "/human")
-    topic = await topic_of(sessions, ticket_id)
+    anna, ticket_id, topic = await ticket_in_topic(telegram, desk_bot, sessions, staff, customer_rate_per_minute=1000)
     await wait_in_topic(telegram, staff.group, topic.thread_id, f"Ticket #{ticket_id}")
     await telegram.settled()
     telegram.limits = RateLimits()  # Telegram's: 1/s per chat, 20/minute into a group (edits too), 30/s overall
@@ -67,11 +62,7 @@ async def test_a_burst_of_100_messages_is_one_post_edited_in_place_without_429(
 
 
 async def test_a_note_between_starts_a_new_post(telegram: TelegramServer, desk_bot, sessions, staff: Staff) -> None:
-    await desk_bot()
-    await link(telegram, staff.admin_user, staff.group)
-    anna = telegram.user("Anna")
-    ticket_id = await hand_off(telegram, anna, "/human")
-    topic = await topic_of(sessions, ticket_id)
+    anna, _, topic = await ticket_in_topic(telegram, desk_bot, sessions, staff)
     await telegram.send(anna, "first line")
     first = await wait_in_topic(telegram, staff.group, topic.thread_id, "first line")
     await telegram.send(anna, "second line")
@@ -86,11 +77,7 @@ async def test_a_note_between_starts_a_new_post(telegram: TelegramServer, desk_b
 
 async def test_a_deleted_topic_is_made_again_with_a_summary(telegram: TelegramServer, desk_bot, sessions,
                                                             staff: Staff) -> None:
-    await desk_bot()
-    await link(telegram, staff.admin_user, staff.group)
-    anna = telegram.user("Anna")
-    ticket_id = await hand_off(telegram, anna, "/human")
-    topic = await topic_of(sessions, ticket_id)
+    anna, ticket_id, topic = await ticket_in_topic(telegram, desk_bot, sessions, staff)
     await telegram.send(anna, "the first question")
     await wait_in_topic(telegram, staff.group, topic.thread_id, "the first question")
     telegram.delete_topic(staff.group, topic.thread_id)  # staff deleted it
@@ -111,11 +98,7 @@ async def test_a_deleted_topic_is_made_again_with_a_summary(telegram: TelegramSe
 
 async def test_closing_from_the_card_closes_the_topic_and_a_reopen_reopens_it(telegram: TelegramServer, desk_bot,
                                                                               sessions, staff: Staff) -> None:
-    await desk_bot()
-    await link(telegram, staff.admin_user, staff.group)
-    anna = telegram.user("Anna")
-    ticket_id = await hand_off(telegram, anna, "/human")
-    topic = await topic_of(sessions, ticket_id)
+    anna, ticket_id, topic = await ticket_in_topic(telegram, desk_bot, sessions, staff)
     card = await wait_in_topic(telegram, staff.group, topic.thread_id, f"Ticket #{ticket_id}")
     await telegram.press(staff.operator_user, card, card.button("Assign to me")["callback_data"])
     await telegram.press(staff.operator_user, card, card.button("Close")["callback_data"])
