@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import html
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from aiohttp import web
@@ -79,6 +79,24 @@ async def hand_off(page: Any, sessions: Any, question: str = "how do I reset my 
     return int(ticket_id)
 
 
+class VisitorWithTicket(NamedTuple):
+    context: Any
+    page: Any
+    ticket_id: int
+    operator: Any  # Olga's signed-in HTTP client
+    csrf: dict[str, str]
+
+
+async def visitor_with_a_ticket(browser: Any, desk: Panel, sessions: Any,
+                                site: tuple[TestServer, dict[str, str]]) -> VisitorWithTicket:
+    """The common start: a visitor on the shop's page reached a human, and Olga is signed in to answer."""
+    context = await browser.new_context(viewport={"width": 1200, "height": 900})
+    page = await visitor_page(context, await shop_page(desk, sessions, site))
+    ticket_id = await hand_off(page, sessions)
+    operator, csrf = await signed_in(desk, sessions, "olga@example.com")
+    return VisitorWithTicket(context, page, ticket_id, operator, csrf)
+
+
 async def go_offline(page: Any, desk: Panel) -> None:
     """The network goes: new sockets fail, and the desk's end of the open one is closed."""
     await page.evaluate("window.__deskOffline = true")
@@ -97,11 +115,8 @@ async def reply(desk: Panel, operator: Any, csrf: dict[str, str], ticket_id: int
 
 async def test_a_reply_sent_while_the_socket_was_down_shows_once_after_the_reconnect(
         browser: Any, desk_panel: Panel, sessions: Any, shop_site: Any) -> None:
-    shop_origin = await shop_page(desk_panel, sessions, shop_site)
-    context = await browser.new_context(viewport={"width": 1200, "height": 900})
-    page = await visitor_page(context, shop_origin)
-    ticket_id = await hand_off(page, sessions)
-    operator, csrf = await signed_in(desk_panel, sessions, "olga@example.com")
+    context, page, ticket_id, operator, csrf = await visitor_with_a_ticket(browser, desk_panel, sessions,
+                                                                        shop_site)
 
     await go_offline(page, desk_panel)
     await context.set_offline(True)
@@ -121,11 +136,8 @@ async def test_a_reply_sent_while_the_socket_was_down_shows_once_after_the_recon
 
 async def test_a_page_shown_again_reconnects_at_once_and_shows_what_came_meanwhile(
         browser: Any, desk_panel: Panel, sessions: Any, shop_site: Any) -> None:
-    shop_origin = await shop_page(desk_panel, sessions, shop_site)
-    context = await browser.new_context(viewport={"width": 1200, "height": 900})
-    page = await visitor_page(context, shop_origin)
-    ticket_id = await hand_off(page, sessions)
-    operator, csrf = await signed_in(desk_panel, sessions, "olga@example.com")
+    context, page, ticket_id, operator, csrf = await visitor_with_a_ticket(browser, desk_panel, sessions,
+                                                                        shop_site)
     await page.click("[data-desk-widget] .bubble")  # the panel closed: replies count on the bubble
 
     await go_offline(page, desk_panel)
@@ -228,11 +240,8 @@ async def test_markup_is_text_in_the_widget_and_in_the_panel(browser: Any, desk_
 
 async def test_a_conversation_closed_while_offline_hides_the_reply_box_after_the_reconnect(
         browser: Any, desk_panel: Panel, sessions: Any, shop_site: Any) -> None:
-    shop_origin = await shop_page(desk_panel, sessions, shop_site)
-    context = await browser.new_context(viewport={"width": 1200, "height": 900})
-    page = await visitor_page(context, shop_origin)
-    ticket_id = await hand_off(page, sessions)
-    operator, csrf = await signed_in(desk_panel, sessions, "olga@example.com")
+    context, page, ticket_id, operator, csrf = await visitor_with_a_ticket(browser, desk_panel, sessions,
+                                                                        shop_site)
     await go_offline(page, desk_panel)
     async with operator.patch(desk_panel.url(f"/api/tickets/{ticket_id}"), json={"status": "closed"},
                               headers=csrf) as r:
