@@ -12,6 +12,9 @@ import os
 import shutil
 import signal
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -108,72 +111,81 @@ MIGRATORS = ("SELECT count(*) = 2 FROM pg_stat_activity WHERE datname = current_
              f"AND application_name = '{APPLICATION_NAME}'")
 
 
-async def test_concurrent_index_runs_under_the_migration_lock_and_lets_writers_through(
-        pg_server: PostgresForTests, tmp_path: Path) -> None:
+@dataclass
+class Migrating:
+    """0001 applied, and `holder` inside a transaction that wrote to the table and has not ended."""
+
+    url: str
+    scripts: Path
+    reader: asyncpg.Connection
+    holder: Any  # the long writer's open transaction
+    writer: asyncpg.Connection
+    tasks: list[asyncio.Task[Any]]
+
+    def upgrade(self) -> asyncio.Task[Any]:
+        """`desk migrate` to head, as one more process would start it."""
+        task = asyncio.create_task(upgrade(self.url, "head", self.scripts))
+        self.tasks.append(task)
+        return task
+
+
+@asynccontextmanager
+async def beside_a_long_writer(pg_server: PostgresForTests, root: Path, second: str) -> AsyncIterator[Migrating]:
     url = pg_server.url_for(await pg_server.create_database())
-    scripts = script_dir(tmp_path / "migrations", CONCURRENT)
+    scripts = script_dir(root, second)
     await upgrade(url, "0001", scripts)
     reader, holder, writer = [await asyncpg.connect(asyncpg_dsn(url)) for _ in range(3)]
     tasks: list[asyncio.Task[Any]] = []
     try:
-        # A long transaction that wrote to the table: CREATE INDEX CONCURRENTLY waits for it to end.
         holder_tx = holder.transaction()
         await holder_tx.start()
         await holder.execute("INSERT INTO big (x) VALUES (-1)")
-        first = asyncio.create_task(upgrade(url, "head", scripts))
-        tasks.append(first)
-        await wait_for(reader, first, WAITING_BUILD, "CREATE INDEX CONCURRENTLY%")
-        # 0001 is committed already: the build has left its transaction.
-        assert await reader.fetchval("SELECT version_num FROM alembic_version") == "0001"
-        # A second process starting now waits for the migration lock, held across the commit.
-        second = asyncio.create_task(upgrade(url, "head", scripts))
-        tasks.append(second)
-        await wait_for(reader, second, MIGRATORS)
-        await asyncio.sleep(3 * LOCK_POLL_SECONDS)
-        # Writers go on while the index waits and builds.
-        await writer.execute("SET lock_timeout = '1s'")
-        await writer.execute("INSERT INTO big (x) VALUES (-2)")
-        await writer.execute("UPDATE big SET x = x WHERE id = 1")
-        assert not first.done() and not second.done()
-        await holder_tx.commit()
-        await asyncio.wait_for(asyncio.gather(first, second), 30)
-        assert await reader.fetchval("SELECT version_num FROM alembic_version") == "0002"
-        assert await reader.fetchval("SELECT indisvalid FROM pg_index WHERE indexrelid = 'ix_big_x'::regclass")
-        assert await reader.fetchval("SELECT count(*) FROM big") == 20002
-        # Nothing is left holding the migration lock.
-        assert await reader.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'") == 0
-        await downgrade(url, "0001", scripts)
-        assert await reader.fetchval("SELECT to_regclass('ix_big_x')") is None
-        assert await reader.fetchval("SELECT version_num FROM alembic_version") == "0001"
+        yield Migrating(url, scripts, reader, holder_tx, writer, tasks)
     finally:
         await stop(tasks)
         for conn in (reader, holder, writer):
             await conn.close()
+
+
+async def test_concurrent_index_runs_under_the_migration_lock_and_lets_writers_through(
+        pg_server: PostgresForTests, tmp_path: Path) -> None:
+    # CREATE INDEX CONCURRENTLY waits for the long writer's transaction to end.
+    async with beside_a_long_writer(pg_server, tmp_path / "migrations", CONCURRENT) as m:
+        first = m.upgrade()
+        await wait_for(m.reader, first, WAITING_BUILD, "CREATE INDEX CONCURRENTLY%")
+        # 0001 is committed already: the build has left its transaction.
+        assert await m.reader.fetchval("SELECT version_num FROM alembic_version") == "0001"
+        # A second process starting now waits for the migration lock, held across the commit.
+        second = m.upgrade()
+        await wait_for(m.reader, second, MIGRATORS)
+        await asyncio.sleep(3 * LOCK_POLL_SECONDS)
+        # Writers go on while the index waits and builds.
+        await m.writer.execute("SET lock_timeout = '1s'")
+        await m.writer.execute("INSERT INTO big (x) VALUES (-2)")
+        await m.writer.execute("UPDATE big SET x = x WHERE id = 1")
+        assert not first.done() and not second.done()
+        await m.holder.commit()
+        await asyncio.wait_for(asyncio.gather(first, second), 30)
+        assert await m.reader.fetchval("SELECT version_num FROM alembic_version") == "0002"
+        assert await m.reader.fetchval("SELECT indisvalid FROM pg_index WHERE indexrelid = 'ix_big_x'::regclass")
+        assert await m.reader.fetchval("SELECT count(*) FROM big") == 20002
+        # Nothing is left holding the migration lock.
+        assert await m.reader.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'") == 0
+        await downgrade(m.url, "0001", m.scripts)
+        assert await m.reader.fetchval("SELECT to_regclass('ix_big_x')") is None
+        assert await m.reader.fetchval("SELECT version_num FROM alembic_version") == "0001"
 
 
 async def test_a_plain_index_build_queues_writers_behind_it(pg_server: PostgresForTests, tmp_path: Path) -> None:
-    url = pg_server.url_for(await pg_server.create_database())
-    scripts = script_dir(tmp_path / "migrations", PLAIN)
-    await upgrade(url, "0001", scripts)
-    reader, holder, writer = [await asyncpg.connect(asyncpg_dsn(url)) for _ in range(3)]
-    tasks: list[asyncio.Task[Any]] = []
-    try:
-        holder_tx = holder.transaction()
-        await holder_tx.start()
-        await holder.execute("INSERT INTO big (x) VALUES (-1)")
-        first = asyncio.create_task(upgrade(url, "head", scripts))
-        tasks.append(first)
-        await wait_for(reader, first, WAITING_BUILD, "CREATE INDEX ix_big_x%")
-        await writer.execute("SET lock_timeout = '1s'")
+    async with beside_a_long_writer(pg_server, tmp_path / "migrations", PLAIN) as m:
+        first = m.upgrade()
+        await wait_for(m.reader, first, WAITING_BUILD, "CREATE INDEX ix_big_x%")
+        await m.writer.execute("SET lock_timeout = '1s'")
         with pytest.raises(asyncpg.LockNotAvailableError):
-            await writer.execute("INSERT INTO big (x) VALUES (-2)")
-        await holder_tx.commit()
+            await m.writer.execute("INSERT INTO big (x) VALUES (-2)")
+        await m.holder.commit()
         await asyncio.wait_for(first, 30)
-        assert await reader.fetchval("SELECT version_num FROM alembic_version") == "0002"
-    finally:
-        await stop(tasks)
-        for conn in (reader, holder, writer):
-            await conn.close()
+        assert await m.reader.fetchval("SELECT version_num FROM alembic_version") == "0002"
 
 
 async def test_a_failing_revision_leaves_the_ones_before_it_applied_and_the_lock_free(
