@@ -36,19 +36,14 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.remote import LineProcess, PlainSockets, pct
 
 SHOP = "https://shop.example"
 FILLER = "We have checked your order and it leaves the warehouse today; the courier will call before coming. "
 OPERATORS = 10
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000
 
 
 def rss_bytes() -> int:
@@ -156,75 +151,43 @@ async def browsers(url: str, count: int, origin: str, tickets: int, widget: bool
     await session.close()
 
 
-class RemoteBrowsers:
-    def __init__(self, process: asyncio.subprocess.Process, tickets: list[int]) -> None:
-        self.process, self.tickets = process, tickets
+class RemoteBrowsers(LineProcess):
+    """The visitors, in this file run with --browsers: a process of their own."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        super().__init__(process)
+        self.tickets: list[int] = []
 
     @classmethod
     async def open(cls, url: str, count: int, origin: str = "", tickets: int = 0,
                    widget: bool = False) -> RemoteBrowsers:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, __file__, "--browsers", url, "--visitors", str(count), "--origin", origin,
-            "--tickets", str(tickets), *(["--widget"] if widget else []),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=2**24,
-        )
-        remote = cls(process, [])
-        if (line := await remote._line(300)) != "connected":
-            raise RuntimeError(f"browser process said {line!r}")
+        remote = cls(await cls.spawn(__file__, "--browsers", url, "--visitors", str(count), "--origin", origin,
+                                     "--tickets", str(tickets), *(["--widget"] if widget else [])))
+        await remote.expect("connected", timeout=300)
         return remote
 
     async def hand_off(self) -> None:
         """The visitors' handoffs; their ticket ids."""
-        assert self.process.stdin is not None
-        self.process.stdin.write(b"hand off\n")
-        self.tickets = json.loads(await self._line(300))
-
-    async def _line(self, timeout: float) -> str:
-        assert self.process.stdout is not None
-        line = await asyncio.wait_for(self.process.stdout.readline(), timeout)
-        if not line:
-            raise RuntimeError(f"browser process ended ({await self.process.wait()})")
-        return line.decode().strip()
+        self.send("hand off")
+        self.tickets = json.loads(await self.line(300))
 
     async def arm(self, prefix: str, count: int) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(f"expect {prefix} {count}\n".encode())
-        if (line := await self._line(30)) != "armed":
-            raise RuntimeError(f"browser process said {line!r}")
+        self.send(f"expect {prefix} {count}")
+        await self.expect("armed")
 
     async def stamps(self) -> list[tuple[int, float]]:
-        return [(int(n), float(t)) for n, t in json.loads(await self._line(120))]
-
-    async def close(self) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(b"quit\n")
-        await asyncio.wait_for(self.process.wait(), 30)
+        return [(int(n), float(t)) for n, t in json.loads(await self.line(120))]
 
 
 # -- the servers ----------------------------------------------------------------------------------------
 
-class PlainServer:
+class PlainServer(PlainSockets):
     """The raw limit: a bare aiohttp WebSocket server holding the sockets and writing with `send_str`."""
 
-    def __init__(self) -> None:
-        self.sockets: list[web.WebSocketResponse] = []
-        app = web.Application()
-        app.router.add_get("/ws", self._handler)
-        self.server = TestServer(app, host="127.0.0.1", port=0)
-
-    async def _handler(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(compress=False)
-        await ws.prepare(request)
-        self.sockets.append(ws)
-        async for _ in ws:
-            pass
-        return ws
-
     async def connect(self, count: int) -> RemoteBrowsers:
-        remote = await RemoteBrowsers.open(f"http://127.0.0.1:{self.server.port}/ws", count)
+        remote = await RemoteBrowsers.open(self.url, count)
         await remote.hand_off()  # none: only the list
-        while len(self.sockets) < count:
-            await asyncio.sleep(0.01)
+        await self.connected(count)
         return remote
 
     def frame(self, marker: str, n: int) -> str:

@@ -26,13 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 from sqlalchemy import text
 from yarl import URL
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.remote import LineProcess, PlainSockets, pct
 from core import events
 from core.heap import freeze_startup_heap
 from core.migrate import upgrade
@@ -45,86 +44,41 @@ PAYLOAD_BODY = "x" * 200
 CLIENTS = Path(__file__).resolve().parent / "ws_clients.py"
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000
-
-
 @dataclass
 class Round:
     delays: list[float]  # per socket, publish -> the client read it
     publish: float  # until publish() returned: the server's write pass (plain, hub) or the commit
 
 
-class RemoteClients:
+class RemoteClients(LineProcess):
     """N sockets held by bench/ws_clients.py in a process of their own (the browsers)."""
-
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self.process = process
 
     @classmethod
     async def open(cls, url: str, count: int, headers: dict[str, str], hello: bool = False) -> RemoteClients:
-        args = [str(CLIENTS), url, str(count), *(f"--header={k}: {v}" for k, v in headers.items())]
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, *args, *(["--hello"] if hello else []),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=2**24,
-        )
-        clients = cls(process)
-        await clients._expect_line("ready", timeout=120)
+        headers_args = [f"--header={k}: {v}" for k, v in headers.items()]
+        clients = cls(await cls.spawn(str(CLIENTS), url, str(count), *headers_args, *(["--hello"] if hello else [])))
+        await clients.expect("ready", timeout=120)
         return clients
-
-    async def _line(self, timeout: float) -> str:
-        assert self.process.stdout is not None
-        line = await asyncio.wait_for(self.process.stdout.readline(), timeout)
-        if not line:
-            raise RuntimeError(f"client process ended ({await self.process.wait()})")
-        return line.decode().strip()
-
-    async def _expect_line(self, expected: str, timeout: float = 30) -> None:
-        line = await self._line(timeout)
-        if line != expected:
-            raise RuntimeError(f"client process said {line!r}, not {expected!r}")
 
     async def time_round(self, marker: str, publish: Any, prepare: Any = None) -> Round:
         """Publish once; every socket's delay until it read a frame carrying `marker`."""
-        assert self.process.stdin is not None
         if prepare is not None:
             await prepare()
-        self.process.stdin.write(f"expect {marker}\n".encode())
-        await self._expect_line("armed")
+        self.send(f"expect {marker}")
+        await self.expect("armed")
         started = time.monotonic()  # the clients stamp with the same system-wide clock
         await publish(marker)
         returned = time.monotonic()
-        stamps = json.loads(await self._line(60))
+        stamps = json.loads(await self.line(60))
         return Round([stamp - started for stamp in stamps], returned - started)
 
-    async def close(self) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(b"quit\n")
-        await asyncio.wait_for(self.process.wait(), 30)
 
-
-class PlainBroadcast:
+class PlainBroadcast(PlainSockets):
     """The raw limit: a bare aiohttp WebSocket server whose publish is a loop of `send_str`."""
 
-    def __init__(self) -> None:
-        self.sockets: list[web.WebSocketResponse] = []
-        app = web.Application()
-        app.router.add_get("/ws", self._handler)
-        self.server = TestServer(app, host="127.0.0.1", port=0)
-
-    async def _handler(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(compress=False)  # as the desk's hub: small JSON frames, no deflate
-        await ws.prepare(request)
-        self.sockets.append(ws)
-        async for _ in ws:
-            pass
-        return ws
-
     async def connect(self, clients: int) -> RemoteClients:
-        remote = await RemoteClients.open(f"http://127.0.0.1:{self.server.port}/ws", clients, {})
-        while len(self.sockets) < clients:
-            await asyncio.sleep(0.01)
+        remote = await RemoteClients.open(self.url, clients, {})
+        await self.connected(clients)
         return remote
 
     async def publish(self, marker: str) -> None:
