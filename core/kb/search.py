@@ -4,14 +4,19 @@ typos, synonyms, Russian in Latin letters and the wrong keyboard layout.
 1. Reading (`_terms`): each word of the question is stemmed by PostgreSQL's russian/english full-text
    configuration (stop words drop out). A word no article holds is read again in the other keyboard
    layout and transliterated (core/kb/spelling.py), then corrected to the nearest word of the
-   knowledge base (trigram similarity against kb_word, core/kb/vocabulary.py). A word still unknown
-   counts against the match as filler the knowledge base has nothing on.
-2. Synonyms (core/kb/synonyms.py) widen each word to its group: "shipping" also finds "delivery".
+   knowledge base (edit distance, core/kb/lexicon.py) unless it is a real word of the language as typed
+   (core/kb/wordlist.py: "socks" is no typo of "stock"). A word still unknown counts against the match
+   as filler the knowledge base has nothing on.
+2. Synonyms (core/kb/synonyms.py) widen each word to its group: "shipping" also finds "delivery". A
+   synonym of several words the question holds ("customer service", "личный кабинет") is read as one
+   term of its group, not as its words one by one.
 3. Ranking (`_rank`): the words are OR-combined; each weighs by its BM25 inverse document frequency
    from PostgreSQL (how many published articles hold it), fully when it is in an article's head
    (title, tags, example questions: weight A) and less when only in its body. The score in [0, 1] is
    the share of the question's weight the article covers, discounted when what matched is only
-   common words. `classify` turns scores into a hit, a few suggestions, or a miss.
+   common words. Ties break towards the article whose title is most about the question's words
+   (TITLE_FOCUS) and then where they are most frequent (ts_rank, TF). `classify` turns scores into a
+   hit, a few suggestions, or a miss.
 
 4. Feedback (`_adjust`): "helped" and "did not help" votes given after this very question (the same
    `question_key`: its sorted stems) move an article's score by at most ±FEEDBACK_CAP, each vote
@@ -35,6 +40,7 @@ from core.kb.filler import filler_positions
 from core.kb.lexicon import Lexicon, lexicon
 from core.kb.spelling import readings
 from core.kb.synonyms import phrase_words
+from core.kb.wordlist import is_real
 
 HIT = 0.45  # confident enough to answer with the article
 WEAK = 0.3  # worth suggesting
@@ -46,7 +52,8 @@ UNKNOWN = 0.35  # an unknown word weighs this share of the rarest word's weight 
 UNKNOWN_CAP = 0.4  # ... and all of them together at most this share: a long sentence is mostly filler
 SPECIFIC = 0.5  # a match on common words only keeps this share of its coverage
 SYNONYM = 0.8  # a synonym's match counts this share of the word's own
-TITLE_FOCUS = 0.06  # an article whose whole title is the question's words gains this much (ties break)
+TITLE_FOCUS = 0.12  # an article whose whole title is the question's words gains this much (ties break)
+TF = 0.02  # the article where the question's words are most frequent (ts_rank) gains up to this much (ties break)
 PHRASE = 0.5  # a word read from a phrase ("how long" -> "time") weighs this share of a typed one: it breaks ties
 COMMON = 0.05  # a word in more than this share of the articles (and in over 50) does not bring candidates
 FEEDBACK_STEP = 0.05  # one fresh vote after the same question moves the article's score this much...
@@ -109,7 +116,7 @@ _RANK = text(
                        * power(0.5, extract(epoch FROM now() - f.created_at) / 86400.0 / CAST(:half_life AS float8)))
             FROM article_feedback f WHERE :key <> '' AND f.question_key = :key AND f.article_id = top.id) AS net
     FROM (
-        SELECT c.id, c.title, s.raw, s.matched
+        SELECT c.id, c.title, s.raw, s.matched, ts_rank(c.sv, CAST(:every AS tsquery), 1) AS tf
         FROM c, LATERAL (
             SELECT sum(CASE WHEN c.sv @@ w.q OR c.sv @@ w.sq THEN w.idf ELSE 0 END) AS matched,
                    sum(w.idf * CASE WHEN c.sv @@ w.h THEN 1.0
@@ -118,7 +125,7 @@ _RANK = text(
                                     WHEN c.sv @@ w.sq THEN CAST(:body AS float8) * CAST(:synonym AS float8)
                                     ELSE 0 END) AS raw FROM w
         ) s
-        ORDER BY s.raw DESC, c.id
+        ORDER BY s.raw DESC, tf DESC, c.id
         LIMIT :limit
     ) top
     """
@@ -148,7 +155,7 @@ class Reading:
     lexeme tuples: the word, its synonyms) and how many words it does not know."""
 
     terms: list[tuple[str, frozenset[tuple[str, ...]]]] = field(default_factory=list)
-    unknown: int = 0
+    unknown: float = 0.0  # the unknown words' weight, in shares of the rarest word's (UNKNOWN each)
     hinted: set[str] = field(default_factory=set)  # lexemes read from a phrase (PHRASES), not typed
     key: str = ""  # the question's own stems, sorted: what feedback votes are kept under (`question_key`)
 
@@ -204,15 +211,21 @@ async def _terms(session: AsyncSession, query: str, language: str) -> tuple[Read
     synonyms = lex.synonyms
     seen: set[str] = set()
     filler = filler_positions(asked, language)
+    consumed = _phrases(reading, lex, {row.lexeme for row in rows
+                                       if row.reading == 0 and row.chunk < len(asked) and row.chunk not in filler})
     for n in range(len(chunks)):
         if n in filler:
             continue  # "please", "something", "подскажите": no topic, whatever articles hold them
+        typed = {item.lexeme for item in by_chunk.get(n, {}).get(0, [])}
+        if typed and typed <= consumed:
+            continue  # read with its neighbours as a synonym of several words ("customer service")
         variants = by_chunk.get(n)
         if not variants or len(variants) < len(readings(chunks[n], language)):
             continue  # a stop word (in one of its readings): filler
-        lexemes = _known(variants, synonyms)
+        surface = _EDGES.sub("", chunks[n])
+        lexemes = _known(variants, synonyms, fix_typed=not is_real(surface, language))
         if not lexemes:
-            reading.unknown += 1
+            reading.unknown += UNKNOWN
             continue
         for lexeme in lexemes:
             if lexeme not in seen and not lexeme.isdigit():  # a number alone tells no topic
@@ -221,6 +234,18 @@ async def _terms(session: AsyncSession, query: str, language: str) -> tuple[Read
                     reading.hinted.add(lexeme)
                 reading.terms.append((lexeme, synonyms.get(lexeme, frozenset()) - {(lexeme,)}))
     return reading, lex
+
+
+def _phrases(reading: Reading, lex: Lexicon, typed: set[str]) -> set[str]:
+    """The synonyms of several words the question holds ("customer service", "pay later", "личный
+    кабинет"), each read as one term of its group, so "customer" is not read alone (as "customs", the
+    same stem). Returns the lexemes they took."""
+    consumed: set[str] = set()
+    for phrase in sorted(lex.phrases, key=lambda p: (-len(p), p)):
+        if set(phrase) <= typed - consumed:
+            consumed |= set(phrase)
+            reading.terms.append((" ".join(phrase), lex.phrases[phrase] - {phrase}))
+    return consumed
 
 
 @dataclass(frozen=True)
@@ -245,7 +270,11 @@ def _lexeme_of(lexeme: str, lex: Lexicon) -> Lexeme:
     return Lexeme(lexeme, 0, fixed[0] if fixed else None, fixed[1] if fixed else 0, None)
 
 
-def _known(variants: dict[int, list[Lexeme]], synonyms: dict[str, frozenset[tuple[str, ...]]]) -> list[str]:
+_EDGES = re.compile(r"^[^\w]+|[^\w]+$")
+
+
+def _known(variants: dict[int, list[Lexeme]], synonyms: dict[str, frozenset[tuple[str, ...]]],
+           fix_typed: bool = True) -> list[str]:
     """The words of the reading the knowledge base holds (the question as typed first), else another
     form of the same word (a shorter stem), else the word as typed if the synonyms know it ("rejected":
     no article says it, "declined" is its synonym), else the closest correction of any reading, else nothing."""
@@ -263,7 +292,8 @@ def _known(variants: dict[int, list[Lexeme]], synonyms: dict[str, frozenset[tupl
     typed = [item.lexeme for item in variants.get(0, []) if item.lexeme in synonyms]
     if typed:
         return typed
-    fixes = [(item.edits, kind, item.fixed) for kind in sorted(variants) for item in variants[kind] if item.fixed]
+    fixes = [(item.edits, kind, item.fixed) for kind in sorted(variants) for item in variants[kind]
+             if item.fixed and (kind or fix_typed)]  # a real word as typed is no typo ("socks": not "stock")
     return [min(fixes)[2]] if fixes else []
 
 
@@ -298,11 +328,11 @@ async def _rank(session: AsyncSession, reading: Reading, lex: Lexicon, language:
     n = lex.articles
     if n == 0:
         return []
-    own = [frozenset({(lexeme,)}) for lexeme, _ in reading.terms]
-    synonyms = [alternatives or frozenset({(lexeme,)}) for lexeme, alternatives in reading.terms]
+    own = [frozenset({tuple(lexeme.split(" "))}) for lexeme, _ in reading.terms]  # a phrase: its lexemes
+    synonyms = [alternatives or own_ for own_, (_, alternatives) in zip(own, reading.terms, strict=True)]
     wide = [_tsquery(own_ | syn) for own_, syn in zip(own, synonyms, strict=True)]
-    term_dfs = [lex.df(lexeme) or (_df(alternatives, lex) if alternatives else 0)
-                for lexeme, alternatives in reading.terms]
+    term_dfs = [lex.df(lexeme) or _df(own_ | alternatives, lex)
+                for own_, (lexeme, alternatives) in zip(own, reading.terms, strict=True)]
     idfs = [_idf(n, df) * (PHRASE if lexeme in reading.hinted else 1.0)
             for df, (lexeme, _) in zip(term_dfs, reading.terms, strict=True)]
     rarest = _idf(n, 1)
@@ -310,7 +340,8 @@ async def _rank(session: AsyncSession, reading: Reading, lex: Lexicon, language:
         "queries": [_tsquery(term) for term in own], "heads": [_tsquery(term, "A") for term in own],
         "syn": [_tsquery(t) for t in synonyms], "synheads": [_tsquery(t, "A") for t in synonyms], "idfs": idfs,
         "body": BODY, "synonym": SYNONYM,
-        "lang": language, "anyq": _candidates(wide, term_dfs, n), "limit": limit, "cfg": config_for(language),
+        "lang": language, "anyq": _candidates(wide, term_dfs, n),
+        "every": " | ".join(f"( {query} )" for query in wide), "limit": limit, "cfg": config_for(language),
         "qlex": sorted({lexeme for term in own + synonyms for alternative in term for lexeme in alternative}),
         "key": reading.key, "half_life": FEEDBACK_HALF_LIFE_DAYS,
     })).all()
@@ -318,8 +349,10 @@ async def _rank(session: AsyncSession, reading: Reading, lex: Lexicon, language:
     # article on parcels) says the question is about something else: it weighs as much as the rarest word.
     absent = sum(1 for df in term_dfs if df == 0)
     weight = sum(idf for idf, df in zip(idfs, term_dfs, strict=True) if df > 0) + absent * rarest
-    weight += min(UNKNOWN * reading.unknown, UNKNOWN_CAP) * rarest
-    found = [Found(r.id, r.title, _adjusted(_focused(_score(r.raw, r.matched, weight, rarest), r.focus), r.net))
+    weight += min(reading.unknown, UNKNOWN_CAP) * rarest
+    most = max((r.tf for r in found_rows), default=0.0) or 1.0
+    found = [Found(r.id, r.title, _adjusted(min(1.0, _focused(_score(r.raw, r.matched, weight, rarest), r.focus)
+                                                 + TF * r.tf / most), r.net))
              for r in found_rows]
     found.sort(key=lambda f: (-f.score, f.article_id))
     return found
