@@ -5,8 +5,9 @@ typos, synonyms, Russian in Latin letters and the wrong keyboard layout.
    configuration (stop words drop out). A word no article holds is read again in the other keyboard
    layout and transliterated (core/kb/spelling.py), then corrected to the nearest word of the
    knowledge base (edit distance, core/kb/lexicon.py) unless it is a real word of the language as typed
-   (core/kb/wordlist.py: "socks" is no typo of "stock"). A word still unknown counts against the match
-   as filler the knowledge base has nothing on.
+   (core/kb/wordlist.py: "socks" is no typo of "stock"). A word still unknown is spelled as the nearest
+   real word of the language and stemmed again ("trackign": "tracking", "track"; one more round trip,
+   only then); still unknown, it counts against the match as filler the knowledge base has nothing on.
 2. Synonyms (core/kb/synonyms.py) widen each word to its group: "shipping" also finds "delivery". A
    synonym of several words the question holds ("customer service", "личный кабинет") is read as one
    term of its group, not as its words one by one.
@@ -40,7 +41,7 @@ from core.kb.filler import filler_positions
 from core.kb.lexicon import Lexicon, lexicon
 from core.kb.spelling import readings
 from core.kb.synonyms import phrase_words
-from core.kb.wordlist import is_real
+from core.kb.wordlist import is_real, nearest_word
 
 HIT = 0.45  # confident enough to answer with the article
 WEAK = 0.3  # worth suggesting
@@ -88,10 +89,10 @@ _LEXEMES = text(
          LEFT JOIN kb_version v ON v.id = 1
     """
 )
-_UNUSED = text(
+_RESTEM = text(
     """
-    SELECT 1
-    FROM unnest(CAST(:chunks AS int[]), CAST(:readings AS int[]), CAST(:texts AS text[])) AS r(chunk, reading, txt),
+    SELECT r.chunk, t.lexeme
+    FROM unnest(CAST(:chunks AS int[]), CAST(:texts AS text[])) AS r(chunk, txt),
          unnest(to_tsvector(CAST(:cfg AS regconfig), r.txt)) AS t
     """
 )
@@ -213,6 +214,7 @@ async def _terms(session: AsyncSession, query: str, language: str) -> tuple[Read
         by_chunk.setdefault(row.chunk, {}).setdefault(row.reading, []).append(_lexeme_of(row.lexeme, lex))
     synonyms = lex.synonyms
     seen: set[str] = set()
+    unknown: dict[int, str] = {}  # the words read as nothing the knowledge base knows, by position
     filler = filler_positions(asked, language)
     consumed = _phrases(reading, lex, {row.lexeme for row in rows
                                        if row.reading == 0 and row.chunk < len(asked) and row.chunk not in filler})
@@ -228,15 +230,46 @@ async def _terms(session: AsyncSession, query: str, language: str) -> tuple[Read
         surface = _EDGES.sub("", chunks[n])
         lexemes = _known(variants, synonyms, fix_typed=not is_real(surface, language))
         if not lexemes:
-            reading.unknown += UNKNOWN
+            unknown[n] = surface
             continue
-        for lexeme in lexemes:
+        _add(reading, lexemes, seen, synonyms, hinted=n >= len(asked))
+    await _spelled(session, reading, lex, unknown, seen, language)
+    return reading, lex
+
+
+def _add(reading: Reading, lexemes: list[str], seen: set[str], synonyms: dict[str, frozenset[tuple[str, ...]]],
+         hinted: bool) -> None:
+    for lexeme in lexemes:
             if lexeme not in seen and not lexeme.isdigit():  # a number alone tells no topic
                 seen.add(lexeme)
-                if n >= len(asked):
+                if hinted:
                     reading.hinted.add(lexeme)
                 reading.terms.append((lexeme, synonyms.get(lexeme, frozenset()) - {(lexeme,)}))
-    return reading, lex
+
+
+async def _spelled(session: AsyncSession, reading: Reading, lex: Lexicon, unknown: dict[int, str], seen: set[str],
+                   language: str) -> None:
+    """Words still unknown, spelled as the nearest real word of the language (core/kb/wordlist.py) and
+    stemmed again: a typo whose stem is not the article's ("trackign": "tracking", "track") is then read as
+    that word, and one of a stop word ("сколко": "сколько") as filler. Any other stays unknown (UNKNOWN)."""
+    fixes = {n: fixed for n, word in unknown.items() if (fixed := nearest_word(word, language))}
+    reading.unknown += UNKNOWN * (len(unknown) - len(fixes))
+    if not fixes:
+        return
+    order = sorted(fixes)
+    rows = (await session.execute(_RESTEM, {"chunks": order, "texts": [fixes[n] for n in order],
+                                                    "cfg": config_for(language)})).all()
+    stems: dict[int, list[str]] = {}
+    for row in rows:
+        stems.setdefault(row.chunk, []).append(row.lexeme)
+    for n in order:
+        if n not in stems:
+            continue  # a stop word, spelled right: filler
+        known = [lexeme for lexeme in stems[n] if lex.df(lexeme) or lexeme in lex.synonyms]
+        if known:
+            _add(reading, known, seen, lex.synonyms, hinted=False)
+        else:
+            reading.unknown += UNKNOWN
 
 
 def _phrases(reading: Reading, lex: Lexicon, typed: set[str]) -> set[str]:
