@@ -353,6 +353,15 @@ def _idf(n: int, df: int) -> float:
     return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
 
+def _term_idf(n: int, df: int, lexeme: str, lex: Lexicon) -> float:
+    """A word weighs its idf; a synonym of several words ("send back") as much as its words would have
+    weighed read one by one (a word no article holds as the rarest), so reading them as one term does not
+    make the question's topic weigh less than its other words."""
+    if " " not in lexeme:
+        return _idf(n, df)
+    return sum(_idf(n, max(1, lex.df(part))) for part in lexeme.split(" "))
+
+
 def _df(alternatives: frozenset[tuple[str, ...]], lex: Lexicon) -> int:
     """Articles holding any of the alternatives, from the lexicon's counts: at most their sum (an
     article holding two of them counts twice: the word weighs a little less than it might)."""
@@ -369,7 +378,7 @@ async def _rank(session: AsyncSession, reading: Reading, lex: Lexicon, language:
     wide = [_tsquery(own_ | syn) for own_, syn in zip(own, synonyms, strict=True)]
     term_dfs = [lex.df(lexeme) or _df(own_ | alternatives, lex)
                 for own_, (lexeme, alternatives) in zip(own, reading.terms, strict=True)]
-    idfs = [_idf(n, df) * (PHRASE if lexeme in reading.hinted else 1.0)
+    idfs = [_term_idf(n, df, lexeme, lex) * (PHRASE if lexeme in reading.hinted else 1.0)
             for df, (lexeme, _) in zip(term_dfs, reading.terms, strict=True)]
     rarest = _idf(n, 1)
     found_rows = (await session.execute(_RANK, {

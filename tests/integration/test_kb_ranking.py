@@ -30,6 +30,10 @@ SHOP = [
                 ("tracking", "parcel")),
     ArticleData("obmen", "Обмен на другой размер", "Обменять вещь на другой размер можно в течение 14 дней.", "ru",
                 ("обмен", "размер")),
+    ArticleData("returns", "How to return an item", "Unused items can be returned within 30 days; print the "
+                "label from My orders.", "en", ("returns",)),
+    ArticleData("sizes", "Size guide", "Measure your chest and waist and compare them with the table to pick "
+                "a size that fits.", "en", ("size", "fit")),
     ArticleData("wrong-item", "Пришло не то, что заказывали", "Если пришло не то, пришлите фото, мы заменим "
                 "товар.", "ru", ("пересорт",)),
     ArticleData("vozvrat", "Как вернуть товар", "Вернуть товар можно в течение 14 дней с момента покупки.", "ru",
@@ -101,6 +105,12 @@ def test_the_nearest_real_word_is_one_edit_away_and_common() -> None:
 async def test_a_synonym_of_several_words_is_read_as_one_term(sessions, shop, question, language, slug) -> None:
     result = await ask(sessions, question, language)
     assert answered(result) == shop[slug], (question, result)
+
+
+async def test_a_synonym_of_several_words_weighs_as_much_as_its_words(sessions, shop) -> None:
+    """"send back" (built-in: return) read as one term still outweighs "fit" (a word of another article)."""
+    result = await ask(sessions, "i would send back this jacket, it does not fit me", "en")
+    assert answered(result) == shop["returns"], result
 
 
 async def test_an_admins_synonym_of_several_words_is_read_as_one_term(sessions, shop) -> None:
