@@ -239,12 +239,13 @@ async def _terms(session: AsyncSession, query: str, language: str) -> tuple[Read
 
 def _add(reading: Reading, lexemes: list[str], seen: set[str], synonyms: dict[str, frozenset[tuple[str, ...]]],
          hinted: bool) -> None:
+    """Each lexeme once as a term of the question, with its synonyms; `hinted`: read from a phrase."""
     for lexeme in lexemes:
-            if lexeme not in seen and not lexeme.isdigit():  # a number alone tells no topic
-                seen.add(lexeme)
-                if hinted:
-                    reading.hinted.add(lexeme)
-                reading.terms.append((lexeme, synonyms.get(lexeme, frozenset()) - {(lexeme,)}))
+        if lexeme not in seen and not lexeme.isdigit():  # a number alone tells no topic
+            seen.add(lexeme)
+            if hinted:
+                reading.hinted.add(lexeme)
+            reading.terms.append((lexeme, synonyms.get(lexeme, frozenset()) - {(lexeme,)}))
 
 
 async def _spelled(session: AsyncSession, reading: Reading, lex: Lexicon, unknown: dict[int, str], seen: set[str],
@@ -258,7 +259,7 @@ async def _spelled(session: AsyncSession, reading: Reading, lex: Lexicon, unknow
         return
     order = sorted(fixes)
     rows = (await session.execute(_RESTEM, {"chunks": order, "texts": [fixes[n] for n in order],
-                                                    "cfg": config_for(language)})).all()
+                                            "cfg": config_for(language)})).all()
     stems: dict[int, list[str]] = {}
     for row in rows:
         stems.setdefault(row.chunk, []).append(row.lexeme)
@@ -273,9 +274,9 @@ async def _spelled(session: AsyncSession, reading: Reading, lex: Lexicon, unknow
 
 
 def _phrases(reading: Reading, lex: Lexicon, typed: set[str]) -> set[str]:
-    """The synonyms of several words the question holds ("customer service", "pay later", "личный
-    кабинет"), each read as one term of its group, so "customer" is not read alone (as "customs", the
-    same stem). Returns the lexemes they took."""
+    """The synonyms of several words whose lexemes all are among the question's typed ones, in any order
+    ("customer service", "pay later", "личный кабинет"; longest first), each read as one term of its group,
+    so "customer" is not read alone (as "customs", the same stem). Returns the lexemes they took."""
     consumed: set[str] = set()
     for phrase in sorted(lex.phrases, key=lambda p: (-len(p), p)):
         if set(phrase) <= typed - consumed:
