@@ -29,11 +29,13 @@ from core.assignment import assignment_rules
 from core.channels import ChannelRegistry
 from core.context import Desk
 from core.db import asyncpg_dsn, create_engine, create_session_factory
+from core.domain import LANGUAGES
 from core.embedded_pg import EmbeddedPostgres
 from core.errors import DeskError
 from core.health import Components
 from core.heap import freeze_startup_heap
 from core.i18n import load_translator
+from core.kb.wordlist import warm as warm_wordlist
 from core.listener import EventStream, PgListener
 from core.logs import setup_logging
 from core.outbox import CHANNEL as OUTBOX_CHANNEL
@@ -180,6 +182,7 @@ async def serve(settings: Settings, roles: set[str], migrate: bool, ready: Calla
 
             await upgrade(database.direct_url)
         desk = build_desk(settings, database.url, database.direct_url)
+        await asyncio.to_thread(warm_wordlist, LANGUAGES)  # the KB search's word lists (core/kb/wordlist.py)
         if settings.behind_pooler and database.direct_url == database.url:
             log.warning("DATABASE_URL goes through a pooler and DATABASE_DIRECT_URL is not set: LISTEN (live "
                         "events), the scheduler's leader lock and the outbox lease owner need the server "

@@ -54,6 +54,7 @@ _SYNONYMS = text(
 )
 
 Groups = dict[str, frozenset[tuple[str, ...]]]
+Phrases = dict[tuple[str, ...], frozenset[tuple[str, ...]]]
 
 
 @dataclass
@@ -63,6 +64,7 @@ class Lexicon:
     articles: int  # published articles of the language
     ndoc: dict[str, int]  # lexeme -> published articles holding it
     synonyms: Groups  # lexeme -> the terms (tuples of lexemes) of its groups
+    phrases: Phrases = field(default_factory=dict)  # "custom servic" -> its groups' terms (terms of several words)
     words: list[str] = field(default_factory=list)  # the lexemes, sorted (prefix look-ups)
     _deletes: dict[str, list[str]] | None = None
 
@@ -122,7 +124,8 @@ async def lexicon(session: AsyncSession, language: str, version: int | None, tok
     cfg = "russian" if language == "ru" else "english"
     rows = (await session.execute(_SYNONYMS, {"built_in": json.dumps(BUILT_IN[language]), "lang": language,
                                               "cfg": cfg})).all()
-    loaded = Lexicon(row.version, row.token, int(row.n), {str(k): int(v) for k, v in words.items()}, groups(rows))
+    loaded = Lexicon(row.version, row.token, int(row.n), {str(k): int(v) for k, v in words.items()}, groups(rows),
+                     phrases(rows))
     _CACHE[language] = loaded
     return loaded
 
@@ -143,6 +146,21 @@ def groups(rows: Sequence[Row[Any]]) -> Groups:
         for term in terms:
             if len(term) == 1:
                 out[term[0]] = frozenset(terms) | out.get(term[0], frozenset())
+    return out
+
+
+def phrases(rows: Sequence[Row[Any]]) -> Phrases:
+    """The terms of several lexemes (sorted, as stemmed: "customer service" is ("custom", "servic")) ->
+    their groups' terms."""
+    by_group: dict[int, set[tuple[str, ...]]] = {}
+    for row in rows:
+        if row.lexemes:
+            by_group.setdefault(row.gid, set()).add(tuple(row.lexemes))
+    out: Phrases = {}
+    for terms in by_group.values():
+        for term in terms:
+            if len(term) > 1:
+                out[term] = frozenset(terms) | out.get(term, frozenset())
     return out
 
 

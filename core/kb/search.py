@@ -4,14 +4,20 @@ typos, synonyms, Russian in Latin letters and the wrong keyboard layout.
 1. Reading (`_terms`): each word of the question is stemmed by PostgreSQL's russian/english full-text
    configuration (stop words drop out). A word no article holds is read again in the other keyboard
    layout and transliterated (core/kb/spelling.py), then corrected to the nearest word of the
-   knowledge base (trigram similarity against kb_word, core/kb/vocabulary.py). A word still unknown
-   counts against the match as filler the knowledge base has nothing on.
-2. Synonyms (core/kb/synonyms.py) widen each word to its group: "shipping" also finds "delivery".
+   knowledge base (edit distance, core/kb/lexicon.py) unless it is a real word of the language as typed
+   (core/kb/wordlist.py: "socks" is no typo of "stock"). A word still unknown is spelled as the nearest
+   real word of the language and stemmed again ("trackign": "tracking", "track"; one more round trip,
+   only then); still unknown, it counts against the match as filler the knowledge base has nothing on.
+2. Synonyms (core/kb/synonyms.py) widen each word to its group: "shipping" also finds "delivery". A
+   synonym of several words the question holds ("customer service", "личный кабинет") is read as one
+   term of its group, not as its words one by one.
 3. Ranking (`_rank`): the words are OR-combined; each weighs by its BM25 inverse document frequency
    from PostgreSQL (how many published articles hold it), fully when it is in an article's head
    (title, tags, example questions: weight A) and less when only in its body. The score in [0, 1] is
    the share of the question's weight the article covers, discounted when what matched is only
-   common words. `classify` turns scores into a hit, a few suggestions, or a miss.
+   common words. Ties break towards the article whose title is most about the question's words
+   (TITLE_FOCUS) and then where they are most frequent (ts_rank, TF). `classify` turns scores into a
+   hit, a few suggestions, or a miss.
 
 4. Feedback (`_adjust`): "helped" and "did not help" votes given after this very question (the same
    `question_key`: its sorted stems) move an article's score by at most ±FEEDBACK_CAP, each vote
@@ -35,9 +41,11 @@ from core.kb.filler import filler_positions
 from core.kb.lexicon import Lexicon, lexicon
 from core.kb.spelling import readings
 from core.kb.synonyms import phrase_words
+from core.kb.wordlist import is_real, nearest_word
 
 HIT = 0.45  # confident enough to answer with the article
 WEAK = 0.3  # worth suggesting
+MARGIN = 0.06  # ... and answered only this far ahead of the next one (tuned on the main set; 0.05: more wrong)
 MAX_QUERY = 300
 MAX_WORDS = 24
 BODY = 0.5  # a word found only in an article's body counts half as much as one in its head
@@ -46,7 +54,8 @@ UNKNOWN = 0.35  # an unknown word weighs this share of the rarest word's weight 
 UNKNOWN_CAP = 0.4  # ... and all of them together at most this share: a long sentence is mostly filler
 SPECIFIC = 0.5  # a match on common words only keeps this share of its coverage
 SYNONYM = 0.8  # a synonym's match counts this share of the word's own
-TITLE_FOCUS = 0.06  # an article whose whole title is the question's words gains this much (ties break)
+TITLE_FOCUS = 0.12  # an article whose whole title is the question's words gains this much (ties break)
+TF = 0.02  # the article where the question's words are most frequent (ts_rank) gains up to this much (ties break)
 PHRASE = 0.5  # a word read from a phrase ("how long" -> "time") weighs this share of a typed one: it breaks ties
 COMMON = 0.05  # a word in more than this share of the articles (and in over 50) does not bring candidates
 FEEDBACK_STEP = 0.05  # one fresh vote after the same question moves the article's score this much...
@@ -80,10 +89,10 @@ _LEXEMES = text(
          LEFT JOIN kb_version v ON v.id = 1
     """
 )
-_UNUSED = text(
+_RESTEM = text(
     """
-    SELECT 1
-    FROM unnest(CAST(:chunks AS int[]), CAST(:readings AS int[]), CAST(:texts AS text[])) AS r(chunk, reading, txt),
+    SELECT r.chunk, t.lexeme
+    FROM unnest(CAST(:chunks AS int[]), CAST(:texts AS text[])) AS r(chunk, txt),
          unnest(to_tsvector(CAST(:cfg AS regconfig), r.txt)) AS t
     """
 )
@@ -100,7 +109,9 @@ _RANK = text(
         SELECT a.id, a.title, a.search_vector || CAST('' AS tsvector) AS sv FROM article a
         WHERE a.published AND a.language = :lang AND a.search_vector @@ CAST(:anyq AS tsquery)
     )
-    SELECT top.*,
+    SELECT top.id, top.title, top.raw, top.matched,
+           -- how often the question's words occur (ties break on it), for the few best only (cheap)
+           ts_rank(top.sv, CAST(:every AS tsquery), 1) AS tf,
            -- the share of the title's words the question holds, for the few best only (cheap)
            (SELECT CAST(count(*) FILTER (WHERE t.lexeme = ANY(CAST(:qlex AS text[]))) AS float8) / greatest(count(*), 1)
             FROM unnest(to_tsvector(CAST(:cfg AS regconfig), top.title)) AS t) AS focus,
@@ -109,7 +120,7 @@ _RANK = text(
                        * power(0.5, extract(epoch FROM now() - f.created_at) / 86400.0 / CAST(:half_life AS float8)))
             FROM article_feedback f WHERE :key <> '' AND f.question_key = :key AND f.article_id = top.id) AS net
     FROM (
-        SELECT c.id, c.title, s.raw, s.matched
+        SELECT c.id, c.title, c.sv, s.raw, s.matched
         FROM c, LATERAL (
             SELECT sum(CASE WHEN c.sv @@ w.q OR c.sv @@ w.sq THEN w.idf ELSE 0 END) AS matched,
                    sum(w.idf * CASE WHEN c.sv @@ w.h THEN 1.0
@@ -148,7 +159,7 @@ class Reading:
     lexeme tuples: the word, its synonyms) and how many words it does not know."""
 
     terms: list[tuple[str, frozenset[tuple[str, ...]]]] = field(default_factory=list)
-    unknown: int = 0
+    unknown: float = 0.0  # the unknown words' weight, in shares of the rarest word's (UNKNOWN each)
     hinted: set[str] = field(default_factory=set)  # lexemes read from a phrase (PHRASES), not typed
     key: str = ""  # the question's own stems, sorted: what feedback votes are kept under (`question_key`)
 
@@ -203,24 +214,75 @@ async def _terms(session: AsyncSession, query: str, language: str) -> tuple[Read
         by_chunk.setdefault(row.chunk, {}).setdefault(row.reading, []).append(_lexeme_of(row.lexeme, lex))
     synonyms = lex.synonyms
     seen: set[str] = set()
+    unknown: dict[int, str] = {}  # the words read as nothing the knowledge base knows, by position
     filler = filler_positions(asked, language)
+    consumed = _phrases(reading, lex, {row.lexeme for row in rows
+                                       if row.reading == 0 and row.chunk < len(asked) and row.chunk not in filler})
     for n in range(len(chunks)):
         if n in filler:
             continue  # "please", "something", "подскажите": no topic, whatever articles hold them
+        typed = {item.lexeme for item in by_chunk.get(n, {}).get(0, [])}
+        if typed and typed <= consumed:
+            continue  # read with its neighbours as a synonym of several words ("customer service")
         variants = by_chunk.get(n)
         if not variants or len(variants) < len(readings(chunks[n], language)):
             continue  # a stop word (in one of its readings): filler
-        lexemes = _known(variants, synonyms)
+        surface = _EDGES.sub("", chunks[n])
+        lexemes = _known(variants, synonyms, fix_typed=not is_real(surface, language))
         if not lexemes:
-            reading.unknown += 1
+            unknown[n] = surface
             continue
-        for lexeme in lexemes:
-            if lexeme not in seen and not lexeme.isdigit():  # a number alone tells no topic
-                seen.add(lexeme)
-                if n >= len(asked):
-                    reading.hinted.add(lexeme)
-                reading.terms.append((lexeme, synonyms.get(lexeme, frozenset()) - {(lexeme,)}))
+        _add(reading, lexemes, seen, synonyms, hinted=n >= len(asked))
+    await _spelled(session, reading, lex, unknown, seen, language)
     return reading, lex
+
+
+def _add(reading: Reading, lexemes: list[str], seen: set[str], synonyms: dict[str, frozenset[tuple[str, ...]]],
+         hinted: bool) -> None:
+    """Each lexeme once as a term of the question, with its synonyms; `hinted`: read from a phrase."""
+    for lexeme in lexemes:
+        if lexeme not in seen and not lexeme.isdigit():  # a number alone tells no topic
+            seen.add(lexeme)
+            if hinted:
+                reading.hinted.add(lexeme)
+            reading.terms.append((lexeme, synonyms.get(lexeme, frozenset()) - {(lexeme,)}))
+
+
+async def _spelled(session: AsyncSession, reading: Reading, lex: Lexicon, unknown: dict[int, str], seen: set[str],
+                   language: str) -> None:
+    """Words still unknown, spelled as the nearest real word of the language (core/kb/wordlist.py) and
+    stemmed again: a typo whose stem is not the article's ("trackign": "tracking", "track") is then read as
+    that word, and one of a stop word ("сколко": "сколько") as filler. Any other stays unknown (UNKNOWN)."""
+    fixes = {n: fixed for n, word in unknown.items() if (fixed := nearest_word(word, language))}
+    reading.unknown += UNKNOWN * (len(unknown) - len(fixes))
+    if not fixes:
+        return
+    order = sorted(fixes)
+    rows = (await session.execute(_RESTEM, {"chunks": order, "texts": [fixes[n] for n in order],
+                                            "cfg": config_for(language)})).all()
+    stems: dict[int, list[str]] = {}
+    for row in rows:
+        stems.setdefault(row.chunk, []).append(row.lexeme)
+    for n in order:
+        if n not in stems:
+            continue  # a stop word, spelled right: filler
+        known = [lexeme for lexeme in stems[n] if lex.df(lexeme) or lexeme in lex.synonyms]
+        if known:
+            _add(reading, known, seen, lex.synonyms, hinted=False)
+        else:
+            reading.unknown += UNKNOWN
+
+
+def _phrases(reading: Reading, lex: Lexicon, typed: set[str]) -> set[str]:
+    """The synonyms of several words whose lexemes all are among the question's typed ones, in any order
+    ("customer service", "pay later", "личный кабинет"; longest first), each read as one term of its group,
+    so "customer" is not read alone (as "customs", the same stem). Returns the lexemes they took."""
+    consumed: set[str] = set()
+    for phrase in sorted(lex.phrases, key=lambda p: (-len(p), p)):
+        if set(phrase) <= typed - consumed:
+            consumed |= set(phrase)
+            reading.terms.append((" ".join(phrase), lex.phrases[phrase] - {phrase}))
+    return consumed
 
 
 @dataclass(frozen=True)
@@ -245,7 +307,11 @@ def _lexeme_of(lexeme: str, lex: Lexicon) -> Lexeme:
     return Lexeme(lexeme, 0, fixed[0] if fixed else None, fixed[1] if fixed else 0, None)
 
 
-def _known(variants: dict[int, list[Lexeme]], synonyms: dict[str, frozenset[tuple[str, ...]]]) -> list[str]:
+_EDGES = re.compile(r"^[^\w]+|[^\w]+$")
+
+
+def _known(variants: dict[int, list[Lexeme]], synonyms: dict[str, frozenset[tuple[str, ...]]],
+           fix_typed: bool = True) -> list[str]:
     """The words of the reading the knowledge base holds (the question as typed first), else another
     form of the same word (a shorter stem), else the word as typed if the synonyms know it ("rejected":
     no article says it, "declined" is its synonym), else the closest correction of any reading, else nothing."""
@@ -263,7 +329,8 @@ def _known(variants: dict[int, list[Lexeme]], synonyms: dict[str, frozenset[tupl
     typed = [item.lexeme for item in variants.get(0, []) if item.lexeme in synonyms]
     if typed:
         return typed
-    fixes = [(item.edits, kind, item.fixed) for kind in sorted(variants) for item in variants[kind] if item.fixed]
+    fixes = [(item.edits, kind, item.fixed) for kind in sorted(variants) for item in variants[kind]
+             if item.fixed and (kind or fix_typed)]  # a real word as typed is no typo ("socks": not "stock")
     return [min(fixes)[2]] if fixes else []
 
 
@@ -287,6 +354,15 @@ def _idf(n: int, df: int) -> float:
     return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
 
+def _term_idf(n: int, df: int, lexeme: str, lex: Lexicon) -> float:
+    """A word weighs its idf; a synonym of several words ("send back") as much as its words would have
+    weighed read one by one (a word no article holds as the rarest), so reading them as one term does not
+    make the question's topic weigh less than its other words."""
+    if " " not in lexeme:
+        return _idf(n, df)
+    return sum(_idf(n, max(1, lex.df(part))) for part in lexeme.split(" "))
+
+
 def _df(alternatives: frozenset[tuple[str, ...]], lex: Lexicon) -> int:
     """Articles holding any of the alternatives, from the lexicon's counts: at most their sum (an
     article holding two of them counts twice: the word weighs a little less than it might)."""
@@ -298,19 +374,20 @@ async def _rank(session: AsyncSession, reading: Reading, lex: Lexicon, language:
     n = lex.articles
     if n == 0:
         return []
-    own = [frozenset({(lexeme,)}) for lexeme, _ in reading.terms]
-    synonyms = [alternatives or frozenset({(lexeme,)}) for lexeme, alternatives in reading.terms]
+    own = [frozenset({tuple(lexeme.split(" "))}) for lexeme, _ in reading.terms]  # a phrase: its lexemes
+    synonyms = [alternatives or own_ for own_, (_, alternatives) in zip(own, reading.terms, strict=True)]
     wide = [_tsquery(own_ | syn) for own_, syn in zip(own, synonyms, strict=True)]
-    term_dfs = [lex.df(lexeme) or (_df(alternatives, lex) if alternatives else 0)
-                for lexeme, alternatives in reading.terms]
-    idfs = [_idf(n, df) * (PHRASE if lexeme in reading.hinted else 1.0)
+    term_dfs = [lex.df(lexeme) or _df(own_ | alternatives, lex)
+                for own_, (lexeme, alternatives) in zip(own, reading.terms, strict=True)]
+    idfs = [_term_idf(n, df, lexeme, lex) * (PHRASE if lexeme in reading.hinted else 1.0)
             for df, (lexeme, _) in zip(term_dfs, reading.terms, strict=True)]
     rarest = _idf(n, 1)
     found_rows = (await session.execute(_RANK, {
         "queries": [_tsquery(term) for term in own], "heads": [_tsquery(term, "A") for term in own],
         "syn": [_tsquery(t) for t in synonyms], "synheads": [_tsquery(t, "A") for t in synonyms], "idfs": idfs,
         "body": BODY, "synonym": SYNONYM,
-        "lang": language, "anyq": _candidates(wide, term_dfs, n), "limit": limit, "cfg": config_for(language),
+        "lang": language, "anyq": _candidates(wide, term_dfs, n),
+        "every": " | ".join(f"( {query} )" for query in wide), "limit": limit, "cfg": config_for(language),
         "qlex": sorted({lexeme for term in own + synonyms for alternative in term for lexeme in alternative}),
         "key": reading.key, "half_life": FEEDBACK_HALF_LIFE_DAYS,
     })).all()
@@ -318,8 +395,10 @@ async def _rank(session: AsyncSession, reading: Reading, lex: Lexicon, language:
     # article on parcels) says the question is about something else: it weighs as much as the rarest word.
     absent = sum(1 for df in term_dfs if df == 0)
     weight = sum(idf for idf, df in zip(idfs, term_dfs, strict=True) if df > 0) + absent * rarest
-    weight += min(UNKNOWN * reading.unknown, UNKNOWN_CAP) * rarest
-    found = [Found(r.id, r.title, _adjusted(_focused(_score(r.raw, r.matched, weight, rarest), r.focus), r.net))
+    weight += min(reading.unknown, UNKNOWN_CAP) * rarest
+    most = max((r.tf for r in found_rows), default=0.0) or 1.0
+    found = [Found(r.id, r.title, _adjusted(min(1.0, _focused(_score(r.raw, r.matched, weight, rarest), r.focus)
+                                                 + TF * r.tf / most), r.net))
              for r in found_rows]
     found.sort(key=lambda f: (-f.score, f.article_id))
     return found
@@ -413,7 +492,7 @@ def classify(found: list[Found]) -> SearchResult:
         return SearchResult("miss", ())
     best = strong[0]
     runner_up = strong[1].score if len(strong) > 1 else 0.0
-    if best.score >= HIT and best.score - runner_up >= 0.05:
+    if best.score >= HIT and best.score - runner_up >= MARGIN:
         return SearchResult("hit", tuple(strong))
     return SearchResult("weak", tuple(strong[:3]))
 
