@@ -69,13 +69,13 @@ async def raw_fetch(config: ImapConfig, batch: int) -> tuple[int, int, float]:
         await imap.close()
 
 
-async def ingest(url: str, config: ImapConfig, storage: Path, batch: int, concurrency: int) -> tuple[int, int, float]:
+async def ingest(url: str, config: ImapConfig, storage: Path, batch: int) -> tuple[int, int, float]:
     engine = create_engine(url)
     sessions = create_session_factory(engine, channels=build_channels(load_settings(_env_file=None)))
     options = IntakeOptions(mailbox=config.mailbox, own_addresses=frozenset({USER}), reopen_window_hours=72,
                             acknowledge=True, default_language="en")
     poller = MailPoller(sessions, asyncpg_dsn(url), FolderStore(storage, 20 << 20), load_translator(), config,
-                        options, batch=batch, concurrency=concurrency)
+                        options, batch=batch)
     imap = ImapSession(config)
     await imap.open()
     try:
@@ -92,7 +92,7 @@ async def ingest(url: str, config: ImapConfig, storage: Path, batch: int, concur
     return messages, files, elapsed
 
 
-async def main(mails: int, batch: int, concurrency: int) -> None:
+async def main(mails: int, batch: int) -> None:
     logging.basicConfig(level=logging.WARNING)
     pg = PostgresForTests()
     await asyncio.to_thread(pg.start)
@@ -107,9 +107,9 @@ async def main(mails: int, batch: int, concurrency: int) -> None:
         await raw_fetch(config, batch)  # warm-up: caches and connections on both sides
         fetched, size, raw_seconds = await raw_fetch(config, batch)
         with tempfile.TemporaryDirectory() as storage:
-            messages, files, ingest_seconds = await ingest(url, config, Path(storage), batch, concurrency)
+            messages, files, ingest_seconds = await ingest(url, config, Path(storage), batch)
         raw_rate, rate = fetched / raw_seconds, messages / ingest_seconds
-        print(f"mailbox: {fetched} mails, {size / 1e6:.1f} MB, batch {batch}, {concurrency} senders at once")
+        print(f"mailbox: {fetched} mails, {size / 1e6:.1f} MB, batch {batch} (one transaction per batch)")
         print(f"raw fetch (same client, no processing): {raw_rate:8.1f} mails/s  ({raw_seconds:.2f} s)")
         print(f"ingest (parse, store files, ticket, message, ack, \\Seen): {rate:8.1f} mails/s  "
               f"({ingest_seconds:.2f} s, {messages} messages, {files} attachments)")
@@ -123,6 +123,5 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mails", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=25)
-    parser.add_argument("--concurrency", type=int, default=1, help="senders stored at once")
     args = parser.parse_args()
-    asyncio.run(main(args.mails, args.batch, args.concurrency))
+    asyncio.run(main(args.mails, args.batch))
