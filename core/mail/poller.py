@@ -50,6 +50,7 @@ class MailPoller:
     retry_max: float = 300.0
     batch: int = 25  # mails fetched at once, and at most this many stored in one transaction
     group_bytes: int = 16 * 1024 * 1024  # about this much mail per transaction (one larger mail goes alone)
+    parse_off_loop: bool = True  # parse in a worker thread (False: on the event loop, for comparison)
     status: MutableMapping[str, str] = field(default_factory=dict)
     ingested: int = 0
     quarantined: int = 0
@@ -126,35 +127,59 @@ class MailPoller:
         else:
             assert where is not None
             everything, uids = [], await imap.new_uids(where.last_uid)
-        for start in range(0, len(uids), self.batch):
-            await self._batch(imap, uids[start : start + self.batch])
+        await self._pipeline(imap, [uids[start : start + self.batch] for start in range(0, len(uids), self.batch)])
         if everything:
             async with self.sessions() as session, session.begin():
                 await state.advance(session, self.mailbox, imap.uidvalidity, max(everything))
         return len(uids)
 
-    async def _batch(self, imap: ImapSession, uids: list[int]) -> None:
-        """Fetch these mails, parse them off the event loop, and store them in groups: one
-        transaction per group (at most `batch` mails and about `group_bytes` of them), the position
-        advancing to the group's last UID in that same transaction. A crash inside a group only means
-        fetching it again; \\Seen is set once the whole batch is committed."""
+    async def _pipeline(self, imap: ImapSession, batches: list[list[int]]) -> None:
+        """Batch after batch in UID order: while one batch is written to the database, the next one is
+        already fetched and being parsed (in a worker thread) and its files stored, so the parser's CPU
+        and the database's round trips overlap. The IMAP connection is used by one command at a time:
+        the next batch is fetched before this one's \\Seen is set."""
+        if not batches:
+            return
+        ahead = asyncio.create_task(self._prepare_batch(imap.uidvalidity, await self._fetch(imap, batches[0])))
+        try:
+            for number, uids in enumerate(batches):
+                groups = await ahead
+                if number + 1 < len(batches):
+                    fetched = await self._fetch(imap, batches[number + 1])
+                    ahead = asyncio.create_task(self._prepare_batch(imap.uidvalidity, fetched))
+                for last_uid, entries in groups:
+                    await self._commit_group(imap.uidvalidity, last_uid, entries)
+                await imap.mark_seen(uids)
+        finally:
+            if not ahead.done():  # a failure on the way: the prepared batch is fetched again next time
+                ahead.cancel()
+            await asyncio.gather(ahead, return_exceptions=True)
+
+    async def _fetch(self, imap: ImapSession, uids: list[int]) -> _Fetched:
         sizes = await imap.sizes(uids)
         small = [uid for uid in uids if sizes.get(uid, 0) <= self.max_bytes]
         bodies = await imap.fetch(small)
         heads = await imap.fetch([uid for uid in uids if uid not in bodies and uid in sizes], "BODY.PEEK[HEADER]")
-        parsed = await asyncio.to_thread(_parse_all, bodies)
-        for group in _groups(uids, bodies, self.group_bytes):
-            entries = [await self._prepare(imap.uidvalidity, uid, bodies, heads, sizes, parsed) for uid in group]
-            await self._commit_group(imap.uidvalidity, max(group), [e for e in entries if e is not None])
-        await imap.mark_seen(uids)
+        return _Fetched(uids, sizes, bodies, heads)
+
+    async def _prepare_batch(self, uidvalidity: int, fetched: _Fetched) -> list[tuple[int, list[_Entry]]]:
+        """The batch parsed off the event loop and cut into groups, one transaction each (at most
+        `batch` mails and about `group_bytes` of them): (the group's last UID, its mails)."""
+        parsed = await asyncio.to_thread(_parse_all, fetched.bodies) if self.parse_off_loop else _parse_all(
+            fetched.bodies)
+        groups = []
+        for group in _groups(fetched.uids, fetched.bodies, self.group_bytes):
+            entries = [await self._prepare(uidvalidity, uid, fetched, parsed) for uid in group]
+            groups.append((max(group), [entry for entry in entries if entry is not None]))
+        return groups
 
     async def _prepare(
-        self, uidvalidity: int, uid: int, bodies: dict[int, bytes], heads: dict[int, bytes], sizes: dict[int, int],
-        parsed: dict[int, ParsedMail | Exception],
+        self, uidvalidity: int, uid: int, fetched: _Fetched, parsed: dict[int, ParsedMail | Exception],
     ) -> _Entry | None:
         """What the group's transaction needs for one mail, its files already in the store (a store
         keeps files by hash, so a group that is fetched again saves none twice). None for a mail
         that vanished between the search and the fetch."""
+        bodies, heads, sizes = fetched.bodies, fetched.heads, fetched.sizes
         if uid in bodies:
             raw, mail = bodies[uid], parsed[uid]
             if isinstance(mail, Exception):
@@ -266,6 +291,16 @@ class MailPoller:
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    """A batch as the server gave it: its UIDs, their sizes, whole mails, and headers of those too large."""
+
+    uids: list[int]
+    sizes: dict[int, int]
+    bodies: dict[int, bytes]
+    heads: dict[int, bytes]
 
 
 @dataclass(frozen=True)
