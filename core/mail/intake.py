@@ -19,13 +19,7 @@ from core.mail.parse import ParsedMail
 from core.models import Contact, MailMessage, Message, Ticket
 from core.services import conversations
 from core.services.channel_refs import refs_of
-from core.services.contacts import (
-    address_for_ticket,
-    contact_for_email,
-    email_address,
-    find_identity,
-    reply_email_of,
-)
+from core.services.contacts import address_for_ticket, email_address, reply_email_of, sender_of
 from core.services.conversations import Inbound, NewAttachment
 from core.services.reopening import ticket_for_customer_reply
 
@@ -162,11 +156,12 @@ async def ingest_mail(
     if chat is not None:
         return await _into_chat(session, chat, mail, files, options, claim)
     language = mail.language or options.default_language
-    contact = await contact_for_email(session, mail.address, mail.name, language)
+    # The sender's contact and the identity they write from, in one read (no second lookup for a new ticket).
+    contact, identity = await sender_of(session, CHANNEL, email_address(mail.address), name=mail.name,
+                                        language=language)
     ticket = await _thread(session, contact, options, candidates)
     created = ticket is None
     if ticket is None:
-        identity = await find_identity(session, CHANNEL, email_address(mail.address))
         ticket, _ = await conversations.open_ticket(
             session, contact=contact, channel=CHANNEL, queue_slug=QUEUE, subject=mail.subject or "(no subject)",
             identity=identity,
