@@ -75,6 +75,12 @@ _HAND_OVER = text("INSERT INTO event_batch (rows) VALUES (CAST(:rows AS jsonb))"
 
 
 def _flush_pending(session: Session) -> None:
+    """At the outermost commit: one row for all of the transaction's events. A savepoint's release
+    (which fires `before_commit` too) leaves them pending, so a transaction of many savepoints (mail
+    intake's groups) writes one row, not one per savepoint; a rolled-back savepoint still takes back
+    its own (`_undo_savepoint`)."""
+    if session.in_nested_transaction():
+        return
     pending: list[PendingEvent] = session.info.pop(_PENDING, [])
     if not pending:
         return

@@ -19,13 +19,7 @@ from core.mail.parse import ParsedMail
 from core.models import Contact, MailMessage, Message, Ticket
 from core.services import conversations
 from core.services.channel_refs import refs_of
-from core.services.contacts import (
-    address_for_ticket,
-    contact_for_email,
-    email_address,
-    find_identity,
-    reply_email_of,
-)
+from core.services.contacts import address_for_ticket, email_address, reply_email_of, sender_of
 from core.services.conversations import Inbound, NewAttachment
 from core.services.reopening import ticket_for_customer_reply
 
@@ -65,13 +59,54 @@ class Claim:
     reused: bool  # another, different mail came earlier under the same Message-ID
 
 
+class KnownIds:
+    """The fingerprints recorded per Message-ID for a group of mails, read in one query instead of one
+    per mail (`load`), and kept current as the group's mails are claimed. An id outside the loaded set
+    is looked up as before. A claim made in a savepoint that is rolled back is taken back (`restore`).
+    Another process (an admin's retry) may change a claim meanwhile; the insert's ON CONFLICT still
+    keeps a mail from being stored twice."""
+
+    def __init__(self, mailbox: str, recorded: dict[str, list[str | None]]) -> None:
+        self.mailbox = mailbox
+        self._recorded = recorded
+
+    @classmethod
+    async def load(cls, session: AsyncSession, mailbox: str, rfc_ids: list[str]) -> KnownIds:
+        wanted = list(dict.fromkeys(rfc_ids))
+        recorded: dict[str, list[str | None]] = {rfc_id: [] for rfc_id in wanted}
+        if wanted:
+            rows = await session.execute(select(MailMessage.rfc_message_id, MailMessage.fingerprint).where(
+                MailMessage.mailbox == mailbox, MailMessage.rfc_message_id.in_(wanted)))
+            for rfc_id, fingerprint in rows.all():
+                recorded[rfc_id].append(fingerprint)
+        return cls(mailbox, recorded)
+
+    def earlier(self, rfc_id: str) -> list[str | None] | None:
+        """The recorded fingerprints, or None when this id was not loaded (then ask the database)."""
+        found = self._recorded.get(rfc_id)
+        return None if found is None else list(found)
+
+    def add(self, rfc_id: str, fingerprint: str) -> None:
+        self._recorded.setdefault(rfc_id, []).append(fingerprint)
+
+    def restore(self, rfc_id: str, before: list[str | None] | None) -> None:
+        if before is None:
+            self._recorded.pop(rfc_id, None)
+        else:
+            self._recorded[rfc_id] = list(before)
+
+
 async def claim_message_id(
-    session: AsyncSession, mailbox: str, rfc_id: str, fingerprint: str, uid: int | None, sender: str
+    session: AsyncSession, mailbox: str, rfc_id: str, fingerprint: str, uid: int | None, sender: str,
+    known: KnownIds | None = None,
 ) -> Claim | None:
     """Record this mail (Message-ID and fingerprint) for this mailbox; None when it was already
-    recorded (a duplicate), or when its Message-ID was recorded before fingerprints existed."""
-    earlier = (await session.scalars(select(MailMessage.fingerprint).where(
-        MailMessage.mailbox == mailbox, MailMessage.rfc_message_id == rfc_id))).all()
+    recorded (a duplicate), or when its Message-ID was recorded before fingerprints existed.
+    `known` (the group's ids read at once) saves the lookup."""
+    earlier = known.earlier(rfc_id) if known is not None and known.mailbox == mailbox else None
+    if earlier is None:
+        earlier = list((await session.scalars(select(MailMessage.fingerprint).where(
+            MailMessage.mailbox == mailbox, MailMessage.rfc_message_id == rfc_id))).all())
     if None in earlier or fingerprint in earlier:
         return None
     stmt = (
@@ -81,7 +116,11 @@ async def claim_message_id(
         .returning(MailMessage.id)
     )
     index_id = (await session.execute(stmt)).scalar_one_or_none()
-    return Claim(index_id, bool(earlier)) if index_id is not None else None
+    if index_id is None:
+        return None
+    if known is not None and known.mailbox == mailbox:
+        known.add(rfc_id, fingerprint)
+    return Claim(index_id, bool(earlier))
 
 
 async def ingest_mail(
@@ -91,8 +130,11 @@ async def ingest_mail(
     files: tuple[NewAttachment, ...],
     options: IntakeOptions,
     uid: int | None = None,
+    known: KnownIds | None = None,
 ) -> IntakeResult:
-    claim = await claim_message_id(session, options.mailbox, mail.message_id, mail.fingerprint, uid, mail.address)
+    """`known`: the Message-IDs of the caller's group of mails, read at once (see `KnownIds`)."""
+    claim = await claim_message_id(session, options.mailbox, mail.message_id, mail.fingerprint, uid, mail.address,
+                                   known)
     if claim is None:
         return IntakeResult("duplicate")
     index_id = claim.id
@@ -109,15 +151,17 @@ async def ingest_mail(
         raise Unusable("no_sender", "no usable From, Sender or Return-Path address")
     if mail.address in options.own_addresses:
         raise Unusable("own_address", f"mail from our own address {mail.address}")
-    chat = await _chat_ticket(session, mail, options)
+    candidates = await _candidates(session, mail, options)
+    chat = await _chat_ticket(session, mail, options, candidates)
     if chat is not None:
         return await _into_chat(session, chat, mail, files, options, claim)
     language = mail.language or options.default_language
-    contact = await contact_for_email(session, mail.address, mail.name, language)
-    ticket = await _thread(session, mail, contact, options)
+    # The sender's contact and the identity they write from, in one read (no second lookup for a new ticket).
+    contact, identity = await sender_of(session, CHANNEL, email_address(mail.address), name=mail.name,
+                                        language=language)
+    ticket = await _thread(session, contact, options, candidates)
     created = ticket is None
     if ticket is None:
-        identity = await find_identity(session, CHANNEL, email_address(mail.address))
         ticket, _ = await conversations.open_ticket(
             session, contact=contact, channel=CHANNEL, queue_slug=QUEUE, subject=mail.subject or "(no subject)",
             identity=identity,
@@ -137,13 +181,21 @@ async def ingest_mail(
     return IntakeResult("created" if created else "appended", ticket.id, message.id, acknowledged)
 
 
-async def _chat_ticket(session: AsyncSession, mail: ParsedMail, options: IntakeOptions) -> Ticket | None:
-    """The chat ticket (another channel's) whose reply copy this mail answers, when it comes from the
-    address the visitor left there (`reply_email_of`). Anyone else answering a forwarded copy gets a
-    ticket of their own, as any sender does: the chat is not theirs to write into."""
+async def _candidates(session: AsyncSession, mail: ParsedMail, options: IntakeOptions) -> list[int]:
+    """Tickets this mail may answer, nearest first: those of the mails it names (In-Reply-To,
+    References), else the ticket tagged in its subject. Read once for both the chat and the e-mail
+    threading."""
     candidates = await _tickets_by_headers(session, options.mailbox, mail.thread_ids)
     if not candidates and (tagged := ids.ticket_in_subject(mail.subject)) is not None:
         candidates = [tagged]
+    return candidates
+
+
+async def _chat_ticket(session: AsyncSession, mail: ParsedMail, options: IntakeOptions,
+                       candidates: list[int]) -> Ticket | None:
+    """The chat ticket (another channel's) whose reply copy this mail answers, when it comes from the
+    address the visitor left there (`reply_email_of`). Anyone else answering a forwarded copy gets a
+    ticket of their own, as any sender does: the chat is not theirs to write into."""
     for ticket_id in candidates:
         ticket = await session.get(Ticket, ticket_id, with_for_update=True)
         if ticket is None or ticket.channel == CHANNEL:
@@ -224,13 +276,11 @@ def _unmatched(mail: ParsedMail) -> str:
     return f"{kind} from {mail.address or '<>'} about {about}, none of them ours: {reason}"
 
 
-async def _thread(session: AsyncSession, mail: ParsedMail, contact: Contact, options: IntakeOptions) -> Ticket | None:
+async def _thread(session: AsyncSession, contact: Contact, options: IntakeOptions,
+                  candidates: list[int]) -> Ticket | None:
     """The sender's own email ticket this mail answers, or None (then a new ticket is opened).
     A match on someone else's ticket never leaks into it (a Message-ID reused by different mails
     may point at several tickets: the sender's own one is taken)."""
-    candidates = await _tickets_by_headers(session, options.mailbox, mail.thread_ids)
-    if not candidates and (tagged := ids.ticket_in_subject(mail.subject)) is not None:
-        candidates = [tagged]
     for ticket_id in candidates:
         ticket = await session.get(Ticket, ticket_id, with_for_update=True)
         if ticket is not None and ticket.channel == CHANNEL and ticket.contact_id == contact.id:

@@ -1,10 +1,11 @@
 """The intake loop: hold the mailbox lock, connect, ingest what is new, wait (IDLE or poll), and on
 any outage log once, show it in the component state and retry with backoff.
 
-Exactly once: each mail is committed with its Message-ID claim (unique per mailbox) in one transaction;
-the mailbox's last UID advances after a whole batch is committed, and \\Seen is set only after that.
-A process killed anywhere leaves either nothing (the mail is fetched again) or a committed mail whose
-Message-ID makes the second pass a no-op.
+Group commits, exactly once: a fetched batch is stored in groups, one transaction each; each mail with
+its Message-ID claim (unique per mailbox) in a savepoint of its own, and the mailbox's last UID advanced
+to the group's last UID in the same transaction. \\Seen is set only after the batch is committed.
+A process killed anywhere leaves either nothing of a group (it is fetched again) or the whole group
+with its position, and a committed mail's Message-ID makes any second pass a no-op.
 """
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
-from functools import partial
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -24,10 +24,11 @@ from core.i18n import Translator
 from core.mail import state
 from core.mail.files import store_files
 from core.mail.imap import ImapConfig, ImapError, ImapSession, LoginFailed
-from core.mail.intake import IntakeOptions, Unusable, claim_message_id, ingest_mail
+from core.mail.intake import IntakeOptions, IntakeResult, KnownIds, Unusable, claim_message_id, ingest_mail
 from core.mail.lock import MailboxLock
 from core.mail.parse import ParsedMail, parse_mail
 from core.mail.quarantine import Setaside, quarantine
+from core.services.conversations import NewAttachment
 from core.storage import AttachmentStore
 
 log = logging.getLogger(__name__)
@@ -47,8 +48,9 @@ class MailPoller:
     max_bytes: int = 25 * 1024 * 1024
     retry_base: float = 1.0
     retry_max: float = 300.0
-    batch: int = 25
-    concurrency: int = 1
+    batch: int = 25  # mails fetched at once, and at most this many stored in one transaction
+    group_bytes: int = 16 * 1024 * 1024  # about this much mail per transaction (one larger mail goes alone)
+    parse_off_loop: bool = True  # parse in a worker thread (False: on the event loop, for comparison)
     status: MutableMapping[str, str] = field(default_factory=dict)
     ingested: int = 0
     quarantined: int = 0
@@ -125,98 +127,145 @@ class MailPoller:
         else:
             assert where is not None
             everything, uids = [], await imap.new_uids(where.last_uid)
-        for start in range(0, len(uids), self.batch):
-            await self._batch(imap, uids[start : start + self.batch])
+        await self._pipeline(imap, [uids[start : start + self.batch] for start in range(0, len(uids), self.batch)])
         if everything:
             async with self.sessions() as session, session.begin():
                 await state.advance(session, self.mailbox, imap.uidvalidity, max(everything))
         return len(uids)
 
-    async def _batch(self, imap: ImapSession, uids: list[int]) -> None:
-        """Mails of different senders are stored concurrently (they can never thread onto each
-        other's tickets); one sender's mails go in UID order. The position advances once the whole
-        batch is committed, so a crash inside it only means fetching it again."""
+    async def _pipeline(self, imap: ImapSession, batches: list[list[int]]) -> None:
+        """Batch after batch in UID order: while one batch is written to the database, the next one is
+        already fetched and being parsed (in a worker thread) and its files stored, so the parser's CPU
+        and the database's round trips overlap. The IMAP connection is used by one command at a time:
+        the next batch is fetched before this one's \\Seen is set."""
+        if not batches:
+            return
+        ahead = asyncio.create_task(self._prepare_batch(imap.uidvalidity, await self._fetch(imap, batches[0])))
+        try:
+            for number, uids in enumerate(batches):
+                groups = await ahead
+                if number + 1 < len(batches):
+                    fetched = await self._fetch(imap, batches[number + 1])
+                    ahead = asyncio.create_task(self._prepare_batch(imap.uidvalidity, fetched))
+                for last_uid, entries in groups:
+                    await self._commit_group(imap.uidvalidity, last_uid, entries)
+                await imap.mark_seen(uids)
+        finally:
+            if not ahead.done():  # a failure on the way: the prepared batch is fetched again next time
+                ahead.cancel()
+            await asyncio.gather(ahead, return_exceptions=True)
+
+    async def _fetch(self, imap: ImapSession, uids: list[int]) -> _Fetched:
         sizes = await imap.sizes(uids)
         small = [uid for uid in uids if sizes.get(uid, 0) <= self.max_bytes]
         bodies = await imap.fetch(small)
         heads = await imap.fetch([uid for uid in uids if uid not in bodies and uid in sizes], "BODY.PEEK[HEADER]")
-        lanes: dict[str, list[Callable[[], Awaitable[None]]]] = {}
-        for uid in uids:
-            if uid in bodies:
-                raw = bodies[uid]
-                mail = _parse_or_error(raw)
-                key = mail.address if isinstance(mail, ParsedMail) and mail.address else f"#{uid}"
-                lanes.setdefault(key, []).append(partial(self._ingest, imap.uidvalidity, uid, raw, mail))
-            elif uid in heads:
-                lanes.setdefault(f"#{uid}", []).append(
-                    partial(self._too_large, imap.uidvalidity, uid, heads[uid], sizes[uid]))
-        slots = asyncio.Semaphore(self.concurrency)
+        return _Fetched(uids, sizes, bodies, heads)
 
-        async def lane(steps: list[Callable[[], Awaitable[None]]]) -> None:
-            for step in steps:
-                async with slots:
-                    await step()
+    async def _prepare_batch(self, uidvalidity: int, fetched: _Fetched) -> list[tuple[int, list[_Entry]]]:
+        """The batch parsed off the event loop and cut into groups, one transaction each (at most
+        `batch` mails and about `group_bytes` of them): (the group's last UID, its mails)."""
+        parsed = await asyncio.to_thread(_parse_all, fetched.bodies) if self.parse_off_loop else _parse_all(
+            fetched.bodies)
+        groups = []
+        for group in _groups(fetched.uids, fetched.bodies, self.group_bytes):
+            entries = [await self._prepare(uidvalidity, uid, fetched, parsed) for uid in group]
+            groups.append((max(group), [entry for entry in entries if entry is not None]))
+        return groups
 
-        results = await asyncio.gather(*(lane(steps) for steps in lanes.values()), return_exceptions=True)
-        failure = next((r for r in results if isinstance(r, BaseException)), None)
-        if failure is not None:
-            raise failure
+    async def _prepare(
+        self, uidvalidity: int, uid: int, fetched: _Fetched, parsed: dict[int, ParsedMail | Exception],
+    ) -> _Entry | None:
+        """What the group's transaction needs for one mail, its files already in the store (a store
+        keeps files by hash, so a group that is fetched again saves none twice). None for a mail
+        that vanished between the search and the fetch."""
+        bodies, heads, sizes = fetched.bodies, fetched.heads, fetched.sizes
+        if uid in bodies:
+            raw, mail = bodies[uid], parsed[uid]
+            if isinstance(mail, Exception):
+                return _Entry(uid, raw, None, (), ("unparseable", f"{type(mail).__name__}: {mail}"))
+            try:
+                files = await store_files(self.storage, mail)
+            except (OSError, *_DATABASE_DOWN):
+                raise
+            except Exception as exc:
+                log.exception("mail files could not be stored", extra={"mailbox": self.mailbox, "uid": uid})
+                return _Entry(uid, raw, mail, (), ("error", f"{type(exc).__name__}: {exc}"))
+            return _Entry(uid, raw, mail, files)
+        if uid in heads:
+            try:
+                head: ParsedMail | None = await asyncio.to_thread(parse_mail, heads[uid])
+            except Exception:
+                head = None
+            return _Entry(uid, None, head, (), ("too_large", f"{sizes[uid]} bytes, limit {self.max_bytes}"), sizes[uid])
+        return None
+
+    async def _commit_group(self, uidvalidity: int, last_uid: int, entries: list[_Entry]) -> None:
+        """One transaction: each mail in a savepoint of its own (a mail that fails for its own
+        reasons is rolled back alone and set aside; the others commit), then the position. The
+        database going away mid-group rolls the whole group back."""
+        done: list[tuple[_Entry, IntakeResult | None, str | None]] = []
         async with self.sessions() as session, session.begin():
-            await state.advance(session, self.mailbox, imap.uidvalidity, max(uids))
-        await imap.mark_seen(uids)
+            known = await KnownIds.load(session, self.mailbox, [e.mail.message_id for e in entries if e.mail])
+            for entry in entries:
+                outcome = entry.problem or await self._ingest(session, known, entry)
+                if isinstance(outcome, IntakeResult):
+                    done.append((entry, outcome, None))
+                    continue
+                await self._set_aside(session, known, uidvalidity, entry, *outcome)
+                done.append((entry, None, outcome[0]))
+            await state.advance(session, self.mailbox, uidvalidity, last_uid)
+        for entry, result, reason in done:  # told only once it is committed
+            if result is not None:
+                self.ingested += 1
+                log.info("mail ingested", extra={
+                    "mailbox": self.mailbox, "uid": entry.uid, "ticket": result.ticket_id,
+                    "outcome": result.outcome, "acknowledged": result.acknowledged})
+            else:
+                self.quarantined += 1
+                log.warning("mail quarantined", extra={"mailbox": self.mailbox, "uid": entry.uid, "reason": reason})
 
-    async def _ingest(self, uidvalidity: int, uid: int, raw: bytes, mail: ParsedMail | Exception) -> None:
-        if isinstance(mail, Exception):
-            await self._set_aside(uidvalidity, uid, raw, "unparseable", f"{type(mail).__name__}: {mail}", None)
-            return
+    async def _ingest(self, session: AsyncSession, known: KnownIds, entry: _Entry) -> IntakeResult | tuple[str, str]:
+        """The mail through the one intake path, in a savepoint; (reason, detail) when it cannot go in."""
+        mail = entry.mail
+        assert mail is not None
+        before = known.earlier(mail.message_id)
         try:
-            files = await store_files(self.storage, mail)
-            async with self.sessions() as session, session.begin():
-                result = await ingest_mail(session, self.translator, mail, files, self.options, uid)
+            async with session.begin_nested():
+                return await ingest_mail(session, self.translator, mail, entry.files, self.options, entry.uid, known)
         except Unusable as exc:
-            await self._set_aside(uidvalidity, uid, raw, exc.reason, exc.detail, mail)
-            return
+            problem = (exc.reason, exc.detail)
         except (OSError, *_DATABASE_DOWN):
             raise
         except Exception as exc:
-            log.exception("mail could not be stored", extra={"mailbox": self.mailbox, "uid": uid})
-            await self._set_aside(uidvalidity, uid, raw, "error", f"{type(exc).__name__}: {exc}", mail)
-            return
-        self.ingested += 1
-        log.info("mail ingested", extra={"mailbox": self.mailbox, "uid": uid, "ticket": result.ticket_id,
-                                         "outcome": result.outcome, "acknowledged": result.acknowledged})
-
-    async def _too_large(self, uidvalidity: int, uid: int, head: bytes, size: int) -> None:
-        try:
-            mail: ParsedMail | None = parse_mail(head)
-        except Exception:
-            mail = None
-        detail = f"{size} bytes, limit {self.max_bytes}"
-        await self._set_aside(uidvalidity, uid, None, "too_large", detail, mail, size)
+            log.exception("mail could not be stored", extra={"mailbox": self.mailbox, "uid": entry.uid})
+            problem = ("error", f"{type(exc).__name__}: {exc}")
+        known.restore(mail.message_id, before)
+        return problem
 
     async def _set_aside(
-        self, uidvalidity: int, uid: int, raw: bytes | None, reason: str, detail: str, mail: ParsedMail | None,
-        size: int | None = None,
+        self, session: AsyncSession, known: KnownIds, uidvalidity: int, entry: _Entry, reason: str, detail: str,
     ) -> None:
+        """Quarantine the mail in the group's transaction, claiming its Message-ID (a mail set aside
+        is not taken again from the mailbox; an admin may retry it)."""
         raw_key = None
-        if raw is not None:
+        if entry.raw is not None:
             try:
-                saved = await self.storage.save(raw, f"mail-{uid}.eml", "message/rfc822")
+                saved = await self.storage.save(entry.raw, f"mail-{entry.uid}.eml", "message/rfc822")
                 raw_key = saved.storage_key
             except Exception:
                 raw_key = None
-        async with self.sessions() as session, session.begin():
-            rfc_id = mail.message_id if mail else None
+        mail = entry.mail
+        async with session.begin_nested():
             claimed = mail is None or await claim_message_id(session, self.mailbox, mail.message_id,
-                                                             mail.fingerprint, uid, mail.address)
+                                                             mail.fingerprint, entry.uid, mail.address, known)
             if claimed:
                 await quarantine(session, Setaside(
-                    mailbox=self.mailbox, uid=uid, uidvalidity=uidvalidity, reason=reason, detail=detail,
-                    rfc_message_id=rfc_id, sender=mail.address if mail else "", subject=mail.subject if mail else "",
-                    size=size if size is not None else len(raw or b""), raw_storage_key=raw_key,
+                    mailbox=self.mailbox, uid=entry.uid, uidvalidity=uidvalidity, reason=reason, detail=detail,
+                    rfc_message_id=mail.message_id if mail else None, sender=mail.address if mail else "",
+                    subject=mail.subject if mail else "",
+                    size=entry.size if entry.size is not None else len(entry.raw or b""), raw_storage_key=raw_key,
                 ))
-        self.quarantined += 1
-        log.warning("mail quarantined", extra={"mailbox": self.mailbox, "uid": uid, "reason": reason})
 
     def _failed(self, new_state: str, exc: BaseException) -> None:
         if self._stopping:
@@ -244,8 +293,53 @@ class MailPoller:
             await asyncio.wait_for(self._wake.wait(), seconds)
 
 
-def _parse_or_error(raw: bytes) -> ParsedMail | Exception:
-    try:
-        return parse_mail(raw)
-    except Exception as exc:
-        return exc
+@dataclass(frozen=True)
+class _Fetched:
+    """A batch as the server gave it: its UIDs, their sizes, whole mails, and headers of those too large."""
+
+    uids: list[int]
+    sizes: dict[int, int]
+    bodies: dict[int, bytes]
+    heads: dict[int, bytes]
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One fetched mail of a group: its bytes, its parse, its stored files, or why it cannot go in."""
+
+    uid: int
+    raw: bytes | None  # None for a mail too large to fetch (only its header was)
+    mail: ParsedMail | None
+    files: tuple[NewAttachment, ...]
+    problem: tuple[str, str] | None = None  # (reason, detail) known before the database is asked
+    size: int | None = None
+
+
+def _parse_all(bodies: dict[int, bytes]) -> dict[int, ParsedMail | Exception]:
+    """Run in a worker thread: parsing (MIME walk, transfer decoding, HTML to text) is the CPU-heavy
+    part of intake, and the event loop serves the bot and the panel meanwhile."""
+    parsed: dict[int, ParsedMail | Exception] = {}
+    for uid, raw in bodies.items():
+        try:
+            parsed[uid] = parse_mail(raw)
+        except Exception as exc:
+            parsed[uid] = exc
+    return parsed
+
+
+def _groups(uids: list[int], bodies: dict[int, bytes], max_bytes: int) -> list[list[int]]:
+    """Consecutive runs of UIDs (in order) whose fetched bytes stay within `max_bytes`; a run has at
+    least one mail, so a single large mail is a group of its own."""
+    groups: list[list[int]] = []
+    current: list[int] = []
+    size = 0
+    for uid in uids:
+        length = len(bodies.get(uid, b""))
+        if current and size + length > max_bytes:
+            groups.append(current)
+            current, size = [], 0
+        current.append(uid)
+        size += length
+    if current:
+        groups.append(current)
+    return groups

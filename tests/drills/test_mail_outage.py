@@ -1,7 +1,10 @@
 """`desk run` reading a mailbox (pymap on loopback, plain IMAP) beside a busy CPU while PostgreSQL is
 stopped for 6 s: mails appended before, during and after the outage each become one ticket with one
 message once the database is back, nothing is quarantined or dead-lettered, /healthz shows
-`components.mail` ok again, and Ctrl-C exits 0."""
+`components.mail` ok again, and Ctrl-C exits 0.
+
+And `desk run` SIGKILLed while a group of mails is being written (its transaction open, some groups
+already committed): the next `desk run` stores every mail exactly once and flags them all \\Seen."""
 
 from __future__ import annotations
 
@@ -117,3 +120,78 @@ async def test_mail_outage(
     code = await desk.stop()
     problems["Ctrl-C exit code"] = code
     assert not {what: found for what, found in problems.items() if found}, desk.tail(25)
+
+
+async def open_write_transaction(dsn: str) -> bool:
+    """Some other connection to this database is inside a transaction that has written (has an xid)."""
+    conn = await asyncpg.connect(dsn, timeout=5)
+    try:
+        return bool(await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL"))
+    finally:
+        await conn.close()
+
+
+async def stored_messages(dsn: str) -> int:
+    """Customer messages stored; 0 while the starting desk has not created its tables yet."""
+    conn = await asyncpg.connect(dsn, timeout=5)
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM message WHERE author_kind = 'customer'"))
+    except asyncpg.UndefinedTableError:
+        return 0
+    finally:
+        await conn.close()
+
+
+async def test_mail_sigkill_mid_group(
+    start_desk: Callable[..., DeskProcess], telegram: TelegramServer, drill_db: str,
+    imap_server: ImapTestServer, cpu_burner: object,
+) -> None:
+    total = 150
+    sent = [f"kill mail {n}" for n in range(total)]
+    await imap_server.append(*(
+        mail(subject=subject, body=f"Body of {subject}. " + "Some details of the order. " * 80,
+             sender=f"Sender {n % 40} <sender{n % 40}@example.com>", message_id=f"<kill-{n}@example.com>")
+        for n, subject in enumerate(sent)))
+    first = start_desk(IMAP_HOST="127.0.0.1", IMAP_PORT=str(imap_server.port), IMAP_USER=USER,
+                       IMAP_PASSWORD=PASSWORD, IMAP_SECURITY="plain", IMAP_POLL_SECONDS="2",
+                       IMAP_RETRY_MAX_SECONDS="2", MAIL_ACK="false")
+    seen: dict[str, int] = {}
+
+    async def mid_group() -> bool:
+        """Some mails committed, not all, and a group's transaction open right now."""
+        stored = await stored_messages(drill_db)
+        if 0 < stored < total and await open_write_transaction(drill_db):
+            seen["stored"] = stored
+            return True
+        return False
+
+    await first.wait_for(mid_group, "a group of mails being written after some were committed", 120)
+    first.process.kill()  # SIGKILL: no chance to finish the group or flag anything
+    await asyncio.to_thread(first.process.wait, 10)
+    at_kill = await stored_messages(drill_db)
+
+    second = start_desk()  # the same settings (they stay in the drill's environment)
+    found: dict[str, tuple[int, int]] = {}
+
+    async def all_in() -> bool:
+        nonlocal found
+        found = await mail_tickets(drill_db)
+        return all(subject in found for subject in sent)
+
+    took = await second.wait_for(all_in, "every mail a ticket after the restart", SETTLE_WITHIN)
+    await asyncio.sleep(1.0)  # room for a late duplicate to show up
+    found = await mail_tickets(drill_db)
+    flags = await imap_server.flags()
+    print(f"\nmail SIGKILL mid-group: {total} mails, {seen['stored']} stored when a group was seen open, "
+          f"{at_kill} after the kill; all in {took:.1f} s after the restart")
+    problems: dict[str, object] = {
+        "mails not one ticket with one message": {s: found.get(s) for s in sent if found.get(s) != (1, 1)},
+        "tickets nobody sent": {s: n for s, n in found.items() if s not in sent},
+        "dead letters": await dead_letters(drill_db),
+        "not flagged \\Seen": sorted(uid for uid, f in flags.items() if "\\Seen" not in f),
+    }
+    code = await second.stop()
+    problems["Ctrl-C exit code"] = code
+    assert not {what: found for what, found in problems.items() if found}, second.tail(25)
