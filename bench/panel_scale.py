@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import re
 import statistics
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -200,15 +201,30 @@ async def plans(engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession],
     return found
 
 
-async def run(args: argparse.Namespace) -> None:
+@contextlib.asynccontextmanager
+async def database(args: argparse.Namespace) -> AsyncIterator[str]:
+    """`--database`'s URL (kept as it is), else a scratch database."""
+    if args.database:
+        yield args.database
+        return
     async with scratch_database("panel", keep=args.keep) as url:
+        yield url
+
+
+async def run(args: argparse.Namespace) -> None:
+    async with database(args) as url:
         await upgrade(url)
         engine = create_async_engine(url, pool_size=2)
         sessions = async_sessionmaker(engine, expire_on_commit=False)
-        began = time.perf_counter()
-        print(f"filling {args.tickets:,} tickets, {args.messages:,} messages", flush=True)
-        await fill(engine, args.tickets, args.messages)
-        print(f"filled in {time.perf_counter() - began:.0f} s", flush=True)
+        async with sessions() as session:
+            filled = bool(await session.scalar(text("SELECT EXISTS (SELECT 1 FROM ticket)")))
+        if filled:  # a database filled by an earlier run (--database): its rows are timed as they are
+            print("the database holds tickets already: not filled again", flush=True)
+        else:
+            began = time.perf_counter()
+            print(f"filling {args.tickets:,} tickets, {args.messages:,} messages", flush=True)
+            await fill(engine, args.tickets, args.messages)
+            print(f"filled in {time.perf_counter() - began:.0f} s", flush=True)
         began = time.perf_counter()
         computed = await RefreshRollups(sessions, backfill=1000).run()
         print(f"dashboard rollups: {computed} days in {time.perf_counter() - began:.1f} s", flush=True)
@@ -238,6 +254,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--plans", action="store_true", help="print every query plan")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument("--database", help="use this database (a URL) instead of a scratch one, and keep it; "
+                                           "filled only when it holds no tickets, so a second run skips the fill")
     asyncio.run(run(parser.parse_args()))
 
 

@@ -222,3 +222,16 @@ class DashboardDay(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     figures: Mapped[dict[str, Any]]
     computed_at: Mapped[datetime] = now_column()
+
+
+class DashboardSpan(Base):
+    """The day rollups of [start, stop) summed: a calendar month or a week of the month (days 1-7, 8-14,
+    15-21, 22 to the end; core.services.dashboard.spans_starting), so a long period reads a few rows.
+    Kept by RefreshRollups: a span exists only while it equals the sum of its stored days."""
+
+    __tablename__ = "dashboard_span"
+
+    start: Mapped[date] = mapped_column(Date, primary_key=True)
+    stop: Mapped[date] = mapped_column(Date, primary_key=True)
+    figures: Mapped[dict[str, Any]]
+    computed_at: Mapped[datetime] = now_column()

@@ -2,15 +2,16 @@
 
 A period is read from per-day rollups (`dashboard_day`, kept by the leader's `RefreshRollups` job) for
 its whole UTC days and computed live for the rest (today so far, and the part of the first day inside
-the window), so 365 days cost what 7 do. A day's figures are counts and histograms, which add up across
-days; the response and resolution percentiles come from log-scale histograms (buckets 2% wide), so they
+the window). Whole months and weeks of the month are read from their pre-summed spans (`dashboard_span`,
+kept by the same job), so 365 days read about 30 rows and cost what 7 do. A day's figures are counts
+and histograms, which add up across days; the response and resolution percentiles come from log-scale histograms (buckets 2% wide), so they
 are within about 1% of the exact ones.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select, text
@@ -94,39 +95,92 @@ async def day_figures(session: AsyncSession, start: datetime, end: datetime) -> 
     return figures
 
 
-# The stored days of a window, added up: one row per figure and key (a few hundred), not a row per day.
-_SUMS = text(f"""
-SELECT f.key, k.key, sum(k.value::bigint) FROM dashboard_day AS d
-CROSS JOIN LATERAL jsonb_each(d.figures) AS f CROSS JOIN LATERAL jsonb_each_text(f.value) AS k
-WHERE d.day >= :first AND d.day < :today AND {STORED_VERSION.replace("figures", "d.figures")} >= :version
-GROUP BY 1, 2
-""")
-
-
-_STORED = text(f"SELECT day FROM dashboard_day WHERE day >= :first AND day < :today AND {STORED_VERSION} >= :version")
-
-
 def day_start(day: Any) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
 
 
+def _next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+WEEK_STARTS = (1, 8, 15, 22)  # the weeks of a month: days 1-7, 8-14, 15-21, 22 to the month's end
+
+
+def spans_starting(day: date) -> list[tuple[date, date]]:
+    """The pre-summed spans [start, stop) beginning on `day`, longest first: its month on the 1st, its
+    week of the month on the 1st, 8th, 15th and 22nd (the last week runs to the month's end, 7 to 10
+    days), so weeks and months nest and a period is whole months, whole weeks and at most 9 days at
+    each edge."""
+    spans = []
+    if day.day == 1:
+        spans.append((day, _next_month(day)))
+    if day.day in WEEK_STARTS:
+        spans.append((day, _next_month(day) if day.day == WEEK_STARTS[-1] else day + timedelta(days=7)))
+    return spans
+
+
+def spans_containing(day: date) -> list[tuple[date, date]]:
+    """The month and the week of the month holding `day`."""
+    month = day.replace(day=1)
+    week = day.replace(day=max(start for start in WEEK_STARTS if start <= day.day))
+    return [spans_starting(month)[0], spans_starting(week)[-1]]
+
+
+def cover(first: date, stop: date, stored: set[tuple[date, date]]) -> tuple[list[tuple[date, date]], list[date]]:
+    """[first, stop) as the fewest stored rows: (the stored spans and days to add up, the days with no
+    stored row, to compute live). A span or day counts when `stored` holds its (start, stop)."""
+    rows: list[tuple[date, date]] = []
+    live: list[date] = []
+    day = first
+    while day < stop:
+        span = next((span for span in spans_starting(day) if span[1] <= stop and span in stored), None)
+        if span is None:
+            span = (day, day + timedelta(days=1))
+            if span not in stored:
+                live.append(day)
+                span = None
+        if span is not None:
+            rows.append(span)
+        day += timedelta(days=1) if span is None else span[1] - span[0]
+    return rows, live
+
+
+# What the window has stored at the current version, as (start, stop): each day and each span.
+_STORED = text(f"""
+SELECT day, day + 1 FROM dashboard_day WHERE day >= :first AND day < :today AND {STORED_VERSION} >= :version
+UNION ALL SELECT start, stop FROM dashboard_span WHERE start >= :first AND stop <= :today
+    AND {STORED_VERSION} >= :version
+""")
+# The chosen rows added up in the database: one row per figure and key (a few thousand), not per day.
+_SUMS = text(f"""
+SELECT f.key, k.key, sum(k.value::bigint) FROM (
+    SELECT figures FROM dashboard_day WHERE day = ANY(CAST(:days AS date[]))
+    UNION ALL SELECT figures FROM dashboard_span
+    WHERE (start, stop) IN (SELECT * FROM unnest(CAST(:starts AS date[]), CAST(:stops AS date[])))
+) AS d CROSS JOIN LATERAL jsonb_each(d.figures) AS f CROSS JOIN LATERAL jsonb_each_text(f.value) AS k
+WHERE f.key <> '{VERSION}'
+GROUP BY 1, 2
+""")
+
+
 async def period_figures(session: AsyncSession, since: datetime, now: datetime) -> dict[str, Counter[str]]:
-    """The sum of the figures from `since` on: whole days from the rollups, the edges (and any day the
-    job has not computed yet) live."""
+    """The sum of the figures from `since` on: whole days from the rollups (whole months and weeks from
+    their pre-summed spans, so 365 days read about as many rows as 30), the edges (and any day the job
+    has not computed yet) live."""
     first_whole = since.date() + timedelta(days=1) if since != day_start(since.date()) else since.date()
     today = now.astimezone(UTC).date()
     total: dict[str, Counter[str]] = {name: Counter() for name in DAY_QUERIES}
     window = {"first": first_whole, "today": today, "version": ROLLUP_VERSION}
-    stored = set(await session.scalars(_STORED, window))
-    for name, key, count in (await session.execute(_SUMS, window)).all():  # added up in the database
-        if name in total:  # a figure since dropped from DAY_QUERIES is ignored
-            total[name][key] += int(count)
-    pieces = []
-    day = first_whole
-    while day < today:
-        if day not in stored:
-            pieces.append(await day_figures(session, day_start(day), day_start(day + timedelta(days=1))))
-        day += timedelta(days=1)
+    stored = {(start, stop) for start, stop in (await session.execute(_STORED, window)).all()}
+    rows, live = cover(first_whole, max(first_whole, today), stored)
+    if rows:
+        chosen = {"days": [start for start, stop in rows if stop - start == timedelta(days=1)],
+                  "starts": [start for start, stop in rows if stop - start > timedelta(days=1)],
+                  "stops": [stop for start, stop in rows if stop - start > timedelta(days=1)]}
+        for name, key, count in (await session.execute(_SUMS, chosen)).all():  # added up in the database
+            if name in total:  # a figure since dropped from DAY_QUERIES is ignored
+                total[name][key] += int(count)
+    pieces = [await day_figures(session, day_start(day), day_start(day + timedelta(days=1))) for day in live]
     if since < day_start(first_whole):
         pieces.append(await day_figures(session, since, min(day_start(first_whole), now)))
     # Today so far, open-ended as the live figures always were (a panel clock a little behind loses nothing).
