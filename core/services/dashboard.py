@@ -4,8 +4,8 @@ A period is read from per-day rollups (`dashboard_day`, kept by the leader's `Re
 its whole UTC days and computed live for the rest (today so far, and the part of the first day inside
 the window). Whole months and weeks of the month are read from their pre-summed spans (`dashboard_span`,
 kept by the same job), so 365 days read about 30 rows and cost what 7 do. A day's figures are counts
-and histograms, which add up across days; the response and resolution percentiles come from log-scale histograms (buckets 2% wide), so they
-are within about 1% of the exact ones.
+and histograms, which add up across days; the response and resolution percentiles come from log-scale
+histograms (buckets 2% wide), so they are within about 1% of the exact ones.
 """
 
 from __future__ import annotations
