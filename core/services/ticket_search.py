@@ -19,7 +19,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 CONFIG = "russian"
-CAP = 500  # rows read per source: the result is "500+" past it, never a scan of every match
+CAP = 1_000  # rows read per source: never a scan of every match
+SHOWN = 1_000  # the count shown: exact below it, "1,000+" from it on (or "N+" when a source was capped)
 RECENT = 200_000  # messages: the newest ones first, so a common word finds today's tickets
 START, STOP = "\x01", "\x02"
 NUMBER = re.compile(r"#?(\d{1,18})")
@@ -69,7 +70,7 @@ class Hit:
 @dataclass(frozen=True)
 class Found:
     hits: list[Hit]  # best hit per ticket, best first
-    capped: bool  # some source had more rows than CAP: the count is "CAP+"
+    capped: bool  # some source had more rows than CAP: the count is at least what was found ("N+")
 
 
 def _escape_like(value: str) -> str:
