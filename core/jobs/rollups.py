@@ -26,7 +26,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.models import DashboardDay
 from core.services.dashboard import (
     ROLLUP_VERSION,
-    STORED_VERSION,
     VERSION,
     day_figures,
     day_start,
@@ -45,31 +44,31 @@ UNION SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date FROM orders WHERE up
 UNION SELECT DISTINCT (r.created_at AT TIME ZONE 'UTC')::date FROM ticket AS t
     JOIN ticket_rating AS r ON r.ticket_id = t.id WHERE t.updated_at >= :since
 """)
-_MISSING = text(f"""
+_MISSING = text("""
 SELECT d::date FROM generate_series(
     (SELECT (least((SELECT min(created_at) FROM ticket), (SELECT min(created_at) FROM orders))
              AT TIME ZONE 'UTC')::date),
     CAST(:yesterday AS date), interval '1 day') AS d
-WHERE NOT EXISTS (SELECT 1 FROM dashboard_day WHERE day = d::date AND {STORED_VERSION} >= :version)
+WHERE NOT EXISTS (SELECT 1 FROM dashboard_day WHERE day = d::date AND version >= :version)
 ORDER BY d DESC LIMIT :limit
 """)
 _LOCK = text(f"SELECT pg_advisory_xact_lock({LOCK})")
 _DROP_SPANS = text("DELETE FROM dashboard_span WHERE (start, stop) IN "
                    "(SELECT * FROM unnest(CAST(:starts AS date[]), CAST(:stops AS date[])))")
-_STORED_DAYS = text(f"SELECT day FROM dashboard_day WHERE {STORED_VERSION} >= :version")
-_STORED_SPANS = text(f"SELECT start, stop FROM dashboard_span WHERE {STORED_VERSION} >= :version")
+_STORED_DAYS = text("SELECT day FROM dashboard_day WHERE version >= :version")
+_STORED_SPANS = text("SELECT start, stop FROM dashboard_span WHERE version >= :version")
 # A span: its days' figures added up per figure and key (every day is stored: the caller checked, under
 # the lock), with the version beside them.
 _SUM_SPAN = text(f"""
-INSERT INTO dashboard_span (start, stop, figures, computed_at)
-SELECT :start, :stop, coalesce(jsonb_object_agg(figure, keys), '{{}}'::jsonb)
-       || jsonb_build_object('{VERSION}', jsonb_build_object('v', CAST(:version AS int))), :now
+INSERT INTO dashboard_span (start, stop, version, figures, computed_at)
+SELECT :start, :stop, :version, coalesce(jsonb_object_agg(figure, keys), '{{}}'::jsonb), :now
 FROM (SELECT figure, jsonb_object_agg(key, n) AS keys FROM (
         SELECT f.key AS figure, k.key AS key, sum(k.value::bigint) AS n FROM dashboard_day AS d
         CROSS JOIN LATERAL jsonb_each(d.figures) AS f CROSS JOIN LATERAL jsonb_each_text(f.value) AS k
         WHERE d.day >= :start AND d.day < :stop AND f.key <> '{VERSION}' GROUP BY 1, 2) AS sums
       GROUP BY figure) AS per_figure
-ON CONFLICT (start, stop) DO UPDATE SET figures = excluded.figures, computed_at = excluded.computed_at
+ON CONFLICT (start, stop) DO UPDATE SET version = excluded.version, figures = excluded.figures,
+    computed_at = excluded.computed_at
 """)
 # Rows change a little before their transaction commits: look back past the previous pass by a margin.
 MARGIN = timedelta(minutes=5)
@@ -95,12 +94,11 @@ class RefreshRollups:
     async def _store_day(self, day: date) -> None:
         async with self.sessions() as session, session.begin():
             await session.execute(_LOCK)
-            figures: dict[str, dict[str, int]] = {
-                **await day_figures(session, day_start(day), day_start(day + timedelta(days=1))),
-                VERSION: {"v": ROLLUP_VERSION}}
-            row = {"day": day, "figures": figures, "computed_at": self.clock.now()}
+            figures = await day_figures(session, day_start(day), day_start(day + timedelta(days=1)))
+            row = {"day": day, "version": ROLLUP_VERSION, "figures": figures, "computed_at": self.clock.now()}
             await session.execute(insert(DashboardDay).values(row).on_conflict_do_update(
-                index_elements=[DashboardDay.day], set_={"figures": figures, "computed_at": row["computed_at"]}))
+                index_elements=[DashboardDay.day],
+                set_={"version": ROLLUP_VERSION, "figures": figures, "computed_at": row["computed_at"]}))
             held = spans_containing(day)
             await session.execute(_DROP_SPANS, {"starts": [start for start, _ in held],
                                                 "stops": [stop for _, stop in held]})

@@ -79,20 +79,42 @@ DAY_QUERIES = {
                  "AND t.assignee_id IS NOT NULL GROUP BY t.assignee_id",
 }
 # The shape of a stored day: a day stored by an older version (without figures added since) counts as
-# never computed, so the job recomputes it and periods compute it live until then. Raise it whenever
-# DAY_QUERIES gains or changes a figure. 1: before the per-operator figures; 2: with them.
+# never computed, so the job recomputes it and periods compute it live until then; a span of an older
+# version is not read either. Raise it whenever DAY_QUERIES gains or changes a figure. 1: before the
+# per-operator figures; 2: with them. Kept in the rows' `version` column (migration 0032; before it a
+# day held it as the figure {"version": {"v": n}}, which the sums skip).
 ROLLUP_VERSION = 2
-VERSION = "version"  # the figure holding {"v": ROLLUP_VERSION} in a stored day
-STORED_VERSION = f"coalesce((figures #>> '{{{VERSION},v}}')::int, 1)"
+VERSION = "version"  # the figure older days held their version in: never summed
+
+
+def _figures_sql(spans: int) -> str:
+    """Every figure of `spans` time spans in one statement (one round trip instead of one per figure and
+    span): rows (figure, key, count); span i's bounds are :start<i> and :end<i>."""
+    parts: list[str] = []
+    for i in range(spans):
+        for name, sql in DAY_QUERIES.items():
+            bound = sql.replace(":start", f":start{i}").replace(":end", f":end{i}")
+            parts.append(f"SELECT '{name}', k::text, n::bigint FROM ({bound}) AS x{len(parts)}(k, n)")
+    return "\nUNION ALL ".join(parts)
+
+
+async def figures_of(session: AsyncSession, spans: list[tuple[datetime, datetime]]) -> dict[str, dict[str, int]]:
+    """The figures of tickets, ratings and orders created in the spans [start, end), added up: counts keyed
+    by text."""
+    figures: dict[str, dict[str, int]] = {name: {} for name in DAY_QUERIES}
+    if not spans:
+        return figures
+    bounds = {f"{edge}{i}": moment for i, span in enumerate(spans) for edge, moment in zip(("start", "end"), span,
+                                                                                          strict=True)}
+    for name, key, count in (await session.execute(text(_figures_sql(len(spans))), bounds)).all():
+        if count:
+            figures[name][str(key)] = figures[name].get(str(key), 0) + int(count)
+    return figures
 
 
 async def day_figures(session: AsyncSession, start: datetime, end: datetime) -> dict[str, dict[str, int]]:
     """The figures of tickets, ratings and orders created in [start, end): counts keyed by text."""
-    figures = {}
-    for name, sql in DAY_QUERIES.items():
-        rows = (await session.execute(text(sql), {"start": start, "end": end})).all()
-        figures[name] = {str(key): int(count) for key, count in rows if count}
-    return figures
+    return await figures_of(session, [(start, end)])
 
 
 def day_start(day: Any) -> datetime:
@@ -146,10 +168,10 @@ def cover(first: date, stop: date, stored: set[tuple[date, date]]) -> tuple[list
 
 
 # What the window has stored at the current version, as (start, stop): each day and each span.
-_STORED = text(f"""
-SELECT day, day + 1 FROM dashboard_day WHERE day >= :first AND day < :today AND {STORED_VERSION} >= :version
+_STORED = text("""
+SELECT day, day + 1 FROM dashboard_day WHERE day >= :first AND day < :today AND version >= :version
 UNION ALL SELECT start, stop FROM dashboard_span WHERE start >= :first AND stop <= :today
-    AND {STORED_VERSION} >= :version
+    AND version >= :version
 """)
 # The chosen rows added up in the database: one row per figure and key (a few thousand), not per day.
 _SUMS = text(f"""
@@ -180,14 +202,14 @@ async def period_figures(session: AsyncSession, since: datetime, now: datetime) 
         for name, key, count in (await session.execute(_SUMS, chosen)).all():  # added up in the database
             if name in total:  # a figure since dropped from DAY_QUERIES is ignored
                 total[name][key] += int(count)
-    pieces = [await day_figures(session, day_start(day), day_start(day + timedelta(days=1))) for day in live]
+    # Live, in one statement: the days not stored yet, the first day's part inside the window, and today so
+    # far, open-ended as the live figures always were (a panel clock a little behind loses nothing).
+    spans = [(day_start(day), day_start(day + timedelta(days=1))) for day in live]
     if since < day_start(first_whole):
-        pieces.append(await day_figures(session, since, min(day_start(first_whole), now)))
-    # Today so far, open-ended as the live figures always were (a panel clock a little behind loses nothing).
-    pieces.append(await day_figures(session, max(since, day_start(today)), OPEN_END))
-    for piece in pieces:
-        for name, counts in piece.items():
-            total[name].update(counts)
+        spans.append((since, min(day_start(first_whole), now)))
+    spans.append((max(since, day_start(today)), OPEN_END))
+    for name, counts in (await figures_of(session, spans)).items():
+        total[name].update(counts)
     return total
 
 
