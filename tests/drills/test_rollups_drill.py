@@ -190,7 +190,8 @@ async def test_rollups_stay_right_across_an_outage_and_a_killed_leader(
             await asyncio.sleep(0.05)
         assert killed_at is not None, "the leader's pass was never seen mid-way"
         assert killed_at[0] < killed_at[1], f"the leader finished before the kill: {killed_at}"
-        operator.desk = standby
+        await operator.close()
+        operator = Operator(standby)  # a new sign-in on the desk still running
         await operator.login()
 
         async def finished() -> bool:
