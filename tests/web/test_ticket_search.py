@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from sqlalchemy import text
 
+from core.services import ticket_search
 from tests.web.harness import Panel, customer_ticket, customer_writes, login, make_operator
 
 
@@ -124,3 +125,22 @@ async def many_zeppelins(sessions) -> None:
         await session.execute(text(
             "INSERT INTO message (ticket_id, author_kind, body) SELECT id, 'customer', 'my zeppelin broke' "
             "FROM ticket WHERE contact_id = :contact AND subject NOT LIKE 'zeppelin%'"), {"contact": contact})
+
+
+async def test_a_common_word_finds_its_newest_matches(panel: Panel, sessions) -> None:
+    """1,100 messages say "balloon", one per ticket: each source reads at most CAP (1,000) rows, and for
+    messages those are the newest matches, so the 100 oldest tickets are left out, never the newest."""
+    async with sessions() as session, session.begin():
+        contact = await session.scalar(text("INSERT INTO contact (name) VALUES ('Many') RETURNING id"))
+        queue = await session.scalar(text("SELECT min(id) FROM queue"))
+        tickets = list(await session.scalars(text(
+            "INSERT INTO ticket (subject, status, priority, channel, queue_id, contact_id) "
+            "SELECT 'parts ' || n, 'open', 'medium', 'web', :queue, :contact FROM generate_series(1, 1100) AS n "
+            "RETURNING id"), {"queue": queue, "contact": contact}))
+        for ticket in sorted(tickets):  # oldest first: message ids follow ticket ids
+            await session.execute(text("INSERT INTO message (ticket_id, author_kind, body) "
+                                       "VALUES (:t, 'customer', 'the balloon is torn')"), {"t": ticket})
+    async with sessions() as session, session.begin():
+        found = await ticket_search.find(session, "balloon")
+    assert found.capped
+    assert {hit.ticket_id for hit in found.hits} == set(sorted(tickets)[100:])
