@@ -30,24 +30,26 @@ _BUCKET = f"greatest(0, floor(ln(greatest(extract(epoch FROM {{end}} - created_a
 FRT_END = "first_response_at"
 RESOLVED_END = "coalesce(resolved_at, closed_at)"
 
-# One day's figures (created in [:start, :end)); each query reads the day's rows through an index on created_at.
+# The tickets created in the span [:start, :end), read once through the index on created_at (a
+# materialized CTE of the figures' statement) and grouped by every ticket figure below.
+DAY_TICKETS = "SELECT * FROM ticket WHERE created_at >= :start AND created_at < :end"
+# One span's figures: those of `day_ticket` (DAY_TICKETS) and of the ratings, orders and replies created
+# in [:start, :end), each read through an index on created_at.
 DAY_QUERIES = {
-    "by_status": "SELECT status, count(*) FROM ticket WHERE created_at >= :start AND created_at < :end GROUP BY 1",
-    "by_queue": "SELECT queue_id::text, count(*) FROM ticket WHERE created_at >= :start AND created_at < :end "
-                "GROUP BY 1",
-    "by_channel": "SELECT channel, count(*) FROM ticket WHERE created_at >= :start AND created_at < :end GROUP BY 1",
-    "by_operator": "SELECT coalesce(assignee_id::text, ''), count(*) FROM ticket "
-                   "WHERE created_at >= :start AND created_at < :end GROUP BY 1",
-    "first_response": f"SELECT {_BUCKET.format(end=FRT_END)}::text, count(*) FROM ticket "
-                      f"WHERE created_at >= :start AND created_at < :end AND {FRT_END} IS NOT NULL GROUP BY 1",
-    "resolution": f"SELECT {_BUCKET.format(end=RESOLVED_END)}::text, count(*) FROM ticket "
-                  f"WHERE created_at >= :start AND created_at < :end AND {RESOLVED_END} IS NOT NULL GROUP BY 1",
+    "by_status": "SELECT status, count(*) FROM day_ticket GROUP BY 1",
+    "by_queue": "SELECT queue_id::text, count(*) FROM day_ticket GROUP BY 1",
+    "by_channel": "SELECT channel, count(*) FROM day_ticket GROUP BY 1",
+    "by_operator": "SELECT coalesce(assignee_id::text, ''), count(*) FROM day_ticket GROUP BY 1",
+    "first_response": f"SELECT {_BUCKET.format(end=FRT_END)}::text, count(*) FROM day_ticket "
+                      f"WHERE {FRT_END} IS NOT NULL GROUP BY 1",
+    "resolution": f"SELECT {_BUCKET.format(end=RESOLVED_END)}::text, count(*) FROM day_ticket "
+                  f"WHERE {RESOLVED_END} IS NOT NULL GROUP BY 1",
     # Share of tickets with a first-response deadline answered in time (open ones whose deadline has
     # not passed yet are not counted).
-    "sla": "SELECT 'total', count(*) FROM ticket WHERE created_at >= :start AND created_at < :end "
-           "AND frt_due_at IS NOT NULL AND (first_response_at IS NOT NULL OR frt_due_at < now()) "
-           "UNION ALL SELECT 'met', count(*) FROM ticket WHERE created_at >= :start AND created_at < :end "
-           "AND frt_due_at IS NOT NULL AND first_response_at <= frt_due_at",
+    "sla": "SELECT 'total', count(*) FROM day_ticket "
+           "WHERE frt_due_at IS NOT NULL AND (first_response_at IS NOT NULL OR frt_due_at < now()) "
+           "UNION ALL SELECT 'met', count(*) FROM day_ticket "
+           "WHERE frt_due_at IS NOT NULL AND first_response_at <= frt_due_at",
     # Ratings (1..5) customers gave in the day; 4 and 5 count as satisfied.
     "csat": "SELECT 'sum', coalesce(sum(score), 0) FROM ticket_rating WHERE created_at >= :start AND created_at < :end "
             "UNION ALL SELECT 'count', count(*) FROM ticket_rating WHERE created_at >= :start AND created_at < :end "
@@ -62,14 +64,12 @@ DAY_QUERIES = {
     # "operator:bucket": first responses of the day's tickets, by the writer of the ticket's first reply
     # (found through the ticket's message index).
     "team_first_response": f"SELECT f.operator_id::text || ':' || ({_BUCKET.format(end=FRT_END)})::text, count(*) "
-                           "FROM ticket CROSS JOIN LATERAL (SELECT m.operator_id FROM message AS m "
+                           "FROM day_ticket AS ticket CROSS JOIN LATERAL (SELECT m.operator_id FROM message AS m "
                            "WHERE m.ticket_id = ticket.id AND m.author_kind = 'operator' ORDER BY m.id LIMIT 1) AS f "
-                           f"WHERE created_at >= :start AND created_at < :end AND {FRT_END} IS NOT NULL "
-                           "AND f.operator_id IS NOT NULL GROUP BY 1",
+                           f"WHERE {FRT_END} IS NOT NULL AND f.operator_id IS NOT NULL GROUP BY 1",
     # "operator:bucket": resolutions of the day's tickets, by assignee.
     "team_resolution": f"SELECT assignee_id::text || ':' || ({_BUCKET.format(end=RESOLVED_END)})::text, count(*) "
-                       f"FROM ticket WHERE created_at >= :start AND created_at < :end AND {RESOLVED_END} IS NOT NULL "
-                       "AND assignee_id IS NOT NULL GROUP BY 1",
+                       f"FROM day_ticket WHERE {RESOLVED_END} IS NOT NULL AND assignee_id IS NOT NULL GROUP BY 1",
     # "operator:sum" and "operator:count" of the day's ratings, by the rated ticket's assignee.
     "team_csat": "SELECT t.assignee_id::text || ':' || 'sum', sum(r.score) FROM ticket_rating AS r "
                  "JOIN ticket AS t ON t.id = r.ticket_id WHERE r.created_at >= :start AND r.created_at < :end "
@@ -89,13 +89,15 @@ VERSION = "version"  # the figure older days held their version in: never summed
 
 def _figures_sql(spans: int) -> str:
     """Every figure of `spans` time spans in one statement (one round trip instead of one per figure and
-    span): rows (figure, key, count); span i's bounds are :start<i> and :end<i>."""
-    parts: list[str] = []
-    for i in range(spans):
-        for name, sql in DAY_QUERIES.items():
-            bound = sql.replace(":start", f":start{i}").replace(":end", f":end{i}")
-            parts.append(f"SELECT '{name}', k::text, n::bigint FROM ({bound}) AS x{len(parts)}(k, n)")
-    return "\nUNION ALL ".join(parts)
+    span, and each span's tickets read once): rows (figure, key, count); span i's bounds are :start<i>
+    and :end<i>."""
+    def bound(sql: str, i: int) -> str:
+        return sql.replace(":start", f":start{i}").replace(":end", f":end{i}").replace("day_ticket", f"day_ticket{i}")
+
+    tickets = [f"day_ticket{i} AS MATERIALIZED ({bound(DAY_TICKETS, i)})" for i in range(spans)]
+    parts = [f"SELECT '{name}', k::text, n::bigint FROM ({bound(sql, i)}) AS x{i}_{n}(k, n)"
+             for i in range(spans) for n, (name, sql) in enumerate(DAY_QUERIES.items())]
+    return "WITH " + ",\n".join(tickets) + "\n" + "\nUNION ALL ".join(parts)
 
 
 async def figures_of(session: AsyncSession, spans: list[tuple[datetime, datetime]]) -> dict[str, dict[str, int]]:
