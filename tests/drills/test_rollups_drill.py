@@ -198,7 +198,7 @@ async def test_rollups_stay_right_across_an_outage_and_a_killed_leader(
             current, stored = (await _sql(drill_db, CURRENT_DAYS))[0]
             return current == stored and (await _sql(drill_db, spans_of))[0][0] == spans \
                 and not await dashboard_off(operator)
-        took_over = await standby.wait_for(finished, "the new leader finishes the rollups", 120)
+        took_over = await standby.wait_for(finished, "the new leader finishes the rollups", 180)
         print(f"\nrollups drill: first rollup {took:.1f} s, figures right {after_outage:.1f} s after the "
               f"outage, leader killed with {killed_at[0]} of {killed_at[1]} days recomputed, the standby "
               f"finished {took_over:.1f} s later ({spans} spans)")
