@@ -5,8 +5,8 @@ same run, with each call's query plans and a check that none reads ticket or mes
     python bench/panel_scale.py --tickets 1000000 --messages 10000000 --runs 15
     python bench/panel_scale.py --tickets 100000 --messages 300000 --runs 10   # a quick run
 
-Rows are generated with set-based SQL (INSERT … SELECT generate_series); the indexes of migration 0028
-are dropped for the fill and built afterwards, as a desk upgraded with data builds them. The calls are
+Rows are generated with set-based SQL (INSERT … SELECT generate_series); the indexes of migrations 0028
+and 0032 are dropped for the fill and built afterwards, as a desk upgraded with data builds them. The calls are
 the core functions the API views call (core.services.inbox.list_tickets, core.services.dashboard), each
 in its own transaction as a request has."""
 
@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import re
 import statistics
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,9 +33,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bench.scratch import scratch_database
 from core.jobs.rollups import RefreshRollups
 from core.migrate import upgrade
-from core.services import dashboard, inbox
+from core.services import dashboard, inbox, ticket_search
 
-MIGRATION = importlib.import_module("migrations.versions.0028_panel_scale")
+# The indexes of these migrations are dropped for the fill and built after it.
+INDEXES = {**importlib.import_module("migrations.versions.0028_panel_scale").INDEXES,
+           **importlib.import_module("migrations.versions.0032_dashboard_spans").INDEXES}
 
 # Operator messages carry their author (the dashboard's per-operator replies and first responses); one
 # closed ticket in five is rated. Words of the generated dialogs: "курьер" (and its forms) is in about one
@@ -102,14 +105,14 @@ async def fill(engine: AsyncEngine, tickets: int, messages: int) -> None:
               "spread": max(1, 2 * 365 * 86400 // tickets)}  # two years of tickets
     async with engine.connect() as conn:
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        for name in MIGRATION.INDEXES:
+        for name in INDEXES:
             await conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
         for statement in FILL.strip().split(";\n"):
             began = time.perf_counter()
             await conn.execute(text(statement), params)
             print(f"  {statement.split()[2]:10} {time.perf_counter() - began:7.1f} s", flush=True)
         await conn.execute(text("SET maintenance_work_mem = '256MB'"))
-        for name, (table, body) in MIGRATION.INDEXES.items():
+        for name, (table, body) in INDEXES.items():
             began = time.perf_counter()
             await conn.execute(text(f"CREATE INDEX {name} ON {table} {body}"))
             print(f"  index {name:34} {time.perf_counter() - began:7.1f} s", flush=True)
@@ -130,10 +133,12 @@ def calls(viewer: int, now: datetime) -> dict[str, tuple[Call, str]]:
 
     page = "SELECT id FROM ticket {} ORDER BY updated_at DESC, id DESC LIMIT 51"
     fts = ("SELECT ticket_id FROM message WHERE to_tsvector('russian'::regconfig, body) @@ "
-           "websearch_to_tsquery('russian', '{}') LIMIT 500")
-    like = "SELECT ticket_id FROM message WHERE body ILIKE '%{}%' LIMIT 500"
+           "websearch_to_tsquery('russian', '{}') LIMIT " + str(ticket_search.CAP))
+    like = "SELECT ticket_id FROM message WHERE body ILIKE '%{}%' LIMIT " + str(ticket_search.CAP)
     live = "WHERE status <> 'closed'"
-    rollup = "SELECT figures FROM dashboard_day WHERE day >= current_date - {}"
+    # The stored rows a period reads: its months and weeks (dashboard_span), and about a week of edge days.
+    rollup = ("SELECT figures FROM dashboard_span WHERE start >= current_date - {0} "
+              "UNION ALL SELECT figures FROM dashboard_day WHERE day >= current_date - least({0}, 7)")
     return {
         "inbox: all": (listing(), page.format("")),
         "inbox: live (default)": (listing(statuses=("open", "in_progress", "waiting_customer")), page.format(live)),
@@ -162,9 +167,17 @@ def _ticket(session: AsyncSession) -> Any:
 
 
 async def timed(sessions: async_sessionmaker[AsyncSession], call: Call, raw: str,
-                runs: int) -> tuple[list[float], list[float]]:
+                runs: int, warmup: int = 0) -> tuple[list[float], list[float]]:
+    """`runs` timings of the call and of its raw read, after `warmup` untimed calls (a running desk's
+    pooled connections have planned its statements and loaded the catalogs they touch already)."""
     panel: list[float] = []
     base: list[float] = []
+    for _ in range(warmup):
+        async with sessions() as session, session.begin():
+            session.info["ticket"] = await session.get(inbox.Ticket, 123)
+            await call(session)
+        async with sessions() as session, session.begin():
+            await session.execute(text(raw))
     for _ in range(runs):
         async with sessions() as session, session.begin():
             session.info["ticket"] = await session.get(inbox.Ticket, 123)
@@ -200,15 +213,30 @@ async def plans(engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession],
     return found
 
 
-async def run(args: argparse.Namespace) -> None:
+@contextlib.asynccontextmanager
+async def database(args: argparse.Namespace) -> AsyncIterator[str]:
+    """`--database`'s URL (kept as it is), else a scratch database."""
+    if args.database:
+        yield args.database
+        return
     async with scratch_database("panel", keep=args.keep) as url:
+        yield url
+
+
+async def run(args: argparse.Namespace) -> None:
+    async with database(args) as url:
         await upgrade(url)
         engine = create_async_engine(url, pool_size=2)
         sessions = async_sessionmaker(engine, expire_on_commit=False)
-        began = time.perf_counter()
-        print(f"filling {args.tickets:,} tickets, {args.messages:,} messages", flush=True)
-        await fill(engine, args.tickets, args.messages)
-        print(f"filled in {time.perf_counter() - began:.0f} s", flush=True)
+        async with sessions() as session:
+            filled = bool(await session.scalar(text("SELECT EXISTS (SELECT 1 FROM ticket)")))
+        if filled:  # a database filled by an earlier run (--database): its rows are timed as they are
+            print("the database holds tickets already: not filled again", flush=True)
+        else:
+            began = time.perf_counter()
+            print(f"filling {args.tickets:,} tickets, {args.messages:,} messages", flush=True)
+            await fill(engine, args.tickets, args.messages)
+            print(f"filled in {time.perf_counter() - began:.0f} s", flush=True)
         began = time.perf_counter()
         computed = await RefreshRollups(sessions, backfill=1000).run()
         print(f"dashboard rollups: {computed} days in {time.perf_counter() - began:.1f} s", flush=True)
@@ -217,7 +245,7 @@ async def run(args: argparse.Namespace) -> None:
         seq_found = []
         print(f"{'call':24} {'panel p50':>10} {'p99':>8}   {'raw p50':>8} {'p99':>8}")
         for name, (call, raw) in calls(viewer, datetime.now(UTC)).items():
-            panel, base = await timed(sessions, call, raw, args.runs)
+            panel, base = await timed(sessions, call, raw, args.runs, args.warmup)
             print(f"{name:24} {statistics.median(panel):8.1f}ms {percentile(panel, 0.99):6.1f}ms   "
                   f"{statistics.median(base):6.1f}ms {percentile(base, 0.99):6.1f}ms", flush=True)
             for plan in await plans(engine, sessions, call):
@@ -237,7 +265,12 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=10_000_000)
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--plans", action="store_true", help="print every query plan")
+    parser.add_argument("--warmup", type=int, default=0,
+                        help="untimed calls before the timed ones (a new connection's first call plans its "
+                             "statements and loads the catalogs they touch)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument("--database", help="use this database (a URL) instead of a scratch one, and keep it; "
+                                           "filled only when it holds no tickets, so a second run skips the fill")
     asyncio.run(run(parser.parse_args()))
 
 

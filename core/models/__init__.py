@@ -32,7 +32,7 @@ from core.models.support import (
     OperatorPresence,
     TicketRating,
 )
-from core.models.tickets import Attachment, DashboardDay, Message, Note, Queue, Ticket
+from core.models.tickets import Attachment, DashboardDay, DashboardSpan, Message, Note, Queue, Ticket
 from core.models.widget import PRECHAT_MODES, Site, WidgetReceipt
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
     "ContactIdentity",
     "ContactRate",
     "DashboardDay",
+    "DashboardSpan",
     "DeadLetter",
     "Event",
     "EventBatch",

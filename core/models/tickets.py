@@ -92,6 +92,8 @@ class Ticket(Base):
         Index("ix_ticket_priority_updated", "priority", "updated_at", "id"),
         Index("ix_ticket_unread_live", "unread_count",
               postgresql_where=text("status <> 'closed' AND unread_count > 0")),
+        # The dashboard's open tickets per operator (core.services.team), counted from the index (0032).
+        Index("ix_ticket_open_assignee", "assignee_id", postgresql_where=text("status <> 'closed'")),
         Index("ix_ticket_subject_fts", text("to_tsvector('russian'::regconfig, subject::text)"),
               postgresql_using="gin"),
         Index("ix_ticket_subject_trgm", "subject", postgresql_using="gin", postgresql_ops={"subject": "gin_trgm_ops"}),
@@ -220,5 +222,20 @@ class DashboardDay(Base):
     __tablename__ = "dashboard_day"
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
+    version: Mapped[int] = mapped_column(server_default="1")  # core.services.dashboard.ROLLUP_VERSION (0032)
+    figures: Mapped[dict[str, Any]]
+    computed_at: Mapped[datetime] = now_column()
+
+
+class DashboardSpan(Base):
+    """The day rollups of [start, stop) summed: a calendar month or a week of the month (days 1-7, 8-14,
+    15-21, 22 to the end; core.services.dashboard.spans_starting), so a long period reads a few rows.
+    Kept by RefreshRollups: a span exists only while it equals the sum of its stored days."""
+
+    __tablename__ = "dashboard_span"
+
+    start: Mapped[date] = mapped_column(Date, primary_key=True)
+    stop: Mapped[date] = mapped_column(Date, primary_key=True)
+    version: Mapped[int]  # the ROLLUP_VERSION of the days it sums
     figures: Mapped[dict[str, Any]]
     computed_at: Mapped[datetime] = now_column()

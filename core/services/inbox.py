@@ -39,7 +39,8 @@ class Page:
     items: list[dict[str, Any]]
     next_cursor: str | None
     # A search only: the ticket the text names (`123`, `#123`, an order's number), and how many tickets
-    # matched (`matches_capped`: at least that many; each source reads at most ticket_search.CAP rows).
+    # matched (`matches_capped`: at least that many; each source reads at most ticket_search.CAP rows, and
+    # the count stops at ticket_search.SHOWN: "1,000+").
     jump_to: int | None = None
     matches: int | None = None
     matches_capped: bool = False
@@ -215,7 +216,8 @@ async def _search(
         items.append(item)
     more = offset + limit < len(ranked)
     return Page(items, _b64({"o": offset + limit}) if more else None, jump_to=jump_to,
-                matches=len(ranked), matches_capped=found.capped)
+                matches=min(len(ranked), ticket_search.SHOWN),
+                matches_capped=found.capped or len(ranked) > ticket_search.SHOWN)
 
 
 async def _named_ticket(session: AsyncSession, query: str) -> int | None:

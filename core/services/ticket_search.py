@@ -19,8 +19,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 CONFIG = "russian"
-CAP = 500  # rows read per source: the result is "500+" past it, never a scan of every match
-RECENT = 200_000  # messages: the newest ones first, so a common word finds today's tickets
+CAP = 1_000  # rows read per source: never a scan of every match
+SHOWN = 1_000  # the count shown: exact below it, "1,000+" from it on (or "N+" when a source was capped)
+RECENT = 200_000  # messages: a common word's candidates are its newest CAP matches among these
 START, STOP = "\x01", "\x02"
 NUMBER = re.compile(r"#?(\d{1,18})")
 LITERAL = re.compile(r"[\d@+._-]")  # a number, an address, a phone: full text splits these
@@ -36,8 +37,14 @@ def _fts(table: str, column: str, ticket: str, extra: str = "") -> str:
             f"WHERE {doc} @@ {_WORDS} {extra} LIMIT :cap")
 
 
-MESSAGE_RECENT = _fts("message", "body", "ticket_id", "AND id > :floor")
-MESSAGE_ANY = _fts("message", "body", "ticket_id")
+# Messages: the newest CAP matches among the newest RECENT messages (ranked afterwards, so ts_rank
+# recomputes the vector of those rows only), then, if fewer, any older matches up to CAP in all.
+_MESSAGE_DOC = _DOC.format(config=CONFIG, column="body")
+_RANK = f"ts_rank({_DOC.format(config=CONFIG, column='m.body')}, {_WORDS})"
+MESSAGE_RECENT = (f"SELECT m.ticket_id, m.id AS row_id, {_RANK} AS rank FROM (SELECT id FROM message "
+                  f"WHERE {_MESSAGE_DOC} @@ {_WORDS} AND id > :floor ORDER BY id DESC LIMIT :cap) AS newest "
+                  "JOIN message AS m ON m.id = newest.id")
+MESSAGE_OLDER = _fts("message", "body", "ticket_id", "AND id <= :floor").replace("LIMIT :cap", "LIMIT :rest")
 NOTE = _fts("note", "body", "ticket_id")
 SUBJECT = _fts("ticket", "subject::text", "id")
 LIKE = {
@@ -69,7 +76,7 @@ class Hit:
 @dataclass(frozen=True)
 class Found:
     hits: list[Hit]  # best hit per ticket, best first
-    capped: bool  # some source had more rows than CAP: the count is "CAP+"
+    capped: bool  # some source had more rows than CAP: the count is at least what was found ("N+")
 
 
 def _escape_like(value: str) -> str:
@@ -91,7 +98,7 @@ async def find(session: AsyncSession, query: str) -> Found:
     for source, sql in (("message", MESSAGE_RECENT), ("note", NOTE), ("subject", SUBJECT)):
         rows = await _rows(session, sql, params)
         if source == "message" and len(rows) < CAP:
-            rows = await _rows(session, MESSAGE_ANY, params)
+            rows += await _rows(session, MESSAGE_OLDER, {**params, "rest": CAP - len(rows)})
         capped = capped or len(rows) >= CAP
         found += [(source, row) for row in rows]
     # Substrings: always in names and addresses (short, and not in the full-text indexes); in the texts

@@ -9,6 +9,7 @@ import pytest
 
 from tests.e2e.test_shift_browser import LAPTOP, signed_in
 from tests.web.harness import Panel, customer_ticket, customer_writes, make_operator
+from tests.web.test_ticket_search import many_zeppelins
 
 pytestmark = pytest.mark.browser
 
@@ -30,3 +31,17 @@ async def test_search_marks_the_line_and_a_number_opens_the_ticket(browser: Any,
     await page.fill("input[name=q]", f"#{other}")
     await page.press("input[name=q]", "Enter")
     await page.wait_for_url(panel.url(f"/tickets/{other}"))
+
+
+@pytest.mark.parametrize(("language", "shown"), [("en", "Found: 1,000+"), ("ru", "Найдено: 1\u00a0000+")])
+async def test_a_count_past_a_thousand_reads_1000_plus(browser: Any, panel: Panel, sessions: Any, language: str,
+                                                       shown: str) -> None:
+    await make_operator(sessions, f"many-{language}@example.com", language=language)
+    await many_zeppelins(sessions)
+    page = await signed_in(browser, panel, f"many-{language}@example.com", LAPTOP)
+    await page.fill("input[name=q]", "zeppelin")
+    found = page.locator("#search-matches")
+    await found.filter(has_text="12").wait_for()  # the inbox's default view: not closed
+    await page.select_option("select[name=status]", "*")
+    await found.filter(has_text="+").wait_for()
+    assert await found.text_content() == shown

@@ -108,3 +108,56 @@ async def test_rollups_give_the_figures_of_the_live_computation(sessions: Any) -
     assert await job.run() == 3
     async with sessions() as session:
         agrees(await dashboard(session, 30, now), await reference(session, 30, now))
+
+
+SPANS = "SELECT count(*) FROM dashboard_span"
+
+
+async def test_spans_give_the_figures_of_the_live_computation(sessions: Any) -> None:
+    """Months and weeks summed by the job: periods of every length ending on several days (so their
+    edges fall inside weeks and months, across month ends) equal the live computation over raw rows;
+    a day recomputed drops its spans and the pass sums them again; a pass killed before summing (no
+    spans) leaves the figures right and the next pass restores them."""
+    now = datetime.now(UTC)
+    async with sessions() as session, session.begin():
+        await fill(session, now)
+    ends = [now - timedelta(days=back, hours=back) for back in (0, 9, 17, 26)]
+    periods = (7, 30, 45, 365)
+    async with sessions() as session:
+        live = {(end, days): await dashboard(session, days, end) for end in ends for days in periods}
+    job = RefreshRollups(sessions, clock=Clock(now))
+    await job.run()
+    async with sessions() as session:
+        # every whole month and week of the filled year: about 12 months and 48 weeks
+        assert await session.scalar(text(SPANS)) >= 55
+        spans = (await session.execute(text("SELECT start, stop, figures FROM dashboard_span"))).all()
+        for start, stop, figures in spans:  # each span is the sum of its days
+            days = await session.execute(text(
+                "SELECT k.key, sum(k.value::bigint) FROM dashboard_day AS d, jsonb_each(d.figures) AS f, "
+                "jsonb_each_text(f.value) AS k WHERE d.day >= :start AND d.day < :stop AND f.key = 'by_status' "
+                "GROUP BY 1"), {"start": start, "stop": stop})
+            assert {key: int(n) for key, n in days.all()} == figures.get("by_status", {})
+        for (end, days), expected in live.items():
+            figures = await dashboard(session, days, end)
+            agrees(figures, await reference(session, days, end))
+            assert figures == expected
+    async with sessions() as session, session.begin():  # a ticket of 40 days ago closes now
+        await session.execute(text(
+            "UPDATE ticket SET status = 'closed', closed_at = now(), updated_at = now() WHERE id = "
+            "(SELECT id FROM ticket WHERE status <> 'closed' AND created_at < :old ORDER BY created_at DESC LIMIT 1)"),
+            {"old": now - timedelta(days=40)})
+    await job.run()
+    async with sessions() as session:
+        assert await session.scalar(text(SPANS)) == len(spans)
+        for days in periods:
+            agrees(await dashboard(session, days, now), await reference(session, days, now))
+    async with sessions() as session, session.begin():  # a pass killed after its days, before its spans
+        await session.execute(text("DELETE FROM dashboard_span"))
+    async with sessions() as session:
+        for days in periods:
+            agrees(await dashboard(session, days, now), await reference(session, days, now))
+    await job.run()
+    async with sessions() as session:
+        assert await session.scalar(text(SPANS)) == len(spans)
+        for days in periods:
+            agrees(await dashboard(session, days, now), await reference(session, days, now))

@@ -203,22 +203,23 @@ async def test_team_from_rollups_is_the_live_table(sessions: Any) -> None:
             team = (await dashboard(session, days, now))["team"]
             agrees(team, await live(session, now - timedelta(days=days)))
             assert team == before[days]
-    # A day stored before the per-operator figures (version 1: no team_* figures, no version) ...
+    # A day stored before the per-operator figures (version 1: no team_* figures) ...
     async with sessions() as session, session.begin():
         old_day = await session.scalar(text(  # a day with every per-operator figure
             "SELECT day FROM dashboard_day WHERE day < :before AND figures->'team_replies' <> '{}' "
             "AND figures->'team_first_response' <> '{}' AND figures->'team_resolution' <> '{}' "
             "AND figures->'team_csat' <> '{}' ORDER BY day DESC LIMIT 1"),
             {"before": (now - timedelta(days=40)).date()})
-        stored = await session.scalar(text("SELECT figures FROM dashboard_day WHERE day = :day"), {"day": old_day})
-        assert stored["version"] == {"v": ROLLUP_VERSION}
+        stored = await session.scalar(text("SELECT version FROM dashboard_day WHERE day = :day"), {"day": old_day})
+        assert stored == ROLLUP_VERSION
         await session.execute(text(
-            "UPDATE dashboard_day SET figures = (SELECT jsonb_object_agg(key, value) FROM jsonb_each(figures) "
-            "WHERE key NOT LIKE 'team%' AND key <> 'version') WHERE day = :day"), {"day": old_day})
+            "UPDATE dashboard_day SET version = 1, figures = (SELECT jsonb_object_agg(key, value) "
+            "FROM jsonb_each(figures) WHERE key NOT LIKE 'team%') WHERE day = :day"), {"day": old_day})
     async with sessions() as session:  # ... is computed live meanwhile: the table stays right
         assert (await dashboard(session, 365, now))["team"] == before[365]
     assert await job.run() == 3  # the two last days and the old one
     async with sessions() as session:
-        figures = await session.scalar(text("SELECT figures FROM dashboard_day WHERE day = :day"), {"day": old_day})
-        assert figures["version"] == {"v": ROLLUP_VERSION} and "team_replies" in figures
+        version, figures = (await session.execute(
+            text("SELECT version, figures FROM dashboard_day WHERE day = :day"), {"day": old_day})).one()
+        assert version == ROLLUP_VERSION and "team_replies" in figures
         assert (await dashboard(session, 365, now))["team"] == before[365]

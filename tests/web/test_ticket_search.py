@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from sqlalchemy import text
+
+from core.services import ticket_search
 from tests.web.harness import Panel, customer_ticket, customer_writes, login, make_operator
 
 
@@ -96,3 +99,48 @@ async def test_only_staff_search(panel: Panel, sessions) -> None:
     async with partner.get(panel.url(f"/api/tickets?q={ticket}")) as r:
         assert r.status in (403, 404)
         assert str(ticket) not in await r.text()
+
+
+async def test_a_count_past_a_thousand_shows_as_1000_plus(panel: Panel, sessions) -> None:
+    """1,200 tickets match (600 by subject, 600 by a message: no source reaches its cap): the count
+    stops at 1,000 and says "more"; a view's filter narrows the candidates and counts them exactly."""
+    client, _ = await signed_in(panel, sessions, "op@example.com")
+    await many_zeppelins(sessions)
+    page = await search(client, panel, "zeppelin")
+    assert page["matches"] == 1000 and page["matches_capped"] is True
+    page = await search(client, panel, "zeppelin", "&status=open")
+    assert page["matches"] == 12 and page["matches_capped"] is False
+
+
+async def many_zeppelins(sessions) -> None:
+    """1,200 tickets holding "zeppelin", 12 of them open: 600 in the subject, 600 in a message."""
+    async with sessions() as session, session.begin():
+        contact = await session.scalar(text("INSERT INTO contact (name) VALUES ('Many') RETURNING id"))
+        queue = await session.scalar(text("SELECT min(id) FROM queue"))
+        await session.execute(text(
+            "INSERT INTO ticket (subject, status, priority, channel, queue_id, contact_id) "
+            "SELECT CASE WHEN n <= 600 THEN 'zeppelin parts ' || n ELSE 'parts ' || n END, "
+            "CASE WHEN n % 100 = 0 THEN 'open' ELSE 'closed' END, 'medium', 'web', :queue, :contact "
+            "FROM generate_series(1, 1200) AS n"), {"queue": queue, "contact": contact})
+        await session.execute(text(
+            "INSERT INTO message (ticket_id, author_kind, body) SELECT id, 'customer', 'my zeppelin broke' "
+            "FROM ticket WHERE contact_id = :contact AND subject NOT LIKE 'zeppelin%'"), {"contact": contact})
+
+
+async def test_a_common_word_finds_its_newest_matches(panel: Panel, sessions) -> None:
+    """1,100 messages say "balloon", one per ticket: each source reads at most CAP (1,000) rows, and for
+    messages those are the newest matches, so the 100 oldest tickets are left out, never the newest."""
+    async with sessions() as session, session.begin():
+        contact = await session.scalar(text("INSERT INTO contact (name) VALUES ('Many') RETURNING id"))
+        queue = await session.scalar(text("SELECT min(id) FROM queue"))
+        tickets = list(await session.scalars(text(
+            "INSERT INTO ticket (subject, status, priority, channel, queue_id, contact_id) "
+            "SELECT 'parts ' || n, 'open', 'medium', 'web', :queue, :contact FROM generate_series(1, 1100) AS n "
+            "RETURNING id"), {"queue": queue, "contact": contact}))
+        for ticket in sorted(tickets):  # oldest first: message ids follow ticket ids
+            await session.execute(text("INSERT INTO message (ticket_id, author_kind, body) "
+                                       "VALUES (:t, 'customer', 'the balloon is torn')"), {"t": ticket})
+    async with sessions() as session, session.begin():
+        found = await ticket_search.find(session, "balloon")
+    assert found.capped
+    assert {hit.ticket_id for hit in found.hits} == set(sorted(tickets)[100:])
