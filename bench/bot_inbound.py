@@ -170,6 +170,8 @@ async def counters(dsn: str, pgdata: Path) -> ServerCounters:
 def _in_trigger(query: str, sources: list[str]) -> bool:
     """Whether a statement is one a trigger function runs: its start (constants are $n in the statistics,
     PL/pgSQL's PERFORM is recorded as SELECT) is found in a trigger function's source."""
+    if query.strip().upper() in ("BEGIN", "COMMIT", "ROLLBACK"):
+        return False  # words of every PL/pgSQL body, and a client's own round trips
     start = " ".join(query.split())[:40]
     parts = [re.escape(part) for part in re.split(r"\$\d+", start)]
     pattern = ".+?".join(parts).replace(r"\ ", r"\s+")
