@@ -22,6 +22,10 @@ _READ = select(FsmState.__table__.c.state, FsmState.__table__.c.data).where(
     FsmState.__table__.c.key == bindparam("key"))
 
 
+# The chat's state as the update's intake read it: (storage key, state, data), in the handler data.
+PREREAD = "fsm_preread"
+
+
 def storage_key(key: StorageKey) -> str:
     return f"{key.bot_id}:{key.chat_id}:{key.user_id}:{key.thread_id or 0}:{key.destiny}"
 
@@ -29,9 +33,12 @@ def storage_key(key: StorageKey) -> str:
 class SessionStorage(BaseStorage):
     """aiogram storage bound to one update's session."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, preread: tuple[str, str | None, dict[str, Any]] | None = None) -> None:
         self.session = session
         self._loaded: dict[str, tuple[str | None, dict[str, Any]]] = {}
+        if preread is not None:  # read by the update's intake statement, in this transaction
+            name, state, data = preread
+            self._loaded[name] = (state, dict(data))
 
     async def _row(self, key: StorageKey) -> tuple[str | None, dict[str, Any]]:
         """State and data, read once per update (the handlers' writes keep the copy current)."""
@@ -83,6 +90,18 @@ class SessionFSMMiddleware(FSMContextMiddleware):
         context = self.resolve_event_context(cast(Bot, data["bot"]), data)
         if context is None or "session" not in data:
             return await handler(event, data)
-        bound = FSMContext(storage=SessionStorage(data["session"]), key=context.key)
+        preread = data.pop(PREREAD, None)
+        if preread is not None and preread[0] != storage_key(context.key):
+            preread = None
+        bound = FSMContext(storage=SessionStorage(data["session"], preread), key=context.key)
         data.update({"state": bound, "raw_state": await bound.get_state(), "fsm_storage": bound.storage})
         return await handler(event, data)
+
+
+_RESOLVER = SessionFSMMiddleware()
+
+
+def chat_state_key(data: dict[str, Any]) -> str | None:
+    """The storage key of the update's chat state (None: the update has no chat context)."""
+    context = _RESOLVER.resolve_event_context(cast(Bot, data["bot"]), data)
+    return storage_key(context.key) if context is not None else None

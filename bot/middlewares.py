@@ -8,12 +8,14 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.contacts import sender_for_telegram
+from bot.channel_spec import NAME
+from bot.contacts import sender_for_telegram, telegram_external_id
+from bot.fsm import PREREAD, chat_state_key
 from bot.i18n import Tr, pick_language
 from core.errors import DeskError
 from core.i18n import N_, Translator
 from core.services.contacts import TelegramProfile, unblock_identity
-from core.services.updates import claim_update
+from core.services.updates import claim_update, take_in
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +25,11 @@ class UpdateSessionMiddleware(BaseMiddleware):
     so a redelivered update is skipped, and an update whose handling failed is not marked done.
 
     A domain error (DeskError) undoes the handler's writes, then the update is recorded as done in a
-    second transaction and the user gets a clear answer in their language (no savepoint per update)."""
+    second transaction and the user gets a clear answer in their language (no savepoint per update).
+
+    An update from a person in a private chat is taken in with one statement that also reads the
+    sender's contact, their dialogue state and the chat's FSM state (`core.services.updates.take_in`);
+    the middlewares and handlers after this one use those rows instead of reading them again."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -37,7 +43,7 @@ class UpdateSessionMiddleware(BaseMiddleware):
         assert isinstance(event, Update)
         try:
             async with self._sessions() as session, session.begin():
-                if not await claim_update(session, event.update_id):
+                if not await self._take_in(session, event, data):
                     log.info("duplicate update skipped", extra={"update_id": event.update_id})
                     return None
                 data["session"] = session
@@ -48,6 +54,27 @@ class UpdateSessionMiddleware(BaseMiddleware):
                 if await claim_update(session, event.update_id):
                     await answer_error(event, data.get("tr"), exc)
             return None
+
+
+    @staticmethod
+    async def _take_in(session: AsyncSession, event: Update, data: dict[str, Any]) -> bool:
+        user, chat = data.get("event_from_user"), data.get("event_chat")
+        if not from_a_person(user, chat):
+            return await claim_update(session, event.update_id)
+        assert user is not None
+        chat_key = chat_state_key(data)
+        intake = await take_in(session, event.update_id, channel=NAME, external_id=telegram_external_id(user.id),
+                               chat_key=chat_key)
+        if intake is None:
+            return False
+        if chat_key is not None:
+            data[PREREAD] = (chat_key, intake.chat_state, intake.chat_data)
+        return True
+
+
+def from_a_person(user: Any, chat: Any) -> bool:
+    """Customers write in private chats; in a group (the staff group) nobody becomes a contact."""
+    return user is not None and not user.is_bot and (chat is None or chat.type == "private")
 
 
 class ContactMiddleware(BaseMiddleware):
@@ -66,10 +93,10 @@ class ContactMiddleware(BaseMiddleware):
         user = data.get("event_from_user")
         session = data.get("session")
         chat = data.get("event_chat")
-        # Customers write in private chats; in a group (the staff group) nobody becomes a contact.
-        if user is None or session is None or user.is_bot or (chat is not None and chat.type != "private"):
+        if session is None or not from_a_person(user, chat):
             data["tr"] = Tr(self._translator, pick_language(None, False, getattr(user, "language_code", None)))
             return await handler(event, data)
+        assert user is not None
         contact, identity = await sender_for_telegram(session, TelegramProfile(
             user_id=user.id, first_name=user.first_name, last_name=user.last_name, username=user.username,
             language_code=user.language_code,

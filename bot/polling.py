@@ -35,7 +35,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import dead_letters
-from core.db import database_unavailable
+from core.db import database_unavailable, handling_slots
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,12 @@ class DurablePolling:
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _failures: dict[int, int] = field(default_factory=dict)
     _done: asyncio.Event = field(default_factory=asyncio.Event)
+    # Updates handled at once, across chats: no more than the pool can serve (`core.db.handling_slots`).
+    slots: asyncio.Semaphore | None = None
+
+    def __post_init__(self) -> None:
+        if self.slots is None:
+            self.slots = asyncio.Semaphore(handling_slots(self.sessions))
 
     async def stop(self, timeout: float = 5.0) -> None:
         """Ask the loop to stop and wait until the update being handled is finished."""
@@ -180,10 +186,13 @@ class DurablePolling:
         return failed[0]
 
     async def _handle_chat(self, updates: list[Update]) -> ChatOutcome:
-        """Handles one chat's updates in order; returns the ids to fetch again."""
+        """Handles one chat's updates in order; returns the ids to fetch again. Each update waits for a
+        slot first, so a batch of a hundred chats holds at most the pool's connections at once."""
+        assert self.slots is not None
         for index, update in enumerate(updates):
             try:
-                await self.dispatcher.feed_update(self.bot, update)
+                async with self.slots:
+                    await self.dispatcher.feed_update(self.bot, update)
             except Exception as exc:
                 again = [u.update_id for u in updates[index:]]
                 if dead_letters.transient(exc):

@@ -4,10 +4,14 @@ Telegram re-sends an update it got no 2xx for, and holds every later update behi
 so an update we cannot use (garbage, not an update, a handler that keeps failing on it) is written to
 the dead-letter table and answered 200; only a transient fault (the database or Telegram away)
 answers 503, so Telegram re-sends it once we can take it.
+
+Requests beyond what the database pool serves wait for a slot before they touch the database
+(`core.db.handling_slots`): a burst costs waiting, never connections opened and closed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -21,6 +25,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import dead_letters
+from core.db import handling_slots
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +34,17 @@ RETRY_AFTER_SECONDS = "5"
 
 class WebhookHandler(SimpleRequestHandler):
     def __init__(self, dispatcher: Dispatcher, bot: Bot, *, secret_token: str,
-                 sessions: async_sessionmaker[AsyncSession]) -> None:
+                 sessions: async_sessionmaker[AsyncSession], slots: asyncio.Semaphore | None = None) -> None:
         super().__init__(dispatcher, bot, handle_in_background=False, secret_token=secret_token)
         self._sessions = sessions
+        self._slots = slots or asyncio.Semaphore(handling_slots(sessions))
 
     async def _handle_request(self, bot: Bot, request: web.Request) -> web.Response:
         body = await request.read()
+        async with self._slots:
+            return await self._handle_body(bot, body)
+
+    async def _handle_body(self, bot: Bot, body: bytes) -> web.Response:
         update_id: int | None = None
         try:
             data = json.loads(body)

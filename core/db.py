@@ -55,6 +55,22 @@ def create_engine(url: str, *, pool_size: int = 30, behind_pooler: bool = False)
     return engine
 
 
+# Connections of the pool left to the process's background work (the outbox worker, the dead-letter
+# replayer, the scheduler's jobs) while updates take the rest: a sixth of the pool, at least two.
+BACKGROUND_SHARE = 6
+BACKGROUND_MIN = 2
+
+
+def handling_slots(sessions: async_sessionmaker[AsyncSession]) -> int:
+    """How many updates (or other units of inbound work) a process handles at once: the connections its
+    pool keeps, less a share for its background work. Taking more at once asks the pool for its
+    overflow connections, which are closed when given back: a burst would then open and close a server
+    session (a process, its authentication and type set-up) for most of its updates."""
+    bind = sessions.kw.get("bind")
+    size = bind.pool.size() if isinstance(bind, AsyncEngine) and hasattr(bind.pool, "size") else 5
+    return max(1, size - max(BACKGROUND_MIN, size // BACKGROUND_SHARE))
+
+
 def _unique_statement_name() -> str:
     return f"__asyncpg_{uuid.uuid4().hex}__"
 

@@ -190,11 +190,11 @@ class Dialogue:
                             state: dialogue_state.DialogueState, incoming: Incoming) -> list[Answer]:
         tr = self.tr(contact)
         answers: list[Answer] = []
-        flood = await count_message(session, contact.id, self.flood_per_minute)
+        flood, live = await count_message(session, contact.id, self.flood_per_minute, channel)
         if flood.notify:
             answers.append(Answer(tr("You are writing faster than we can read. Every message is kept; please give "
                                      "us a moment.")))
-        ticket, reopened = await ticket_for_message(session, contact, channel, self.reopen_window_hours)
+        ticket, reopened = await ticket_for_message(session, contact, channel, self.reopen_window_hours, live=live)
         if ticket is not None:
             answers += await self._relay(session, contact, channel, ticket, incoming.raw)
             if reopened:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import String, bindparam, func, literal, select
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,8 +50,26 @@ class DialogueState:
         return turns
 
 
+_PRELOADED = "desk_dialogue_preloaded"
+
+
+def state_key_sql(channel: Any, contact_id: Any) -> Any:
+    """`state_key` as SQL, for a statement that reads the state along with the contact."""
+    return literal("dialogue:") + channel + literal(":") + sql_cast(contact_id, String)
+
+
+def preload(session: AsyncSession, key: str, step: str | None, data: dict[str, Any] | None) -> None:
+    """The state as a statement that did more just read it in this transaction (no row: step None and no
+    data): the next `load` of the key uses it instead of a SELECT; later loads read again."""
+    session.sync_session.info.setdefault(_PRELOADED, {})[key] = (step, dict(data or {}))
+
+
 async def load(session: AsyncSession, channel: str, contact_id: int) -> DialogueState:
     key = state_key(channel, contact_id)
+    preloaded = session.sync_session.info.get(_PRELOADED, {}).pop(key, None)
+    if preloaded is not None:
+        step, data = preloaded
+        return DialogueState(key, step, dict(data), (step, dict(data)))
     row = (await session.execute(_READ, {"key": key})).one_or_none()
     step, data = (row.state, dict(row.data)) if row else (None, {})
     return DialogueState(key, step, dict(data), (step, dict(data)))

@@ -19,10 +19,12 @@ ALERT_BUCKET_SECONDS = 600
 ALERT_TEXT = N_("🔔 Nobody has the panel open. New message in ticket #{ticket} from {name}:\n{preview}")
 
 
-async def alert_offline_operators(session: AsyncSession, ticket: Ticket, message: Message) -> int:
+async def alert_offline_operators(session: AsyncSession, ticket: Ticket, message: Message, *,
+                                  recipients_exist: bool = True) -> int:
     """Queue the alerts for a customer message just stored; returns how many were queued.
-    One statement when someone is online (it runs for every customer message)."""
-    if not channels_of(session).get(ticket.channel).offline_alerts:
+    One statement when someone is online (it runs for every customer message); none when the caller's
+    own statement found `presence.offline_alert_recipients_exist` false (`recipients_exist`)."""
+    if not recipients_exist or not channels_of(session).get(ticket.channel).offline_alerts:
         return 0
     channel = staff_channel_of(session)
     if channel is None:

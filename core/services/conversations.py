@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, select, text, update
+from sqlalchemy import BigInteger, Boolean, Table, bindparam, column, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +19,7 @@ from core.services import alerts, autoassign, email_copies
 from core.services import tickets as ticket_service
 from core.services.channel_refs import add_message_refs
 from core.services.contacts import block_delivery_recipient
+from core.services.presence import ONLINE_WITHIN, offline_alert_recipients_exist
 from core.sla import hooks as sla
 from core.staffgroup import topics as staff_topics
 
@@ -103,11 +104,15 @@ _INSERT_CUSTOMER_MESSAGE = select(Message).from_statement(
     .on_conflict_do_nothing(index_elements=["external_key"])
     .returning(*_MESSAGES.c)
 )
-_CUSTOMER_MESSAGE_ARRIVED = select(Ticket).from_statement(
+# The ticket's UPDATE also answers what the message's side effects ask next: the staff-group topic that
+# shows it and whether anybody is to be alerted because nobody has the panel open (no round trips).
+_CUSTOMER_MESSAGE_ARRIVED = select(Ticket, column("topic_chat", BigInteger), column("alert_recipients", Boolean)
+                                   ).from_statement(
     update(_TICKETS)
     .where(_TICKETS.c.id == bindparam("ticket_id"))
     .values(unread_count=_TICKETS.c.unread_count + 1, last_customer_message_at=func.now(), updated_at=func.now())
-    .returning(*_TICKETS.c)
+    .returning(*_TICKETS.c, staff_topics.topic_chat_of(_TICKETS.c.id).label("topic_chat"),
+               offline_alert_recipients_exist().label("alert_recipients"))
 )
 _LOAD = {"populate_existing": True}
 
@@ -198,9 +203,9 @@ async def _attach(session: AsyncSession, message: Message, files: tuple[NewAttac
 async def customer_wrote(session: AsyncSession, ticket: Ticket, inbound: Inbound) -> Message | None:
     """Store a customer message on a ticket. Returns None when its external key was already stored.
     Three statements on the common path: the message and the ticket come back from their INSERT and
-    UPDATE (RETURNING), the events are written at commit; a fourth asks whether anyone has the panel open
-    (on a channel of `offline_alerts`: nobody does -> the operators are alerted); a fifth looks for the
-    ticket's staff-group topic, which shows the message (`core.staffgroup.topics`)."""
+    UPDATE (RETURNING), the events are written at commit. The UPDATE also answers whether anybody is to
+    be alerted because nobody has the panel open (on a channel of `offline_alerts`; only then are the
+    recipients read) and which staff-group topic shows the message (`core.staffgroup.topics`)."""
     if len(inbound.body) > MAX_BODY:
         raise InvalidInput("message too long", field="body", max_length=MAX_BODY)
     reply_to_id = None
@@ -218,12 +223,12 @@ async def customer_wrote(session: AsyncSession, ticket: Ticket, inbound: Inbound
     await sla.customer_wrote(session, ticket)
     await session.flush()  # what the status and SLA hooks changed (rarely anything: a paused clock resumes)
     # The session's own ticket object comes back, its columns refreshed from RETURNING.
-    updated = await session.scalar(_CUSTOMER_MESSAGE_ARRIVED, {"ticket_id": ticket.id}, execution_options=_LOAD)
-    assert updated is not None
+    updated, topic_chat, alert_recipients = (await session.execute(
+        _CUSTOMER_MESSAGE_ARRIVED, {"ticket_id": ticket.id, "within": ONLINE_WITHIN}, execution_options=_LOAD)).one()
     events.publish(session, "message.created", message_payload(message, attachments), ticket_id=updated.id)
     events.publish(session, "ticket.updated", ticket_service.ticket_payload(updated), ticket_id=updated.id)
-    await alerts.alert_offline_operators(session, updated, message)
-    await staff_topics.message_added(session, message)
+    await alerts.alert_offline_operators(session, updated, message, recipients_exist=bool(alert_recipients))
+    await staff_topics.message_added(session, message, chat_id=topic_chat)
     return message
 
 

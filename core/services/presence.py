@@ -83,6 +83,12 @@ def _offline_alert_recipients() -> Select[int, int | None, str]:
 _OFFLINE_ALERT_RECIPIENTS = _offline_alert_recipients()  # built once: it runs for every customer message
 
 
+def offline_alert_recipients_exist() -> ColumnElement[bool]:
+    """Whether `offline_alert_recipients` would find anyone (parameter `within`), as SQL: a statement
+    that runs for every customer message asks it along the way, and the list is read only when it is true."""
+    return _offline_alert_recipients().exists()
+
+
 async def offline_alert_recipients(session: AsyncSession, within: timedelta = ONLINE_WITHIN) -> list[AlertRecipient]:
     """Nobody online: every active operator or admin who linked Telegram. Someone online: nobody.
     One statement: it runs for every customer message."""

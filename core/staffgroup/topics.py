@@ -92,17 +92,28 @@ async def _move_topic(session: AsyncSession, ticket_id: int, chat_id: int) -> No
         "last_post_id": None, "last_post_from": None, "last_post_at": None}))
 
 
+def topic_chat_of(ticket_id: Any) -> Any:
+    """The group the ticket's topic is in, while that group is linked (an unlinked one is left alone),
+    as a scalar subquery: a statement about the ticket can return it without a round trip of its own."""
+    return (select(TicketTopic.chat_id).join(StaffGroup, StaffGroup.chat_id == TicketTopic.chat_id)
+            .where(TicketTopic.ticket_id == ticket_id).limit(1).scalar_subquery())
+
+
 async def _topic_chat(session: AsyncSession, ticket_id: int) -> int | None:
-    """The group the ticket's topic is in, while that group is linked (an unlinked one is left alone)."""
-    return await session.scalar(select(TicketTopic.chat_id).join(StaffGroup, StaffGroup.chat_id == TicketTopic.chat_id)
-                                .where(TicketTopic.ticket_id == ticket_id).limit(1))
+    return await session.scalar(select(topic_chat_of(ticket_id)))
 
 
-async def message_added(session: AsyncSession, message: Message) -> None:
-    """A message on the ticket (the customer's, a panel reply): the topic shows it (merged with others)."""
+# `message_added(..., chat_id=ASK)`: the caller did not read the topic's chat; it is read here.
+ASK: Any = object()
+
+
+async def message_added(session: AsyncSession, message: Message, *, chat_id: int | None = ASK) -> None:
+    """A message on the ticket (the customer's, a panel reply): the topic shows it (merged with others).
+    `chat_id`: `topic_chat_of` as the caller's statement read it in this transaction (None: no topic)."""
     if message.meta and message.meta.get(ORIGIN):
         return  # written in the topic: it is there already
-    chat_id = await _topic_chat(session, message.ticket_id)
+    if chat_id is ASK:
+        chat_id = await _topic_chat(session, message.ticket_id)
     if chat_id is not None:
         await _queue(session, chat_id, SYNC, {"ticket_id": message.ticket_id},
                      f"topic:{message.ticket_id}:message:{message.id}")
