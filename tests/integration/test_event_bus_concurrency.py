@@ -155,3 +155,50 @@ async def test_hundreds_of_concurrent_publishers_each_event_once_in_order_to_eve
     assert stream.last_id == stored_ids[-1]
     async with sessions() as session:
         assert await events.last_event_id(session) == stored_ids[-1]
+
+
+async def test_events_held_by_a_long_silent_writer_are_reported_then_delivered_when_it_ends(
+    sessions: async_sessionmaker[AsyncSession], dsn: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A write transaction that publishes nothing holds the horizon: committed events wait, the stream
+    warns naming it (pid, application_name, age) and shows `delayed` then `held`; when it commits (no
+    NOTIFY) the re-read timer delivers the events, once."""
+    status: dict[str, str] = {}
+    listener = PgListener(dsn)
+    stream = EventStream(sessions, listener, status=status, held_fail_after=0.8)
+    stream.held_warn_after = 0.3
+    received: list[int] = []
+
+    async def record(batch: list[EventRecord]) -> None:
+        received.extend(e.id for e in batch)
+
+    stream.subscribe(record)
+    await stream.start_from_now()
+    holder = await asyncpg.connect(dsn, server_settings={"application_name": "long-writer"})
+    try:
+        async with running(listener.run(), stream.run()):
+            await listener.wait_connected()
+            transaction = holder.transaction()
+            await transaction.start()
+            await holder.fetchval("SELECT pg_current_xact_id()")
+            for number in range(3):
+                async with sessions() as session, session.begin():
+                    publish(session, "held.event", {"n": number})
+            await eventually(lambda: status.get("events") == "delayed", timeout=3)
+            assert received == []
+            await eventually(lambda: status.get("events") == "held", timeout=3)
+            assert received == [] and stream.held_seconds() > 0.8
+            warnings = [r for r in caplog.records if r.getMessage() == "events held back by a long write transaction"]
+            assert len(warnings) == 1
+            assert warnings[0].holder_application_name == "long-writer"  # type: ignore[attr-defined]
+            assert warnings[0].holder_pid == holder.get_server_pid()  # type: ignore[attr-defined]
+            assert warnings[0].holder_xact_seconds >= 0.3  # type: ignore[attr-defined]
+            await transaction.commit()  # publishes nothing: no NOTIFY
+            took = await eventually(lambda: len(received) == 3, timeout=2)
+            assert took < 1.0, "the re-read timer (at most 250 ms apart) brings them"
+            await eventually(lambda: status.get("events") == "ok", timeout=2)
+            await asyncio.sleep(0.3)
+    finally:
+        await holder.close()
+    async with sessions() as session:
+        assert received == [e.id for e in await events_after(session, 0)]
