@@ -1,7 +1,9 @@
 """Event bus: rows written in the caller's transaction, NOTIFY on commit, replay by id.
 
 Events are collected on the session and handed over in `before_commit` as one `event_batch` row; a
-deferred trigger (migration 0029) writes them to `event` inside COMMIT and NOTIFYs the highest id.
+deferred trigger (migration 0029) writes them to `event` inside COMMIT; once the commit has returned,
+the process NOTIFYs `desk_events` from a connection of its own (core.event_announcer: a NOTIFY inside
+the transaction would make PostgreSQL serialise the publishing commits).
 An event's id is `(its transaction's xid8 << 20) + ordinal`: no sequence, no lock, so publishing
 commits run side by side at the pool's pace. Readers deliver only ids below the *horizon*
 `pg_snapshot_xmin(pg_current_snapshot()) << 20`: every transaction with a smaller xid has ended (committed
@@ -18,6 +20,7 @@ on /healthz when events wait longer than a few seconds, naming the backend that 
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,11 +30,14 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
+from core import event_announcer
+from core.db import asyncpg_dsn
 from core.event_reader import EventRecord
 from core.models import Event
 
 CHANNEL = "desk_events"  # the trigger's NOTIFY channel
 _PENDING = "desk_pending_events"
+_ANNOUNCE = "desk_announce_events"  # this transaction published: NOTIFY once it has committed
 _MARKS = "desk_event_savepoints"
 
 
@@ -75,6 +81,7 @@ def publish(
         sync.begin()
     pending: list[PendingEvent] = sync.info.setdefault(_PENDING, [])
     pending.append(PendingEvent(type_, data, audience, ticket_id, store_id))
+    sync.info[_ANNOUNCE] = True
 
 
 _HAND_OVER = text("INSERT INTO event_batch (rows) VALUES (CAST(:rows AS jsonb))")
@@ -101,7 +108,21 @@ def _drop_pending(session: Session, transaction: SessionTransaction) -> None:
     """The outermost transaction ended without committing (rollback, close): its events never happened."""
     if transaction.parent is None:
         session.info.pop(_PENDING, None)
+        session.info.pop(_ANNOUNCE, None)
         session.info.pop(_MARKS, None)  # savepoint marks live until the outermost transaction ends
+
+
+def _announce(session: Session) -> None:
+    """After the commit, not in it: a NOTIFY inside would serialise publishing commits (core.event_announcer)."""
+    if session.info.pop(_ANNOUNCE, False):
+        engine = session.get_bind().engine
+        dsn = _DSNS.get(engine)
+        if dsn is None:
+            dsn = _DSNS[engine] = asyncpg_dsn(engine.url.render_as_string(hide_password=False))
+        event_announcer.announce(dsn)
+
+
+_DSNS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 
 
 def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
@@ -121,6 +142,7 @@ def install() -> None:
     """Hook the flush into every ORM session's commit. Idempotent."""
     if not sa_event.contains(Session, "before_commit", _flush_pending):
         sa_event.listen(Session, "before_commit", _flush_pending)
+        sa_event.listen(Session, "after_commit", _announce)
         sa_event.listen(Session, "after_transaction_end", _drop_pending)
         sa_event.listen(Session, "after_transaction_create", _mark_savepoint)
         sa_event.listen(Session, "after_soft_rollback", _undo_savepoint)

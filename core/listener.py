@@ -194,7 +194,8 @@ class PgListener:
 EventHandler = Callable[[list[EventRecord]], Awaitable[None]]
 
 HELD_WARN_SECONDS = 3.0  # committed events held back this long: a warning naming the holder, state "delayed"
-RECHECK_FIRST, RECHECK_MAX = 0.002, 0.25  # re-read while events are held (the holder may end without NOTIFY)
+RECHECK_FIRST, RECHECK_MAX = 0.001, 0.25  # re-read while events are held (the holder may end without NOTIFY)
+IDLE_READ_SECONDS = 2.0  # and now and then anyway: a publisher may die between its commit and its NOTIFY
 
 
 class EventStream:
@@ -203,7 +204,8 @@ class EventStream:
 
     A read delivers only the events below the horizon (core.events). When it finds committed events
     held above it, the transaction holding the horizon may end without publishing (so without a
-    NOTIFY): the stream reads again after 2 ms, then 4, 8, ... up to 250 ms until they are through.
+    NOTIFY): the stream reads again after 1 ms, then 2, 4, ... up to 250 ms until they are through
+    (back to 1 ms whenever a read delivered something).
     Held longer than `HELD_WARN_SECONDS`, it logs a warning naming the holding backend and shows
     `delayed`; longer than `held_fail_after` (HEALTH_GRACE_SECONDS), `held`, a failing state."""
 
@@ -226,6 +228,7 @@ class EventStream:
         self._held_since = 0.0
         self._held_warned = False
         self._recheck = RECHECK_FIRST
+        self._progressed = False  # the last read delivered something
         listener.on(events.CHANNEL, self._on_notify)
         listener.on_reconnect(self._on_reconnect)
 
@@ -236,12 +239,8 @@ class EventStream:
         async with self._sessions() as session:
             self.last_id = await events.last_event_id(session)
 
-    def _on_notify(self, payload: str) -> None:
-        """The payload is the highest id its transaction wrote. Ids of delivered events are final
-        (nothing appears below them later), so a NOTIFY that a read has overtaken (it often arrives
-        while the read it would trigger is already under way) costs no read of its own."""
-        if payload.isdigit() and int(payload) <= self.last_id:
-            return
+    def _on_notify(self, _payload: str) -> None:
+        """Sent after publishing commits (core.event_announcer), one for possibly many: read."""
         self._wake.set()
 
     async def _on_reconnect(self) -> None:
@@ -283,8 +282,12 @@ class EventStream:
         """A NOTIFY or reconnect; while events are held, also a short timer (not a busy loop)."""
         if self.held_id is None:
             self._recheck = RECHECK_FIRST
-            await self._wake.wait()
+            with contextlib.suppress(TimeoutError):  # a publisher that died before its NOTIFY
+                await asyncio.wait_for(self._wake.wait(), IDLE_READ_SECONDS)
+            self._wake.set()
             return
+        if self._progressed:  # held events go through one after another (busy, not stuck): look again soon
+            self._recheck = RECHECK_FIRST
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), self._recheck)
         self._recheck = min(self._recheck * 2, RECHECK_MAX)
@@ -293,10 +296,12 @@ class EventStream:
     async def _drain(self) -> None:
         if not self._subscribers:
             return  # a process without the panel (e.g. `--only bot`) has nobody to read events for
+        self._progressed = False
         while True:
             read = await self._reader.read(self.last_id, self.read_limit)
             batch = read.events
             if batch:
+                self._progressed = True
                 self.last_id = batch[-1].id
                 self.delivered += len(batch)
                 for handler in self._subscribers:

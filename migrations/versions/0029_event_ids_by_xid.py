@@ -8,8 +8,10 @@ trigger takes no lock and uses no sequence. Readers deliver only ids below
 with a smaller xid has ended, so no event can appear below an id once it was delivered.
 
 - The hand-over stays `INSERT INTO event_batch (rows)`; the deferred trigger still writes the rows
-  inside COMMIT and sends one NOTIFY with the highest id it wrote. A second batch in the same
-  transaction continues the ordinals after the first (the transaction sees its own rows).
+  inside COMMIT, but sends no NOTIFY: PostgreSQL serialises the commits of notifying transactions
+  (a database-wide lock held through the durable commit), so the publishing process NOTIFYs after
+  its commit instead (core.event_announcer). A second batch in the same transaction continues the
+  ordinals after the first (the transaction sees its own rows).
 - `event.id` loses its sequence default: a row inserted into `event` directly would get an id below
   the readers' position and never be delivered, so such an insert now fails instead.
 - The migration checks that every existing id is below the ids the new scheme can produce (this
@@ -54,9 +56,6 @@ BEGIN
         ORDER BY r.position
         RETURNING id)
     SELECT max(id) INTO last_id FROM written;
-    IF last_id IS NOT NULL THEN
-        PERFORM pg_notify('desk_events', last_id::text);
-    END IF;
     DELETE FROM event_batch WHERE id = NEW.id;
     RETURN NULL;
 END
