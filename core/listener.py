@@ -194,7 +194,7 @@ class PgListener:
 EventHandler = Callable[[list[EventRecord]], Awaitable[None]]
 
 HELD_WARN_SECONDS = 3.0  # committed events held back this long: a warning naming the holder, state "delayed"
-RECHECK_FIRST, RECHECK_MAX = 0.001, 0.25  # re-read while events are held (the holder may end without NOTIFY)
+RECHECK_FIRST, RECHECK_MAX = 0.002, 0.25  # re-read while events are held (the holder may end without NOTIFY)
 IDLE_READ_SECONDS = 2.0  # and now and then anyway: a publisher may die between its commit and its NOTIFY
 
 
@@ -204,8 +204,8 @@ class EventStream:
 
     A read delivers only the events below the horizon (core.events). When it finds committed events
     held above it, the transaction holding the horizon may end without publishing (so without a
-    NOTIFY): the stream reads again after 1 ms, then 2, 4, ... up to 250 ms until they are through
-    (back to 1 ms whenever a read delivered something).
+    NOTIFY): the stream reads again after 2 ms, then 4, 8, ... up to 250 ms until they are through
+    (back to 2 ms whenever a read delivered something).
     Held longer than `HELD_WARN_SECONDS`, it logs a warning naming the holding backend and shows
     `delayed`; longer than `held_fail_after` (HEALTH_GRACE_SECONDS), `held`, a failing state."""
 
