@@ -25,6 +25,7 @@ from cli import stores as stores_cli
 from cli import support as support_cli
 from cli.arguments import Parser
 from cli.errors import DATABASE_ERRORS, Voice, cli_language
+from core import event_announcer
 from core.assignment import assignment_rules
 from core.channels import ChannelRegistry
 from core.context import Desk
@@ -187,6 +188,7 @@ async def serve(settings: Settings, roles: set[str], migrate: bool, ready: Calla
                         "itself and will keep failing")
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(desk.engine.dispose)
+            stack.push_async_callback(event_announcer.close_all)  # after the last publish, before the pool goes
             await _start(desk, roles, stack)
             frozen = freeze_startup_heap()
             log.info("desk started", extra={"roles": sorted(roles), "url": f"http://{settings.web_host}:{settings.web_port}",
