@@ -266,8 +266,7 @@ class EventStream:
                         log.warning("event stream read failed; retrying", exc_info=not database_unavailable(exc),
                                     extra={"last_event_id": self.last_id, "error": repr(exc)})
                     self._status[EVENTS_STATUS] = "down"
-                    with contextlib.suppress(TimeoutError):  # the listener's reconnect cuts the wait short
-                        await asyncio.wait_for(self._wake.wait(), retry)
+                    await self._wait_wake(retry)  # the listener's reconnect cuts the wait short
                     retry = min(retry * 2, self.max_retry_seconds)
                     self._wake.set()
                 else:
@@ -282,16 +281,22 @@ class EventStream:
         """A NOTIFY or reconnect; while events are held, also a short timer (not a busy loop)."""
         if self.held_id is None:
             self._recheck = RECHECK_FIRST
-            with contextlib.suppress(TimeoutError):  # a publisher that died before its NOTIFY
-                await asyncio.wait_for(self._wake.wait(), IDLE_READ_SECONDS)
+            await self._wait_wake(IDLE_READ_SECONDS)  # a publisher may have died before its NOTIFY
             self._wake.set()
             return
         if self._progressed:  # held events go through one after another (busy, not stuck): look again soon
             self._recheck = RECHECK_FIRST
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), self._recheck)
+        await self._wait_wake(self._recheck)
         self._recheck = min(self._recheck * 2, RECHECK_MAX)
         self._wake.set()
+
+    async def _wait_wake(self, seconds: float) -> None:
+        """Until a wake-up or `seconds`. Not `asyncio.wait_for`: on Python 3.11 it can swallow a
+        cancellation that arrives as the wait ends, and this runs every few milliseconds under load
+        (a stream that missed its cancellation would never stop)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
 
     async def _drain(self) -> None:
         if not self._subscribers:
