@@ -25,6 +25,7 @@ from cli import stores as stores_cli
 from cli import support as support_cli
 from cli.arguments import Parser
 from cli.errors import DATABASE_ERRORS, Voice, cli_language
+from core import event_announcer
 from core.assignment import assignment_rules
 from core.channels import ChannelRegistry
 from core.context import Desk
@@ -123,7 +124,8 @@ def build_desk(settings: Settings, url: str, direct_url: str | None = None) -> D
         translator=translator,
         storage=file_store(settings, sessions),
         listener=listener,
-        stream=EventStream(sessions, listener, status=components),
+        stream=EventStream(sessions, listener, status=components,
+                           held_fail_after=settings.health_grace_seconds),
         scheduler=LeaderScheduler(dsn, status=components),
         channels=channels,
         components=components,
@@ -189,6 +191,7 @@ async def serve(settings: Settings, roles: set[str], migrate: bool, ready: Calla
                         "itself and will keep failing")
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(desk.engine.dispose)
+            stack.push_async_callback(event_announcer.close_all)  # after the last publish, before the pool goes
             await _start(desk, roles, stack)
             frozen = freeze_startup_heap()
             log.info("desk started", extra={"roles": sorted(roles), "url": f"http://{settings.web_host}:{settings.web_port}",

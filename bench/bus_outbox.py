@@ -141,6 +141,9 @@ class BusLab:
         await stream.start_from_now()
         await conns[0].add_listener("bench_raw", lambda _c, _p, _ch, payload: lab.raw_waiters.arrived(payload))
         await conns[0].execute("CREATE TABLE IF NOT EXISTS bench_bare (n bigint)")
+        # event ids come from the bus's trigger only (migration 0029): the raw probe writes a table like it
+        await conns[0].execute("CREATE TABLE IF NOT EXISTS bench_event"
+                               " (id bigserial PRIMARY KEY, type text NOT NULL, data jsonb NOT NULL)")
         lab.tasks = [asyncio.ensure_future(listener.run()), asyncio.ensure_future(stream.run())]
         await listener.wait_connected()
         return lab
@@ -157,11 +160,11 @@ class BusLab:
         arrived = self.raw_waiters.expect(key)
         async with writer.transaction():
             new_id = await writer.fetchval(
-                "INSERT INTO event (type, data) VALUES ('bench.raw', $1::jsonb) RETURNING id", f'{{"n": "{key}"}}'
+                "INSERT INTO bench_event (type, data) VALUES ('bench.raw', $1::jsonb) RETURNING id", f'{{"n": "{key}"}}'
             )
             await writer.execute("SELECT pg_notify('bench_raw', $1)", key)
         await arrived
-        await reader.fetch("SELECT id, type, data FROM event WHERE id >= $1 ORDER BY id LIMIT 500", new_id)
+        await reader.fetch("SELECT id, type, data FROM bench_event WHERE id >= $1 ORDER BY id LIMIT 500", new_id)
 
     async def bare_transaction(self, number: int) -> None:
         """A session transaction with one INSERT and no event: what a state change costs anyway."""

@@ -56,7 +56,7 @@ async def run_e2e(url: str, data_dir: Path, *, rate: float, seconds: float, cust
     telegram = TelegramServer()
     await telegram.start()
     bot = await start_desk_bot(telegram, url, data_dir / "bot", mode="webhook", customer_rate_per_minute=100_000)
-    panel = await start_panel(url, data_dir / "panel", ws_resume_grace=0.05)
+    panel = await start_panel(url, data_dir / "panel")
     freeze_startup_heap()  # as `desk run` does once started
     try:
         users = [telegram.user(f"Customer{n}") for n in range(customers)]

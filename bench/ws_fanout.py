@@ -126,7 +126,7 @@ async def fanout_rounds(url: str, clients: int, rounds: int, data_dir: Path) -> 
     """The three probes interleaved round by round (in turns), so each meets the same machine load."""
     plain = PlainBroadcast()
     await plain.server.start_server()
-    desk = DeskFanout(await start_panel(url, data_dir, ws_resume_grace=0.05))
+    desk = DeskFanout(await start_panel(url, data_dir))
     freeze_startup_heap()  # as `desk run` does once started; the plain server's process is the same one
     plain_clients = await plain.connect(clients)
     desk_clients = await desk.connect(clients)

@@ -1,31 +1,43 @@
 """Event bus: rows written in the caller's transaction, NOTIFY on commit, replay by id.
 
-Events are collected on the session and handed over in `before_commit` as one `event_batch` row;
-a deferred trigger (migration 0001) writes them to `event` inside COMMIT, under a transaction-level
-advisory lock. The lock makes id order equal commit order, so a reader that has seen id N can
-never later find an id below N appear: "everything after K" is exact, with one process or twenty.
-Taking the lock inside COMMIT, not in a statement before it, means it is held only while the server
-makes the commit durable, never while it waits for a busy client to send COMMIT: commits of
-concurrent publishers follow each other at the disk's pace, not at the slowest client's.
+Events are collected on the session and handed over in `before_commit` as one `event_batch` row; a
+deferred trigger (migration 0029) writes them to `event` inside COMMIT; once the commit has returned,
+the process NOTIFYs `desk_events` from a connection of its own (core.event_announcer: a NOTIFY inside
+the transaction would make PostgreSQL serialise the publishing commits).
+An event's id is `(its transaction's xid8 << 20) + ordinal`: no sequence, no lock, so publishing
+commits run side by side at the pool's pace. Readers deliver only ids below the *horizon*
+`pg_snapshot_xmin(pg_current_snapshot()) << 20`: every transaction with a smaller xid has ended (committed
+or rolled back), so nothing can later appear below an id once it was delivered, and "everything after
+K" is exact, with one process or twenty. The order is xid order: a total order that never changes
+once read (not commit order; nobody needs that, only that it is fixed).
+
+The one cost: a transaction that has written anything (it holds an xid), anywhere in the database,
+holds the horizon until it ends, and events committed after it started wait for it. The desk's own
+writers commit in short transactions; `core.listener.EventStream` warns and shows `delayed`/`held`
+on /healthz when events wait longer than a few seconds, naming the backend that holds them.
 """
 
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import BigInteger, func, literal_column, select, text
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
+from core import event_announcer
+from core.db import asyncpg_dsn
 from core.event_reader import EventRecord
 from core.models import Event
 
 CHANNEL = "desk_events"  # the trigger's NOTIFY channel
 _PENDING = "desk_pending_events"
+_ANNOUNCE = "desk_announce_events"  # this transaction published: NOTIFY once it has committed
 _MARKS = "desk_event_savepoints"
 
 
@@ -69,6 +81,7 @@ def publish(
         sync.begin()
     pending: list[PendingEvent] = sync.info.setdefault(_PENDING, [])
     pending.append(PendingEvent(type_, data, audience, ticket_id, store_id))
+    sync.info[_ANNOUNCE] = True
 
 
 _HAND_OVER = text("INSERT INTO event_batch (rows) VALUES (CAST(:rows AS jsonb))")
@@ -101,7 +114,21 @@ def _drop_pending(session: Session, transaction: SessionTransaction) -> None:
     """The outermost transaction ended without committing (rollback, close): its events never happened."""
     if transaction.parent is None:
         session.info.pop(_PENDING, None)
+        session.info.pop(_ANNOUNCE, None)
         session.info.pop(_MARKS, None)  # savepoint marks live until the outermost transaction ends
+
+
+def _announce(session: Session) -> None:
+    """After the commit, not in it: a NOTIFY inside would serialise publishing commits (core.event_announcer)."""
+    if session.info.pop(_ANNOUNCE, False):
+        engine = session.get_bind().engine
+        dsn = _DSNS.get(engine)
+        if dsn is None:
+            dsn = _DSNS[engine] = asyncpg_dsn(engine.url.render_as_string(hide_password=False))
+        event_announcer.announce(dsn)
+
+
+_DSNS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 
 
 def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
@@ -121,6 +148,7 @@ def install() -> None:
     """Hook the flush into every ORM session's commit. Idempotent."""
     if not sa_event.contains(Session, "before_commit", _flush_pending):
         sa_event.listen(Session, "before_commit", _flush_pending)
+        sa_event.listen(Session, "after_commit", _announce)
         sa_event.listen(Session, "after_transaction_end", _drop_pending)
         sa_event.listen(Session, "after_transaction_create", _mark_savepoint)
         sa_event.listen(Session, "after_soft_rollback", _undo_savepoint)
@@ -140,17 +168,31 @@ def visible_to(principal: Principal) -> Any:
     return Event.id.is_(None)
 
 
+ORDINAL_BITS = 20  # migration 0029: up to 2^20 events per transaction
+_HORIZON_SQL = f"pg_snapshot_xmin(pg_current_snapshot())::text::bigint << {ORDINAL_BITS}"
+
+
+def horizon() -> Any:
+    """The smallest id an undecided transaction could still write, read from the statement's own
+    snapshot: every id below it is final (committed and visible, or never to exist)."""
+    # A scalar subquery: computed once per statement (an InitPlan), so `id < horizon` reads the index.
+    return select(literal_column(_HORIZON_SQL, BigInteger)).scalar_subquery()
+
+
 async def events_after(
     session: AsyncSession, after: int, principal: Principal | None = None, limit: int = 1000
 ) -> Sequence[Event]:
-    query = select(Event).where(Event.id > after).order_by(Event.id).limit(limit)
+    """Deliverable events after id `after`, in id order: only those below the horizon."""
+    query = select(Event).where(Event.id > after, Event.id < horizon()).order_by(Event.id).limit(limit)
     if principal is not None:
         query = query.where(visible_to(principal))
     return (await session.scalars(query)).all()
 
 
 async def last_event_id(session: AsyncSession) -> int:
-    return int(await session.scalar(select(func.coalesce(func.max(Event.id), 0))) or 0)
+    """The newest deliverable id (0 if none): a reader resuming after it misses nothing."""
+    query = select(func.coalesce(func.max(Event.id), 0)).where(Event.id < horizon())
+    return int(await session.scalar(query) or 0)
 
 
 def event_dict(event: Event | EventRecord) -> dict[str, Any]:

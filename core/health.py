@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 # States that mean "this part does not do its job". Anything else (ok, polling, webhook, standby,
 # leader, off, ...) is a working state.
-FAILING = frozenset({"down", "failed", "starting", "unauthorized", "login_failed"})
+FAILING = frozenset({"down", "failed", "starting", "unauthorized", "login_failed", "held"})
 
 
 @dataclass

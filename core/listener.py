@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core import events
 from core.db import database_unavailable
-from core.event_reader import EventReader, EventRecord
+from core.event_reader import EventRead, EventReader, EventRecord
 
 log = logging.getLogger(__name__)
 
@@ -192,13 +193,24 @@ class PgListener:
 
 EventHandler = Callable[[list[EventRecord]], Awaitable[None]]
 
+HELD_WARN_SECONDS = 3.0  # committed events held back this long: a warning naming the holder, state "delayed"
+RECHECK_FIRST, RECHECK_MAX = 0.002, 0.25  # re-read while events are held (the holder may end without NOTIFY)
+IDLE_READ_SECONDS = 2.0  # and now and then anyway: a publisher may die between its commit and its NOTIFY
+
 
 class EventStream:
     """Reads events in id order after NOTIFY (or a reconnect) and hands them to subscribers.
-    One reader at a time; a wake-up during a read triggers one more read, so nothing is missed."""
+    One reader at a time; a wake-up during a read triggers one more read, so nothing is missed.
+
+    A read delivers only the events below the horizon (core.events). When it finds committed events
+    held above it, the transaction holding the horizon may end without publishing (so without a
+    NOTIFY): the stream reads again after 2 ms, then 4, 8, ... up to 250 ms until they are through
+    (back to 2 ms whenever a read delivered something).
+    Held longer than `HELD_WARN_SECONDS`, it logs a warning naming the holding backend and shows
+    `delayed`; longer than `held_fail_after` (HEALTH_GRACE_SECONDS), `held`, a failing state."""
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession], listener: PgListener,
-                 status: MutableMapping[str, str] | None = None) -> None:
+                 status: MutableMapping[str, str] | None = None, held_fail_after: float = 5.0) -> None:
         self._sessions = session_factory
         self._reader = EventReader(listener.dsn)
         self._subscribers: list[EventHandler] = []
@@ -208,6 +220,15 @@ class EventStream:
         self.delivered = 0
         self.read_limit = 500
         self.max_retry_seconds = 5.0
+        self.held_warn_after = HELD_WARN_SECONDS
+        self.held_fail_after = held_fail_after
+        self.held_id: int | None = None  # the highest committed id the last read found held back
+        self.held_warnings = 0
+        self._held_mark: int | None = None  # the held id being timed, and since when
+        self._held_since = 0.0
+        self._held_warned = False
+        self._recheck = RECHECK_FIRST
+        self._progressed = False  # the last read delivered something
         listener.on(events.CHANNEL, self._on_notify)
         listener.on_reconnect(self._on_reconnect)
 
@@ -218,16 +239,16 @@ class EventStream:
         async with self._sessions() as session:
             self.last_id = await events.last_event_id(session)
 
-    def _on_notify(self, payload: str) -> None:
-        """The payload is the highest id its transaction wrote. Ids follow commit order, so once
-        that id is read, so is everything before it: a NOTIFY that a read has overtaken (it often
-        arrives while the read it would trigger is already under way) costs no read of its own."""
-        if payload.isdigit() and int(payload) <= self.last_id:
-            return
+    def _on_notify(self, _payload: str) -> None:
+        """Sent after publishing commits (core.event_announcer), one for possibly many: read."""
         self._wake.set()
 
     async def _on_reconnect(self) -> None:
         self._wake.set()
+
+    def held_seconds(self) -> float:
+        """How long the oldest committed event seen held back has waited (0 when none is)."""
+        return 0.0 if self._held_mark is None else time.monotonic() - self._held_since
 
     async def run(self) -> None:
         """Read after every wake-up; a failed read (the database is away) is retried with backoff
@@ -236,7 +257,7 @@ class EventStream:
         self._status[EVENTS_STATUS] = "ok"
         try:
             while True:
-                await self._wake.wait()
+                await self._next_wake()
                 self._wake.clear()
                 try:
                     await self._drain()
@@ -245,31 +266,85 @@ class EventStream:
                         log.warning("event stream read failed; retrying", exc_info=not database_unavailable(exc),
                                     extra={"last_event_id": self.last_id, "error": repr(exc)})
                     self._status[EVENTS_STATUS] = "down"
-                    with contextlib.suppress(TimeoutError):  # the listener's reconnect cuts the wait short
-                        await asyncio.wait_for(self._wake.wait(), retry)
+                    await self._wait_wake(retry)  # the listener's reconnect cuts the wait short
                     retry = min(retry * 2, self.max_retry_seconds)
                     self._wake.set()
                 else:
-                    if self._status.get(EVENTS_STATUS) != "ok":
+                    if self._status.get(EVENTS_STATUS) == "down":
                         log.info("event stream reads again", extra={"last_event_id": self.last_id})
-                    self._status[EVENTS_STATUS] = "ok"
+                    self._status[EVENTS_STATUS] = self._held_state()
                     retry = 0.5
         finally:
             await self._reader.close()
 
+    async def _next_wake(self) -> None:
+        """A NOTIFY or reconnect; while events are held, also a short timer (not a busy loop)."""
+        if self.held_id is None:
+            self._recheck = RECHECK_FIRST
+            await self._wait_wake(IDLE_READ_SECONDS)  # a publisher may have died before its NOTIFY
+            self._wake.set()
+            return
+        if self._progressed:  # held events go through one after another (busy, not stuck): look again soon
+            self._recheck = RECHECK_FIRST
+        await self._wait_wake(self._recheck)
+        self._recheck = min(self._recheck * 2, RECHECK_MAX)
+        self._wake.set()
+
+    async def _wait_wake(self, seconds: float) -> None:
+        """Until a wake-up or `seconds`. Not `asyncio.wait_for`: on Python 3.11 it can swallow a
+        cancellation that arrives as the wait ends, and this runs every few milliseconds under load
+        (a stream that missed its cancellation would never stop)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
+
     async def _drain(self) -> None:
         if not self._subscribers:
             return  # a process without the panel (e.g. `--only bot`) has nobody to read events for
+        self._progressed = False
         while True:
-            batch = await self._reader.after(self.last_id, self.read_limit)
-            if not batch:
-                return
-            self.last_id = batch[-1].id
-            self.delivered += len(batch)
-            for handler in self._subscribers:
-                try:
-                    await handler(batch)
-                except Exception:
-                    log.exception("event subscriber failed", extra={"last_event_id": self.last_id})
+            read = await self._reader.read(self.last_id, self.read_limit)
+            batch = read.events
+            if batch:
+                self._progressed = True
+                self.last_id = batch[-1].id
+                self.delivered += len(batch)
+                for handler in self._subscribers:
+                    try:
+                        await handler(batch)
+                    except Exception:
+                        log.exception("event subscriber failed", extra={"last_event_id": self.last_id})
             if len(batch) < self.read_limit:
-                return  # read up to the newest committed event; a later NOTIFY wakes the next read
+                await self._note_held(read)
+                return  # read up to the horizon; a later NOTIFY (or the recheck timer) wakes the next read
+
+    async def _note_held(self, read: EventRead) -> None:
+        """Time the committed events waiting above the horizon; warn once per hold that lasts."""
+        self.held_id = read.held_id
+        if read.held_id is None:
+            if self._held_warned:
+                log.info("held events delivered", extra={"last_event_id": self.last_id})
+            self._held_mark, self._held_warned = None, False
+            return
+        if self._held_mark is None or self.last_id >= self._held_mark:
+            self._held_mark, self._held_since = read.held_id, time.monotonic()  # the ones timed went through
+        if not self._held_warned and self.held_seconds() > self.held_warn_after:
+            self._held_warned = True
+            self.held_warnings += 1
+            holder = await self._reader.holder(read.horizon_xid)
+            log.warning(
+                "events held back by a long write transaction",
+                extra={"held_seconds": round(self.held_seconds(), 1), "last_event_id": self.last_id,
+                       "held_event_id": read.held_id, "horizon_xid": read.horizon_xid,
+                       "holder_pid": holder.pid if holder else None,
+                       "holder_application_name": holder.application_name if holder else None,
+                       "holder_state": holder.state if holder else None,
+                       "holder_xact_seconds": round(holder.xact_seconds, 1)
+                       if holder and holder.xact_seconds is not None else None},
+            )
+
+    def _held_state(self) -> str:
+        held = self.held_seconds()
+        if held > max(self.held_fail_after, self.held_warn_after):
+            return "held"
+        return "delayed" if held > self.held_warn_after else "ok"

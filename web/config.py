@@ -20,8 +20,6 @@ class PanelConfig:
     sessions: SessionPolicy = field(default_factory=SessionPolicy)
     throttle: ThrottlePolicy = field(default_factory=ThrottlePolicy)
     clock: Callable[[], datetime] = utc_now
-    # How long a new socket waits for "resume" before it goes live from its hello id.
-    ws_resume_grace: float = 2.0
     ws_heartbeat: float = 20.0
     ws_queue_limit: int = 10_000
     max_files_per_message: int = 10

@@ -103,6 +103,10 @@ async def metrics(request: web.Request) -> web.Response:
         "# HELP desk_events_delivered_total Events this process read from the bus.",
         "# TYPE desk_events_delivered_total counter",
         f"desk_events_delivered_total {desk.stream.delivered}",
+        "# HELP desk_events_held_seconds How long committed events have waited behind an older write"
+        " transaction (0: none waits).",
+        "# TYPE desk_events_held_seconds gauge",
+        f"desk_events_held_seconds {desk.stream.held_seconds():.1f}",
         "# HELP desk_websockets_open Open WebSocket connections in this process.",
         "# TYPE desk_websockets_open gauge",
         f"desk_websockets_open {desk.metrics.get('websockets_open', 0)}",
@@ -125,7 +129,8 @@ async def metrics(request: web.Request) -> web.Response:
     lines += _staff_group_lines(linked)
     if backlog is not None:
         lines += [
-            "# HELP desk_events_published_total Events published in the deployment (the newest event id).",
+            "# HELP desk_events_published_total The newest deliverable event id: grows with every publish, but"
+            " is not a count (ids are xid << 20 + ordinal, core.events).",
             "# TYPE desk_events_published_total counter",
             f"desk_events_published_total {last_id}",
             "# HELP desk_outbox_rows Outbox rows by state.",

@@ -89,14 +89,15 @@ class Socket:
     async def _run(self) -> None:
         while True:
             try:
-                async with self.http.ws_connect(self.desk.url("/ws"), headers={"Origin": self.desk.origin},
+                # As the panel does: a reconnect asks for what it missed in the URL; the first socket is
+                # live from its hello at once.
+                path = "/ws" if self.last_id is None else f"/ws?after={self.last_id}"
+                async with self.http.ws_connect(self.desk.url(path), headers={"Origin": self.desk.origin},
                                                 heartbeat=5.0) as ws:
                     self._ws = ws
                     hello = await ws.receive_json(timeout=10)
                     assert hello["type"] == "hello", hello
                     self.hello_ids.append(hello["last_event_id"])
-                    after = self.last_id if self.last_id is not None else hello["last_event_id"]
-                    await ws.send_json({"type": "resume", "after": after})
                     self.connects.append(time.monotonic())
                     self._live.set()
                     async for message in ws:

@@ -81,7 +81,7 @@ async def start_panel(database_url: str, data_dir: Path, settings_overrides: dic
         settings = sandboxed(settings)
     desk = build_desk(settings, database_url)
     clock = Clock()
-    panel_config = PanelConfig(clock=clock, **{"ws_resume_grace": 0.3, "ws_heartbeat": 30.0, **config})
+    panel_config = PanelConfig(clock=clock, **{"ws_heartbeat": 30.0, **config})
     app = create_app(desk, panel_config)
     await desk.stream.start_from_now()
     tasks = [asyncio.ensure_future(desk.listener.run()), asyncio.ensure_future(desk.stream.run())]

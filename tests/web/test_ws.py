@@ -66,8 +66,7 @@ async def test_two_operators_each_get_a_customer_message_once(panel: Panel, sess
 async def test_resume_after_a_drop_delivers_what_was_missed_exactly_once_then_live(panel: Panel, sessions) -> None:
     client, _ = await signed_in(panel, sessions, "a@example.com")
     ticket_id, _ = await customer_ticket(sessions, body="first")
-    ws, _ = await connect(panel, client, after=None)
-    await drain(ws, 0.5)  # grace passes: live from the hello id
+    ws, _ = await connect(panel, client, after=None)  # no resume: live from the hello id at once
     await customer_writes(sessions, ticket_id, "seen live")
     frames = await receive_until(ws, lambda f: f.get("type") == "message.created")
     last_seen = max(f["id"] for f in frames if "id" in f)
@@ -90,14 +89,63 @@ async def test_resume_after_a_drop_delivers_what_was_missed_exactly_once_then_li
 
 
 async def test_a_late_resume_is_refused_rather_than_reordering_events(panel: Panel, sessions) -> None:
+    """Once a live event went out, a replay would come after newer frames: refused."""
     client, _ = await signed_in(panel, sessions, "a@example.com")
     ws, _ = await connect(panel, client)
-    await drain(ws, 0.5)
+    await customer_ticket(sessions, body="live first")
+    await receive_until(ws, lambda f: f.get("type") == "message.created")
     await ws.send_json({"type": "resume", "after": 0})
-    assert (await ws.receive_json()) == {"type": "error", "error": "resume_too_late"}
+    frames = await receive_until(ws, lambda f: f.get("type") == "error")
+    assert frames[-1] == {"type": "error", "error": "resume_too_late"}
     await ws.send_json({"type": "resume", "after": "zero"})
-    assert (await ws.receive_json())["error"] == "bad_resume"
+    assert (await receive_until(ws, lambda f: f.get("type") == "error"))[-1]["error"] == "bad_resume"
     await ws.close()
+
+
+async def test_a_socket_that_sends_no_resume_gets_live_frames_at_once(panel: Panel, sessions) -> None:
+    """No grace: the first event after the hello arrives within a second, with nothing sent by the client."""
+    client, _ = await signed_in(panel, sessions, "a@example.com")
+    ws, hello = await connect(panel, client)
+    started = asyncio.get_running_loop().time()
+    await customer_ticket(sessions, body="no resume needed")
+    frames = await receive_until(ws, lambda f: f.get("type") == "message.created", timeout=1.0)
+    assert asyncio.get_running_loop().time() - started < 1.0
+    assert messages(frames) == ["no resume needed"]
+    assert all(f["id"] > hello["last_event_id"] for f in frames if "id" in f)
+    await ws.close()
+
+
+async def test_resume_frame_and_after_parameter_replay_exactly_then_live(panel: Panel, sessions) -> None:
+    client, _ = await signed_in(panel, sessions, "a@example.com")
+    async with sessions() as db:
+        before = await events.last_event_id(db)
+    ticket_id, _ = await customer_ticket(sessions, body="missed 1")
+    await customer_writes(sessions, ticket_id, "missed 2")
+    async with sessions() as db:
+        missed = [e.id for e in await events.events_after(db, before)]
+
+    ws, hello = await connect(panel, client, after=before)  # the `resume` frame, first thing after hello
+    assert hello["last_event_id"] <= missed[-1]
+    replayed = await receive_until(ws, lambda f: f.get("id") == missed[-1])
+    assert [f["id"] for f in replayed if "id" in f] == missed
+    await ws.close()
+
+    url = panel.url(f"/ws?after={before}")  # the `after` parameter: replay with no frame sent
+    ws = await client.ws_connect(url, headers={"Origin": panel.origin})
+    hello = await ws.receive_json()
+    assert (hello["type"], hello["last_event_id"]) == ("hello", before)
+    replayed = await receive_until(ws, lambda f: f.get("id") == missed[-1])
+    assert [f["id"] for f in replayed if "id" in f] == missed
+    await customer_writes(sessions, ticket_id, "live after replay")
+    frames = await receive_until(ws, lambda f: f.get("type") == "message.created")
+    frames += await drain(ws)
+    assert messages(frames) == ["live after replay"] and min(f["id"] for f in frames if "id" in f) > missed[-1]
+    await ws.send_json({"type": "resume", "after": 0})
+    assert (await receive_until(ws, lambda f: f.get("type") == "error"))[-1]["error"] == "resume_too_late"
+    await ws.close()
+
+    bad = await client.get(panel.url("/ws?after=-1"), headers={"Origin": panel.origin})
+    assert bad.status == 400
 
 
 async def test_foreign_origin_and_missing_session_are_refused(panel: Panel, sessions) -> None:
@@ -249,7 +297,7 @@ async def publish_burst(sessions, burst: int, count: int, size: int) -> None:
 
 
 async def test_a_socket_that_reads_nothing_is_dropped_and_holds_up_no_one(database_url, sessions, tmp_path) -> None:
-    panel = await start_panel(database_url, tmp_path, ws_queue_limit=20, ws_resume_grace=0.05)
+    panel = await start_panel(database_url, tmp_path, ws_queue_limit=20)
     try:
         hub = panel.app[HUB]
         reader, _ = await signed_in(panel, sessions, "a@example.com")

@@ -115,7 +115,8 @@ class Live {
   onOpen(handler) { this.openHandlers.push(handler); }
   connect() {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const socket = new WebSocket(`${scheme}//${location.host}/ws`);
+    // `after`: the server replays what this page has not seen, then goes live (no resume round trip).
+    const socket = new WebSocket(`${scheme}//${location.host}/ws?after=${this.lastId}`);
     this.socket = socket;
     socket.addEventListener("message", (message) => this.receive(JSON.parse(message.data)));
     socket.addEventListener("close", () => { if (this.socket === socket) this.retry(); });
@@ -124,7 +125,6 @@ class Live {
     this.lastFrameAt = Date.now();
     if (frame.type === "hello") {
       this.connects += 1;
-      this.send({ type: "resume", after: this.lastId });
       this.delay = 500;
       setConnState("live");
       for (const handler of this.openHandlers) handler();

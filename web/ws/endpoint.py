@@ -1,5 +1,10 @@
-"""GET /ws: session-cookie auth, same-origin only, hello, resume after K, then live events.
-Each client frame is handled with a fresh database session; the socket holds none."""
+"""GET /ws[?after=K]: session-cookie auth, same-origin only, hello, then events.
+
+With `after=K` the socket replays the events after K from the database, then goes live; without it,
+it is live at once from the hello's `last_event_id` (no wait for a `resume`). A `resume {after}` frame
+still replays exactly as long as the socket has sent no event yet; after that it is refused
+(`resume_too_late`) rather than send events out of order. Each client frame is handled with a fresh
+database session; the socket holds none."""
 
 from __future__ import annotations
 
@@ -23,7 +28,7 @@ from core.services import panel_presence as presence
 from web.auth import COOKIE
 from web.keys import DESK, HUB, PANEL
 from web.security import foreign_origin
-from web.ws.hub import LIVE, REPLAYING, WAITING, Connection, encode
+from web.ws.hub import LIVE, REPLAYING, Connection, encode
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +40,9 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     if foreign_origin(request):
         log.warning("websocket refused: foreign origin", extra={"origin": request.headers.get("Origin")})
         return web.json_response({"error": "origin"}, status=403)
+    after = _after_param(request)
+    if after == -1:
+        return web.json_response({"error": "bad_after"}, status=400)
     who = await _signed_in(request)
     if who is None:
         return web.json_response({"error": "unauthorized"}, status=401)
@@ -43,19 +51,22 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     connection_id = uuid.uuid4().hex
     await _presence(request, presence.connected, connection_id, who.operator_id, who.principal.role)
     connection = Connection(id=connection_id, ws=ws, principal=who.principal, operator_id=who.operator_id,
-                            web_session_id=who.web_session_id, last_sent=desk.stream.last_id,
+                            web_session_id=who.web_session_id,
+                            last_sent=desk.stream.last_id if after is None else after,
+                            state=LIVE if after is None else REPLAYING,
                             queue_limit=config.ws_queue_limit, transport=request.transport)
     hub.add(connection)  # no await between the snapshot of last_id and registration
-    connection.send_frame({"type": "hello", "last_event_id": connection.last_sent, "connection_id": connection.id})
-    grace = asyncio.get_running_loop().call_later(config.ws_resume_grace, _grace_over, connection)
+    start = connection.last_sent
+    connection.send_frame({"type": "hello", "last_event_id": start, "connection_id": connection.id})
     try:
+        if after is not None:
+            await _replay(request, connection)
         async for message in ws:
             if message.type == WSMsgType.TEXT:
-                await _on_frame(request, connection, message.data)
+                await _on_frame(request, connection, message.data, start)
             elif message.type == WSMsgType.ERROR:
                 break
     finally:
-        grace.cancel()
         hub.remove(connection)
         connection.close_soon()
         await hub.shielded(_gone(request, connection))
@@ -90,9 +101,14 @@ async def _gone(request: web.Request, connection: Connection) -> None:
     await _presence(request, presence.disconnected, connection.id)
 
 
-def _grace_over(connection: Connection) -> None:
-    if connection.state == WAITING:
-        connection.go_live()
+def _after_param(request: web.Request) -> int | None:
+    """The `after` query parameter: None when absent, -1 when not a non-negative integer."""
+    raw = request.query.get("after")
+    if raw is None:
+        return None
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+        return -1
+    return int(raw)
 
 
 async def _presence(request: web.Request, action: Any, *args: Any) -> None:
@@ -104,14 +120,14 @@ async def _presence(request: web.Request, action: Any, *args: Any) -> None:
         log.exception("presence update failed")
 
 
-async def _on_frame(request: web.Request, connection: Connection, raw: str) -> None:
+async def _on_frame(request: web.Request, connection: Connection, raw: str, start: int) -> None:
     try:
         frame = json.loads(raw)
         kind = frame.get("type") if isinstance(frame, dict) else None
     except (json.JSONDecodeError, AttributeError):
         kind = None
     if kind == "resume":
-        await _resume(request, connection, frame.get("after"))
+        await _resume(request, connection, frame.get("after"), start)
     elif kind in ("view", "typing"):
         await _ticket_frame(request, connection, kind, frame.get("ticket_id"))
     elif kind == "ping":
@@ -120,15 +136,23 @@ async def _on_frame(request: web.Request, connection: Connection, raw: str) -> N
         connection.send_frame({"type": "error", "error": "bad_frame"})
 
 
-async def _resume(request: web.Request, connection: Connection, after: Any) -> None:
+async def _resume(request: web.Request, connection: Connection, after: Any, start: int) -> None:
+    """Replay after `after`, if the socket has sent no event since its hello (else the replay would
+    come after newer live frames); only once."""
     if not isinstance(after, int) or isinstance(after, bool) or after < 0:
         connection.send_frame({"type": "error", "error": "bad_resume"})
         return
-    if connection.state != WAITING:
+    if connection.state != LIVE or connection.last_sent != start or connection.resumed:
         connection.send_frame({"type": "error", "error": "resume_too_late"})
         return
+    connection.resumed = True
     connection.state = REPLAYING
     connection.last_sent = after
+    await _replay(request, connection)
+
+
+async def _replay(request: web.Request, connection: Connection) -> None:
+    """Events after `connection.last_sent` from the database while live ones wait in `pending`, then live."""
     sent = 0
     while True:
         async with request.app[DESK].sessions() as db:

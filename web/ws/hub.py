@@ -56,6 +56,7 @@ class Connection:
     queue_limit: int
     transport: asyncio.WriteTransport | None = None
     state: str = WAITING
+    resumed: bool = False  # a `resume` frame was honoured (only one is)
     ticket_id: int | None = None
     pending: list[Outgoing] = field(default_factory=list)
     backlog: deque[bytes | None] = field(default_factory=deque)  # None: close once written up to here
