@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 
@@ -50,6 +51,9 @@ class MailPoller:
     retry_max: float = 300.0
     batch: int = 25  # mails fetched at once, and at most this many stored in one transaction
     group_bytes: int = 16 * 1024 * 1024  # about this much mail per transaction (one larger mail goes alone)
+    # A transaction that has written holds back every live event of the desk until it ends (core/events.py:
+    # the horizon), so a group also ends once it has run this long (after at least one mail).
+    group_seconds: float = 0.25
     parse_off_loop: bool = True  # parse in a worker thread (False: on the event loop, for comparison)
     status: MutableMapping[str, str] = field(default_factory=dict)
     ingested: int = 0
@@ -201,29 +205,47 @@ class MailPoller:
         return None
 
     async def _commit_group(self, uidvalidity: int, last_uid: int, entries: list[_Entry]) -> None:
-        """One transaction: each mail in a savepoint of its own (a mail that fails for its own
-        reasons is rolled back alone and set aside; the others commit), then the position. The
-        database going away mid-group rolls the whole group back."""
+        """The group in as few transactions as `group_seconds` allows (one, unless the database is slow)."""
+        rest = entries
+        while True:
+            done, rest = await self._commit_part(uidvalidity, last_uid, rest)
+            for entry, result, reason in done:  # told only once it is committed
+                if result is not None:
+                    self.ingested += 1
+                    log.info("mail ingested", extra={
+                        "mailbox": self.mailbox, "uid": entry.uid, "ticket": result.ticket_id,
+                        "outcome": result.outcome, "acknowledged": result.acknowledged})
+                else:
+                    self.quarantined += 1
+                    log.warning("mail quarantined", extra={"mailbox": self.mailbox, "uid": entry.uid,
+                                                           "reason": reason})
+            if not rest:
+                return
+
+    async def _commit_part(
+        self, uidvalidity: int, last_uid: int, entries: list[_Entry],
+    ) -> tuple[list[tuple[_Entry, IntakeResult | None, str | None]], list[_Entry]]:
+        """One transaction: mail after mail, each in a savepoint of its own (a mail that fails for its own
+        reasons is rolled back alone and set aside; the others commit), until the group is done or the
+        transaction has run `group_seconds`; then the position, up to the last mail written (UIDs are in
+        order). The database going away mid-way rolls the whole transaction back. Returns what was
+        written and the mails left for the next transaction."""
         done: list[tuple[_Entry, IntakeResult | None, str | None]] = []
+        began = time.monotonic()
         async with self.sessions() as session, session.begin():
             known = await KnownIds.load(session, self.mailbox, [e.mail.message_id for e in entries if e.mail])
             for entry in entries:
                 outcome = entry.problem or await self._ingest(session, known, entry)
                 if isinstance(outcome, IntakeResult):
                     done.append((entry, outcome, None))
-                    continue
-                await self._set_aside(session, known, uidvalidity, entry, *outcome)
-                done.append((entry, None, outcome[0]))
-            await state.advance(session, self.mailbox, uidvalidity, last_uid)
-        for entry, result, reason in done:  # told only once it is committed
-            if result is not None:
-                self.ingested += 1
-                log.info("mail ingested", extra={
-                    "mailbox": self.mailbox, "uid": entry.uid, "ticket": result.ticket_id,
-                    "outcome": result.outcome, "acknowledged": result.acknowledged})
-            else:
-                self.quarantined += 1
-                log.warning("mail quarantined", extra={"mailbox": self.mailbox, "uid": entry.uid, "reason": reason})
+                else:
+                    await self._set_aside(session, known, uidvalidity, entry, *outcome)
+                    done.append((entry, None, outcome[0]))
+                if time.monotonic() - began >= self.group_seconds:
+                    break
+            rest = entries[len(done):]
+            await state.advance(session, self.mailbox, uidvalidity, done[-1][0].uid if rest else last_uid)
+        return done, rest
 
     async def _ingest(self, session: AsyncSession, known: KnownIds, entry: _Entry) -> IntakeResult | tuple[str, str]:
         """The mail through the one intake path, in a savepoint; (reason, detail) when it cannot go in."""

@@ -55,7 +55,7 @@ async def test_poison_mails_in_a_batch_are_set_aside_alone_and_the_rest_commit_o
     mails.insert(7, mail(subject="Echo", body="From ourselves", sender="support@desk.test",
                          message_id="<echo@example.com>"))
     await imap_server.append(*mails)
-    poller = make_poller(batch=25)
+    poller = make_poller(batch=25, group_seconds=60)  # no time bound: a slow machine still makes one group
 
     await _sync_once(poller)
 
@@ -100,7 +100,7 @@ async def test_a_batch_is_split_into_transactions_by_size(
     bodies = [mail(subject=f"Long {i}", body=f"Body {i} " + "x" * 3000, sender=f"long{i}@example.com",
                    message_id=f"<long{i}@example.com>") for i in range(6)]
     await imap_server.append(*bodies)
-    poller = make_poller(batch=25, group_bytes=7000)
+    poller = make_poller(batch=25, group_bytes=7000, group_seconds=60)
 
     await _sync_once(poller)
 
@@ -112,3 +112,25 @@ async def test_a_batch_is_split_into_transactions_by_size(
     assert [count for _, count in groups] == [2, 2, 2]
     assert messages == 6
     assert position is not None and position.last_uid == max(await imap_server.flags())
+
+
+async def test_a_group_ends_once_its_transaction_has_run_group_seconds(
+    imap_server: ImapTestServer, make_poller: Callable[..., MailPoller], sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A transaction that has written holds back the desk's live events until it ends, so a group is also
+    bounded in time: with `group_seconds` 0 every mail is a transaction of its own, each with its position,
+    and a second pass adds nothing."""
+    await imap_server.append(*(_good(i) for i in range(4)))
+    poller = make_poller(batch=25, group_seconds=0)
+
+    await _sync_once(poller)
+
+    async with sessions() as session:
+        groups = (await session.execute(text(
+            "SELECT created_at, count(*) FROM mail_message GROUP BY 1 ORDER BY min(uid)"))).all()
+        position = await session.get(MailboxState, poller.mailbox)
+    assert [count for _, count in groups] == [1, 1, 1, 1]
+    assert position is not None and position.last_uid == max(await imap_server.flags())
+    await _sync_once(poller)
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Message)) == 4
