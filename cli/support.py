@@ -14,7 +14,7 @@ from tqdm import tqdm
 from cli.telegram import bot_username
 from core.channels import ChannelRegistry
 from core.db import create_engine, create_session_factory
-from core.kb.transfer import export_articles, import_articles, read_articles
+from core.kb.transfer import export_articles, import_in_parts, read_articles
 from core.models import Operator
 from core.services.operator_link import PREFIX, create_link_token, deep_link
 from core.settings import Settings
@@ -50,8 +50,7 @@ async def run(settings: Settings, args: argparse.Namespace, database: DatabaseFa
             if args.command == "kb" and args.kb_command == "import":
                 items = read_articles(args.path)
                 with tqdm(total=len(items), unit="article", desc="import") as bar:
-                    async with sessions() as session, session.begin():
-                        created, updated = await import_articles(session, items, bar.update)
+                    created, updated = await import_in_parts(sessions, items, bar.update)
                 print(f"imported {len(items)} articles: {created} new, {updated} updated")
             elif args.command == "kb" and args.kb_command == "export":
                 with tqdm(unit="article", desc="export") as bar:

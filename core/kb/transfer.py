@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.errors import InvalidInput
 from core.kb import vocabulary
@@ -114,6 +114,31 @@ async def import_articles(session: AsyncSession, items: list[ArticleData], progr
                           ) -> tuple[int, int]:
     """Upsert by slug in the caller's transaction; returns (created, updated). The search's word list
     is rebuilt once, after the last article."""
+    created, updated = await _upsert(session, items, progress)
+    await vocabulary.rebuild(session)
+    return created, updated
+
+
+IMPORT_PART = 100  # articles per transaction of `desk kb import`
+
+
+async def import_in_parts(sessions: async_sessionmaker[AsyncSession], items: list[ArticleData],
+                          progress: Progress | None = None, part: int = IMPORT_PART) -> tuple[int, int]:
+    """`desk kb import`: the articles in transactions of `part` each, then the word list rebuilt once.
+    A transaction that has written holds back every live event of the desk until it ends (the event
+    bus's horizon, core/events.py), so a large import must not be one; an upsert by slug makes running
+    it again after a failure safe."""
+    created = updated = 0
+    for start in range(0, len(items), part):
+        async with sessions() as session, session.begin():
+            new, changed = await _upsert(session, items[start : start + part], progress)
+        created, updated = created + new, updated + changed
+    async with sessions() as session, session.begin():
+        await vocabulary.rebuild(session)
+    return created, updated
+
+
+async def _upsert(session: AsyncSession, items: list[ArticleData], progress: Progress | None) -> tuple[int, int]:
     created = updated = 0
     for item in items:
         _, is_new = await upsert_article(session, item, refresh=False)
@@ -121,7 +146,6 @@ async def import_articles(session: AsyncSession, items: list[ArticleData], progr
         updated += not is_new
         if progress:
             progress(1)
-    await vocabulary.rebuild(session)
     return created, updated
 
 
