@@ -104,7 +104,7 @@ class DeskFanout:
         cookies = "; ".join(f"{name}={morsel.value}" for name, morsel in jar.items())
         remote = await RemoteClients.open(panel.url("/ws"), clients, {"Origin": panel.origin, "Cookie": cookies},
                                           hello=True)
-        await asyncio.sleep(0.3)  # resume grace over: every socket is live
+        await asyncio.sleep(0.3)  # every socket has said hello and is live in the hub
         assert len(self.hub.connections) == clients
         return remote
 

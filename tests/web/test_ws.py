@@ -304,7 +304,7 @@ async def test_a_socket_that_reads_nothing_is_dropped_and_holds_up_no_one(databa
         staller, _ = await signed_in(panel, sessions, "stuck@example.com")
         ws, _ = await connect(panel, reader)
         raw = await stalled_socket(panel, staller)
-        await drain(ws, 0.3)  # both past the resume grace: live
+        await drain(ws, 0.3)  # both hellos read: both sockets are live
         stuck = max(hub.connections.values(), key=lambda c: c.operator_id)  # the later operator
         assert stuck.transport is not None
         stuck.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
