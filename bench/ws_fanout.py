@@ -109,9 +109,11 @@ class DeskFanout:
         return remote
 
     async def reserve_id(self) -> None:
-        """An id from the events' own sequence: above what sockets had, never drawn by a real event."""
-        async with self.panel.desk.sessions() as db:
-            self.next_id = int(await db.scalar(text("SELECT nextval(pg_get_serial_sequence('event', 'id'))")))
+        """An id in the events' own range that no real event will ever have: this transaction's xid
+        (migration 0029: id = xid << 20 + ordinal) in a transaction that publishes nothing, so it is
+        above what the sockets had and below every later real event."""
+        async with self.panel.desk.sessions() as db, db.begin():
+            self.next_id = int(await db.scalar(text("SELECT pg_current_xact_id()::text::bigint << 20")))
 
     async def through_hub(self, marker: str) -> None:
         data = {"body": PAYLOAD_BODY, "marker": marker}
