@@ -26,17 +26,15 @@ import asyncio
 import functools
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 
+from bench.scratch import scratch_database
 from core import events
 from core.db import asyncpg_dsn, create_engine, create_session_factory
-from core.embedded_pg import EmbeddedPostgres, remove_cluster
 from core.event_reader import EventRecord
 from core.listener import EventStream, PgListener
 from core.migrate import upgrade
@@ -243,19 +241,14 @@ async def run(url: str) -> None:
         await lab.close()
 
 
+async def _on_a_scratch_database() -> None:
+    async with scratch_database("event_bus") as url:
+        await run(url)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
-    url = os.environ.get("BENCH_DATABASE_URL")
-    if url:
-        asyncio.run(run(url))
-        return
-    base = Path(tempfile.mkdtemp(prefix="desk-bench-"))
-    embedded = EmbeddedPostgres(base / "pg")
-    try:
-        asyncio.run(run(embedded.start()))
-    finally:
-        embedded.stop()
-        remove_cluster(base)
+    asyncio.run(_on_a_scratch_database())
 
 
 if __name__ == "__main__":
