@@ -7,14 +7,12 @@ none."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
 from core.kb import synonyms
 from core.kb.articles import ArticleData
-from core.kb.search import SearchResult, find_answer
-from core.kb.transfer import import_articles
+from core.kb.search import find_answer
 from core.kb.wordlist import is_real, nearest_word
-from core.models import Article
+from tests.integration.test_kb_search import answered, ask, imported
 
 SHOP = [
     ArticleData("restock", "Out of stock items", "When a product is sold out, press Notify me on its page.", "en",
@@ -50,20 +48,7 @@ SHOP = [
 
 @pytest.fixture
 async def shop(sessions) -> dict[str, int]:
-    async with sessions() as session:
-        await import_articles(session, SHOP)
-        await session.commit()
-    async with sessions() as session:
-        return dict((await session.execute(select(Article.slug, Article.id))).all())
-
-
-async def ask(sessions, question: str, language: str) -> SearchResult:
-    async with sessions() as session:
-        return await find_answer(session, question, language)
-
-
-def answered(result: SearchResult) -> int | None:
-    return result.best.article_id if result.outcome == "hit" and result.best else None
+    return await imported(sessions, SHOP)
 
 
 def test_the_word_lists_tell_real_words_from_typos() -> None:

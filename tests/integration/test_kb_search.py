@@ -28,13 +28,18 @@ SHOP = [
 ]
 
 
-@pytest.fixture
-async def shop(sessions) -> dict[str, int]:
+async def imported(sessions, articles: list[ArticleData]) -> dict[str, int]:
+    """The articles in the knowledge base; slug -> article id."""
     async with sessions() as session:
-        await import_articles(session, SHOP)
+        await import_articles(session, articles)
         await session.commit()
     async with sessions() as session:
         return dict((await session.execute(select(Article.slug, Article.id))).all())
+
+
+@pytest.fixture
+async def shop(sessions) -> dict[str, int]:
+    return await imported(sessions, SHOP)
 
 
 async def ask(sessions, question: str, language: str) -> SearchResult:
