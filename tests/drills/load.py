@@ -6,10 +6,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from tests.botapi import TelegramServer, TgUser
-from tests.drills.operator import Operator, Reply
+from tests.drills.customers import hand_off
+from tests.drills.operator import Operator, Reply, Socket
+from tests.drills.process import DeskProcess, create_admin
 
 
 @dataclass
@@ -61,3 +65,22 @@ class Load:
 
     def refused(self) -> list[Reply]:
         return [reply for _, reply in self.replies if reply.status != 201]
+
+
+@asynccontextmanager
+async def on_duty(desk: DeskProcess, telegram: TelegramServer, customers: int) -> AsyncIterator[tuple[Load, Socket]]:
+    """The start of a drill under steady load: an admin, `customers` customers each handed to a human (a
+    live ticket each), the admin signed in as the load's operator with the panel's socket open. Yields the
+    load (not running yet) and the socket; closes both sessions after."""
+    await create_admin(desk.env)
+    users = [telegram.user(f"Customer{i}") for i in range(customers)]
+    tickets = list(await asyncio.gather(*(hand_off(telegram, user) for user in users)))
+    operator = Operator(desk)
+    socket = Socket(desk, operator.http)
+    try:
+        await operator.login()
+        await socket.open()
+        yield Load(telegram, operator, users, tickets), socket
+    finally:
+        await socket.close()
+        await operator.close()

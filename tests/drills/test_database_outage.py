@@ -14,11 +14,11 @@ import asyncpg
 import pytest
 
 from tests.botapi import Call, TelegramServer, TgUser
-from tests.drills.customers import delivered_texts, hand_off, stored_bodies
-from tests.drills.load import Load
+from tests.drills.customers import delivered_texts, stored_bodies
+from tests.drills.load import Load, on_duty
 from tests.drills.operator import Operator, Socket
 from tests.drills.postgres import ExternalPostgres
-from tests.drills.process import DeskProcess, create_admin
+from tests.drills.process import DeskProcess
 from tests.waiting import eventually, running
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
@@ -166,18 +166,10 @@ async def test_database_outage(
 ) -> None:
     desk = start_desk()
     await desk.wait_healthy()
-    await create_admin(desk.env)
-    customers = [telegram.user(f"Customer{i}") for i in range(CUSTOMERS)]
-    tickets = list(await asyncio.gather(*(hand_off(telegram, customer) for customer in customers)))
-    operator = Operator(desk)
-    socket = Socket(desk, operator.http)
-    try:
-        await operator.login()
-        await socket.open()
-        load = Load(telegram, operator, customers, tickets)
+    async with on_duty(desk, telegram, CUSTOMERS) as (load, socket):
         async with running(load.run()) as (load_task,):
             await asyncio.sleep(LOAD_BEFORE)
-            await reply_in_flight(telegram, operator, customers[0], tickets[0], 1.0 + outage / 2)
+            await reply_in_flight(telegram, load.operator, load.customers[0], load.tickets[0], 1.0 + outage / 2)
             await asyncio.to_thread(external_pg.stop)
             await socket.drop()  # the operator's browser loses its socket too: it reconnects and resumes
             unhealthy_after = await health_while_down(desk, outage)
@@ -196,10 +188,10 @@ async def test_database_outage(
         frames = [frame for frame in socket.frames if "id" in frame]
         ids = [frame["id"] for frame in frames]
         live = Counter(socket.bodies())
-        waits = sorted({refusal[2].split(":")[0] for refusal in operator.refusals})
+        waits = sorted({refusal[2].split(":")[0] for refusal in load.operator.refusals})
         recovered = ", ".join(f"{name} {seconds:.1f}" for name, seconds in sorted(recovery.seconds.items()))
         print(f"\noutage {outage} s: {len(load.written)} customer messages, {len(load.accepted())} replies accepted "
-              f"(median answer {load.median_reply_seconds():.2f} s; {len(operator.refusals)} answers 503 or "
+              f"(median answer {load.median_reply_seconds():.2f} s; {len(load.operator.refusals)} answers 503 or "
               f"unreachable waited out, {waits}), {len(socket.connects)} socket connection(s); /healthz 503 from "
               f"{unhealthy_after if unhealthy_after is None else round(unhealthy_after, 1)} s into the outage; "
               f"caught up after PostgreSQL was back (s): {recovered}"
@@ -220,6 +212,3 @@ async def test_database_outage(
         code = await desk.stop()
         problems["Ctrl-C exit code"] = code
         assert not {what: found for what, found in problems.items() if found}, desk.tail(25)
-    finally:
-        await socket.close()
-        await operator.close()

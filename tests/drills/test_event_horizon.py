@@ -14,11 +14,10 @@ import asyncpg
 import pytest
 
 from tests.botapi import TelegramServer
-from tests.drills.customers import hand_off
-from tests.drills.load import Load
-from tests.drills.operator import Operator, Socket
+from tests.drills.load import Load, on_duty
+from tests.drills.operator import Socket
 from tests.drills.postgres import ExternalPostgres
-from tests.drills.process import DeskProcess, create_admin
+from tests.drills.process import DeskProcess
 from tests.waiting import running
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
@@ -47,15 +46,7 @@ async def test_events_flow_across_a_restart_and_wait_out_a_long_writer(
 ) -> None:
     desk = start_desk()
     await desk.wait_healthy()
-    await create_admin(desk.env)
-    customers = [telegram.user(f"Customer{i}") for i in range(CUSTOMERS)]
-    tickets = list(await asyncio.gather(*(hand_off(telegram, customer) for customer in customers)))
-    operator = Operator(desk)
-    socket = Socket(desk, operator.http)
-    try:
-        await operator.login()
-        await socket.open()
-        load = Load(telegram, operator, customers, tickets)
+    async with on_duty(desk, telegram, CUSTOMERS) as (load, socket):
         async with running(load.run()) as (load_task,):
             await asyncio.sleep(2.0)
             await asyncio.to_thread(external_pg.stop)  # a restart under load
@@ -103,9 +94,6 @@ async def test_events_flow_across_a_restart_and_wait_out_a_long_writer(
         code = await desk.stop()
         problems["Ctrl-C exit code"] = code
         assert not {what: found for what, found in problems.items() if found}, desk.tail(25)
-    finally:
-        await socket.close()
-        await operator.close()
 
 
 def all_seen(socket: Socket, load: Load, until: float) -> Callable[[], Awaitable[bool]]:
