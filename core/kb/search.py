@@ -243,7 +243,8 @@ async def _terms(session: AsyncSession, query: str, language: str) -> tuple[Read
 
 def _add(reading: Reading, lexemes: list[str], seen: set[str], synonyms: dict[str, frozenset[tuple[str, ...]]],
          hinted: bool, share: float = 1.0) -> None:
-    """Each lexeme once as a term of the question, with its synonyms; `hinted`: read from a phrase."""
+    """Each lexeme once as a term of the question, with its synonyms; `hinted`: read from a phrase;
+    `share`: of its idf the word keeps (`everyday`)."""
     for lexeme in lexemes:
         if lexeme not in seen and not lexeme.isdigit():  # a number alone tells no topic
             seen.add(lexeme)
