@@ -125,7 +125,10 @@ async def quality(sessions, language: str, verbose: bool, which: str = "main") -
                 missed += 1
                 suggested += expected in shown
             if verbose and answered != expected:
-                print(f"  [{which} {language}] {text!r}: expected {expected}, got {result.outcome} {answered or shown}")
+                # the best scores tell a tie (a lead under MARGIN) from a score under HIT
+                scores = ", ".join(f"{ids.get(f.article_id)} {f.score:.3f}" for f in result.found[:3])
+                print(f"  [{which} {language}] {text!r}: expected {expected}, got {result.outcome} {answered or shown}"
+                      + (f" (scores: {scores})" if scores else ""))
     total = len(questions)
     return {"questions": total, "top1": right / total, "wrong": wrong / total, "missed": missed / total,
             "suggested": suggested / total}
@@ -210,7 +213,8 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--articles", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=3, help="timed passes over the questions")
-    parser.add_argument("--verbose", action="store_true", help="print every question not answered as expected")
+    parser.add_argument("--verbose", action="store_true",
+                        help="print every question not answered as expected, with its best scores")
     parser.add_argument("--keep", action="store_true", help="keep the database")
     parser.add_argument("--set", choices=(*QUESTION_SETS, *GROUPS), default="all",
                         help="which questions to score: the set tuned on (main), a held-out one (holdout, "

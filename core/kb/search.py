@@ -13,7 +13,8 @@ typos, synonyms, Russian in Latin letters and the wrong keyboard layout.
    term of its group, not as its words one by one.
 3. Ranking (`_rank`): the words are OR-combined; each weighs by its BM25 inverse document frequency
    from PostgreSQL (how many published articles hold it), fully when it is in an article's head
-   (title, tags, example questions: weight A) and less when only in its body. The score in [0, 1] is
+   (title, tags, example questions: weight A) and less when only in its body; a word of everyday speech
+   (wordfreq: "take", "come", "new") keeps only a share of it (`everyday`). The score in [0, 1] is
    the share of the question's weight the article covers, discounted when what matched is only
    common words. Ties break towards the article whose title is most about the question's words
    (TITLE_FOCUS) and then where they are most frequent (ts_rank, TF). `classify` turns scores into a
@@ -41,11 +42,11 @@ from core.kb.filler import filler_positions
 from core.kb.lexicon import Lexicon, lexicon
 from core.kb.spelling import readings
 from core.kb.synonyms import phrase_words
-from core.kb.wordlist import is_real, nearest_word
+from core.kb.wordlist import is_real, nearest_word, zipf
 
 HIT = 0.45  # confident enough to answer with the article
 WEAK = 0.3  # worth suggesting
-MARGIN = 0.06  # ... and answered only this far ahead of the next one (tuned on the main set; 0.05: more wrong)
+MARGIN = 0.05  # ... and answered only this far ahead of the next one (tuned on the main set: 0.06 answered fewer)
 MAX_QUERY = 300
 MAX_WORDS = 24
 BODY = 0.5  # a word found only in an article's body counts half as much as one in its head
@@ -55,6 +56,8 @@ UNKNOWN_CAP = 0.4  # ... and all of them together at most this share: a long sen
 SPECIFIC = 0.5  # a match on common words only keeps this share of its coverage
 SYNONYM = 0.8  # a synonym's match counts this share of the word's own
 TITLE_FOCUS = 0.12  # an article whose whole title is the question's words gains this much (ties break)
+EVERYDAY = (5.0, 6.0)  # Zipf frequencies between which a typed word's weight falls from all of it...
+EVERYDAY_FLOOR = 0.1  # ... to this share ("get", "time", "new" as typed words)
 TF = 0.02  # the article where the question's words are most frequent (ts_rank) gains up to this much (ties break)
 PHRASE = 0.5  # a word read from a phrase ("how long" -> "time") weighs this share of a typed one: it breaks ties
 COMMON = 0.05  # a word in more than this share of the articles (and in over 50) does not bring candidates
@@ -161,6 +164,7 @@ class Reading:
     terms: list[tuple[str, frozenset[tuple[str, ...]]]] = field(default_factory=list)
     unknown: float = 0.0  # the unknown words' weight, in shares of the rarest word's (UNKNOWN each)
     hinted: set[str] = field(default_factory=set)  # lexemes read from a phrase (PHRASES), not typed
+    everyday: dict[str, float] = field(default_factory=dict)  # lexeme -> its weight's share (`everyday`), below 1
     key: str = ""  # the question's own stems, sorted: what feedback votes are kept under (`question_key`)
 
 
@@ -232,19 +236,22 @@ async def _terms(session: AsyncSession, query: str, language: str) -> tuple[Read
         if not lexemes:
             unknown[n] = surface
             continue
-        _add(reading, lexemes, seen, synonyms, hinted=n >= len(asked))
+        _add(reading, lexemes, seen, synonyms, hinted=n >= len(asked), share=everyday(surface, language))
     await _spelled(session, reading, lex, unknown, seen, language)
     return reading, lex
 
 
 def _add(reading: Reading, lexemes: list[str], seen: set[str], synonyms: dict[str, frozenset[tuple[str, ...]]],
-         hinted: bool) -> None:
-    """Each lexeme once as a term of the question, with its synonyms; `hinted`: read from a phrase."""
+         hinted: bool, share: float = 1.0) -> None:
+    """Each lexeme once as a term of the question, with its synonyms; `hinted`: read from a phrase;
+    `share`: of its idf the word keeps (`everyday`)."""
     for lexeme in lexemes:
         if lexeme not in seen and not lexeme.isdigit():  # a number alone tells no topic
             seen.add(lexeme)
             if hinted:
                 reading.hinted.add(lexeme)
+            if share < 1.0:
+                reading.everyday[lexeme] = share
             reading.terms.append((lexeme, synonyms.get(lexeme, frozenset()) - {(lexeme,)}))
 
 
@@ -380,6 +387,7 @@ async def _rank(session: AsyncSession, reading: Reading, lex: Lexicon, language:
     term_dfs = [lex.df(lexeme) or _df(own_ | alternatives, lex)
                 for own_, (lexeme, alternatives) in zip(own, reading.terms, strict=True)]
     idfs = [_term_idf(n, df, lexeme, lex) * (PHRASE if lexeme in reading.hinted else 1.0)
+            * reading.everyday.get(lexeme, 1.0)
             for df, (lexeme, _) in zip(term_dfs, reading.terms, strict=True)]
     rarest = _idf(n, 1)
     found_rows = (await session.execute(_RANK, {
@@ -477,6 +485,15 @@ def _score(raw: float, matched: float, weight: float, rarest: float) -> float:
     coverage = min(1.0, raw / weight)
     specific = min(1.0, matched / rarest)
     return coverage * (SPECIFIC + (1 - SPECIFIC) * specific)
+
+
+def everyday(word: str, language: str) -> float:
+    """The share of its weight a word keeps for how common it is in the language at large (wordfreq's
+    Zipf scale): a word of everyday speech ("take", "come", "go") is rare in a shop's articles, so its
+    idf is high, but it says little of what the question is about: from EVERYDAY[0] up it weighs less,
+    down to EVERYDAY_FLOOR at EVERYDAY[1]."""
+    low, high = EVERYDAY
+    return max(EVERYDAY_FLOOR, min(1.0, (high - zipf(word, language)) / (high - low)))
 
 
 def _focused(score: float, focus: float) -> float:

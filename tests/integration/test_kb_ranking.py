@@ -1,8 +1,8 @@
-"""The fourth round's ranking causes on small fixed knowledge bases in both languages, through the real
-search (`find_answer` on PostgreSQL): a real word is no typo, a typo is spelled as the nearest real word,
+"""The fourth and fifth rounds' ranking causes on small fixed knowledge bases in both languages, through the
+real search (`find_answer` on PostgreSQL): a real word is no typo, a typo is spelled as the nearest real word,
 a synonym of several words is one term,
-ties break towards the article most about the question's words, and a question no article answers gets
-none."""
+ties break towards the article most about the question's words, a question no article answers gets
+none, and a word of everyday speech weighs less than the question's topic."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from core.kb import synonyms
 from core.kb.articles import ArticleData
-from core.kb.search import find_answer
+from core.kb.search import everyday, find_answer
 from core.kb.wordlist import is_real, nearest_word
 from tests.integration.test_kb_search import answered, ask, imported
 
@@ -124,3 +124,32 @@ async def test_a_tie_breaks_towards_the_title_about_the_question(sessions, shop,
 ])
 async def test_a_question_with_no_article_gets_no_article(sessions, shop, question, language) -> None:
     assert answered(await ask(sessions, question, language)) is None, question
+
+
+EVERYDAY_SHOP = [
+    ArticleData("refund", "When will I get my refund", "We refund within 5 business days after the item reaches "
+                "us.", "en", ("refund",)),
+    ArticleData("showroom", "Visiting the showroom", "Come and see us at 5 Main Street from 10 to 20.", "en",
+                ("showroom",)),
+    ArticleData("dengi", "Когда вернутся деньги", "Возвращаем деньги на карту в течение 5 рабочих дней.", "ru",
+                ("возврат средств",)),
+    ArticleData("magazin", "Наш магазин", "Магазин открыт каждый день, даже в праздники.", "ru",
+                ("магазин",)),
+]
+
+
+def test_an_everyday_word_keeps_less_of_its_weight() -> None:
+    assert everyday("refund", "en") == 1.0 and everyday("возврат", "ru") == 1.0  # a shop's words
+    assert everyday("come", "en") < 0.3 and everyday("день", "ru") < 0.3  # everyday speech
+    assert everyday("ljcnfdrf", "ru") == 1.0  # no word at all: not everyday (the search reads it otherwise)
+
+
+@pytest.mark.parametrize(("question", "language", "slug"), [
+    # "come" and "день" are in one body only, so rare here, but say nothing of the topic: read at full
+    # weight they left the refund article under the answer threshold
+    ("where is my refund, come on", "en", "refund"),
+    ("каждый день жду возврат", "ru", "dengi"),
+])
+async def test_an_everyday_word_does_not_dilute_the_topic(sessions, question, language, slug) -> None:
+    shop = await imported(sessions, EVERYDAY_SHOP)
+    assert answered(await ask(sessions, question, language)) == shop[slug], question
