@@ -15,6 +15,7 @@ from core import events
 from core.events import Principal, events_after, may_see, publish
 from core.listener import PgListener
 from core.models import Event
+from tests.events import settled_last_id
 from tests.waiting import eventually, running
 
 
@@ -189,11 +190,11 @@ async def test_events_after_shows_each_principal_only_what_it_may_see(
 ) -> None:
     async with sessions() as session, session.begin():
         publish(session, "old.event", {}, audience="staff")
-    async with sessions() as session:
-        after = await events.last_event_id(session)
+    after = await settled_last_id(sessions)
     async with sessions() as session, session.begin():
         for audience, store_id in AUDIENCES:
             publish(session, "order.created", {}, audience=audience, store_id=store_id)
+    await settled_last_id(sessions)
     principal = PRINCIPALS[who]
     async with sessions() as session:
         rows = await events_after(session, after, principal)

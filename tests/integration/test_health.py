@@ -15,6 +15,7 @@ from core import events, outbox
 from core.context import Desk
 from core.settings import load_settings
 from desk import build_desk
+from tests.events import settled_last_id
 from tests.waiting import running
 from web.app import create_app
 
@@ -108,8 +109,7 @@ async def test_metrics_report_events_outbox_backlog_and_open_websockets(
         for number in range(2):
             await outbox.enqueue(session, channel="telegram", kind="text", payload={},
                                  idempotency_key=f"m:{number}", order_key="tg:1")
-    async with sessions() as session:
-        last_id = await events.last_event_id(session)
+    last_id = await settled_last_id(sessions)
     desk = desk_on(database_url)
     desk.metrics["websockets_open"] = 2  # what the WebSocket hub reports
     async with client_for(desk) as client:

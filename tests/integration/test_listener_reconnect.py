@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core import events
 from core.event_reader import EventRecord
 from core.listener import EventStream, PgListener
+from tests.events import settled_last_id
 from tests.waiting import eventually, running
 
 
@@ -27,10 +28,10 @@ async def terminate_backends(dsn: str, application_name: str) -> int:
 
 
 async def publish_one(sessions: async_sessionmaker[AsyncSession], number: int) -> int:
-    async with sessions() as session:
-        async with session.begin():
-            events.publish(session, "message.created", {"n": number})
-        return await events.last_event_id(session)
+    """Publish one event; its id (the test's database has no other publisher)."""
+    async with sessions() as session, session.begin():
+        events.publish(session, "message.created", {"n": number})
+    return await settled_last_id(sessions)
 
 
 def make_stream(
