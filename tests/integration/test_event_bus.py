@@ -71,6 +71,7 @@ async def test_one_commit_with_several_events_writes_all_rows_in_order(
     async with sessions() as session, session.begin():
         for number in range(5):
             publish(session, "message.created", {"n": number}, ticket_id=7)
+    await settled_last_id(sessions)
     async with sessions() as session:
         rows = await events_after(session, 0)
     assert [row.data["n"] for row in rows] == [0, 1, 2, 3, 4]
@@ -129,6 +130,7 @@ async def test_a_later_commit_is_not_delivered_before_an_earlier_transaction_end
             await asyncio.wait_for(first, 5)
     finally:
         await holder.close()
+    await settled_last_id(sessions)
     async with sessions() as session:
         rows = await events_after(session, 0)
     assert [row.data["tx"] for row in rows] == [1, 2]
@@ -154,13 +156,14 @@ async def test_reader_never_misses_an_event_under_concurrent_commits(
                 batch = await events_after(session, last)
             seen.extend(row.id for row in batch)
             last = batch[-1].id if batch else last
-            if done.is_set() and not batch:
+            if done.is_set() and not batch and last == await settled_last_id(sessions):
                 return
 
     async with running(reader()) as (reading,):
         await asyncio.gather(*(writer(n) for n in range(20)))
         done.set()
         await asyncio.wait_for(reading, 10)
+    await settled_last_id(sessions)
     async with sessions() as session:
         all_ids = [row.id for row in await events_after(session, 0, limit=10_000)]
     assert len(all_ids) == 200

@@ -201,5 +201,6 @@ async def test_events_held_by_a_long_silent_writer_are_reported_then_delivered_w
             await asyncio.sleep(0.3)
     finally:
         await holder.close()
+    await settled_last_id(sessions)
     async with sessions() as session:
         assert received == [e.id for e in await events_after(session, 0)]
