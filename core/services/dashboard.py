@@ -206,13 +206,26 @@ async def period_figures(session: AsyncSession, since: datetime, now: datetime) 
                 total[name][key] += int(count)
     # Live, in one statement: the days not stored yet, the first day's part inside the window, and today so
     # far, open-ended as the live figures always were (a panel clock a little behind loses nothing).
-    spans = [(day_start(day), day_start(day + timedelta(days=1))) for day in live]
+    spans = [(day_start(start), day_start(stop)) for start, stop in _runs(live)]
     if since < day_start(first_whole):
         spans.append((since, min(day_start(first_whole), now)))
     spans.append((max(since, day_start(today)), OPEN_END))
     for name, counts in (await figures_of(session, spans)).items():
         total[name].update(counts)
     return total
+
+
+def _runs(days: list[date]) -> list[tuple[date, date]]:
+    """Consecutive days as spans [start, stop): the figures are counts, so a run of days not stored yet
+    (all 365 before the job's first pass) is read as one span, not one CTE per day: on PostgreSQL 15, tests/integration/
+    test_dashboard_rollups' 16 live periods took over 120 s one CTE per day and 4 s as runs."""
+    runs: list[tuple[date, date]] = []
+    for day in sorted(days):
+        if runs and runs[-1][1] == day:
+            runs[-1] = (runs[-1][0], day + timedelta(days=1))
+        else:
+            runs.append((day, day + timedelta(days=1)))
+    return runs
 
 
 def _times(histogram: Counter[str]) -> dict[str, float | None]:
