@@ -7,7 +7,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Boolean, Table, bindparam, column, func, literal_column, select, text, true, update
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Integer,
+    Table,
+    bindparam,
+    column,
+    func,
+    literal_column,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +29,7 @@ from core import events, outbox, payloads
 from core.channels import channels_of
 from core.errors import InvalidInput, NotFound, TicketClosed
 from core.models import Attachment, Contact, ContactIdentity, Message, Note, Operator, Queue, Ticket
-from core.services import alerts, autoassign, email_copies
+from core.services import alerts, autoassign, email_copies, flood
 from core.services import tickets as ticket_service
 from core.services.channel_refs import add_message_refs
 from core.services.contacts import block_delivery_recipient
@@ -100,7 +113,8 @@ def _customer_message_statement() -> Any:
     and the two events handed over (`events.hand_over`), their data built from what the INSERT and the
     UPDATE return (`payloads`). The ticket's UPDATE also answers what the message's side effects ask next:
     the staff-group topic that shows it and whether anybody is to be alerted because nobody has the panel
-    open. A message whose external key is stored already inserts nothing, and so does nothing else."""
+    open. A message whose external key is stored already inserts nothing, and so does nothing else but
+    the flood count, which it makes when asked (`flood.count_upsert`; its contact, else NULL: none)."""
     written = (
         insert(_MESSAGES)
         .values(ticket_id=bindparam("ticket_id"), author_kind="customer", body=bindparam("body"),
@@ -144,10 +158,15 @@ def _customer_message_statement() -> Any:
                          ticket_id=arrived.c.id),
         source=written.join(arrived, true()),
     ).cte("handed")
+    rate = flood.count_upsert(bindparam("count_contact_id", type_=BigInteger)).cte("rate")
+    # One row even when nothing was stored: the count is read either way.
+    one = select(literal_column("1").label("one")).subquery("one")
     both = (select(*written.c, *(arrived.c[c.name] for c in _TICKETS.c), arrived.c.topic_chat,
-                   arrived.c.alert_recipients)
-            .select_from(written.join(arrived, true())).add_cte(handed))
-    return (select(Message, Ticket, column("topic_chat", BigInteger), column("alert_recipients", Boolean))
+                   arrived.c.alert_recipients, rate.c.seen, rate.c.warned)
+            .select_from(one.outerjoin(written, true()).outerjoin(arrived, true()).outerjoin(rate, true()))
+            .add_cte(handed))
+    return (select(Message, Ticket, column("topic_chat", BigInteger), column("alert_recipients", Boolean),
+                   column("seen", Integer), column("warned", Boolean))
             .from_statement(both))
 
 
@@ -163,8 +182,26 @@ def _first_identity(contact_id: int, channel: str) -> Any:
             .order_by(ContactIdentity.id).limit(1).scalar_subquery())
 
 
+_LIVE_PRELOADED = "desk_live_ticket_preloaded"
+
+
+def live_ticket_sql(contact_id: Any, channel: Any) -> Any:
+    """`live_ticket` as a LATERAL subquery, for a statement that reads it along with the contact."""
+    return (select(Ticket).where(Ticket.contact_id == contact_id, Ticket.channel == channel, Ticket.status != "closed")
+            .limit(1).lateral("live"))
+
+
+def preload_live_ticket(session: AsyncSession, contact_id: int, channel: str, ticket: Ticket | None) -> None:
+    """The live ticket as a statement that did more just read it in this transaction
+    (`core.services.updates.take_in`): the next `live_ticket` for them uses it; later ones read again."""
+    session.sync_session.info.setdefault(_LIVE_PRELOADED, {})[(contact_id, channel)] = ticket
+
+
 async def live_ticket(session: AsyncSession, contact_id: int, channel: str) -> Ticket | None:
     """The contact's live (not closed) ticket on `channel`: on a channel of `live_conversations`, at most one."""
+    preloaded = session.sync_session.info.get(_LIVE_PRELOADED, {})
+    if (contact_id, channel) in preloaded:
+        return cast(Ticket | None, preloaded.pop((contact_id, channel)))
     return await session.scalar(_LIVE_TICKET, {"contact_id": contact_id, "channel": channel})
 
 
@@ -234,14 +271,16 @@ def _file_row(item: NewAttachment) -> dict[str, Any]:
             "problem": item.problem}
 
 
-async def customer_wrote(session: AsyncSession, ticket: Ticket, inbound: Inbound) -> Message | None:
+async def customer_wrote(session: AsyncSession, ticket: Ticket, inbound: Inbound, *,
+                         count: flood.Count | None = None) -> Message | None:
     """Store a customer message on a ticket. Returns None when its external key was already stored.
     One statement on the common path (`_CUSTOMER_MESSAGE`: the message, its files, the ticket's UPDATE
     and the hand-over of `message.created` and `ticket.updated`). It also answers whether anybody is to
     be alerted because nobody has the panel open (on a channel of `offline_alerts`; only then are the
     recipients read) and which staff-group topic shows the message (`core.staffgroup.topics`).
     The status and SLA hooks run first, so that the ticket's event says what they changed; for a
-    message stored already they find nothing to do (its first copy did it)."""
+    message stored already they find nothing to do (its first copy did it). `count`: the statement
+    also counts the message against the flood limit (`count.check`, stored or not)."""
     if len(inbound.body) > MAX_BODY:
         raise InvalidInput("message too long", field="body", max_length=MAX_BODY)
     reply_to_id = None
@@ -256,12 +295,14 @@ async def customer_wrote(session: AsyncSession, ticket: Ticket, inbound: Inbound
         "ticket_id": ticket.id, "body": inbound.body, "kind": inbound.kind, "meta": inbound.meta,
         "external_key": inbound.external_key, "channel_refs": inbound.channel_refs, "reply_to_id": reply_to_id,
         "files": [_file_row(item) for item in inbound.attachments], "within": ONLINE_WITHIN,
-        "earlier": events.earlier_events(session),
-    }, execution_options=_LOAD)).first()
-    if row is None:
+        "earlier": events.earlier_events(session), "count_contact_id": count.contact_id if count else None,
+    }, execution_options=_LOAD)).one()
+    message, updated, topic_chat, alert_recipients, seen, warned = row
+    if count is not None:
+        count.check = await flood.counted(session, count.contact_id, count.per_minute, seen, warned)
+    if message is None:
         return None
     events.handed_over(session)
-    message, updated, topic_chat, alert_recipients = row
     await alerts.alert_offline_operators(session, updated, message, recipients_exist=bool(alert_recipients))
     await staff_topics.message_added(session, message, chat_id=topic_chat)
     return message

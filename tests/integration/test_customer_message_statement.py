@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.contacts import contact_for_telegram
 from core import events
 from core.models import Attachment, Event, Message, Ticket
+from core.services import flood
 from core.services.contacts import TelegramProfile
 from core.services.conversations import Inbound, NewAttachment, customer_wrote, message_payload, open_ticket
 from core.services.tickets import ticket_payload
@@ -88,3 +89,17 @@ async def test_a_rolled_back_savepoint_takes_back_its_batch_and_the_earlier_even
     assert [event.type for event in await _events(sessions)] == ["ticket.created", "before", "after"]
     async with sessions() as session:
         assert await session.scalar(select(Message.id)) is None
+
+
+async def test_the_statement_counts_the_message_when_asked_stored_or_not(sessions) -> None:
+    async with sessions() as session, session.begin():
+        ticket = await _ticket(session)
+        checks = []
+        for key in ("a", "a", "b"):  # the second is an album's next item: not stored again, still counted
+            count = flood.Count(ticket.contact_id, per_minute=2)
+            await customer_wrote(session, ticket, Inbound("x", external_key=key), count=count)
+            checks.append(count.check)
+        assert checks == [flood.FloodCheck(1, False, False), flood.FloodCheck(2, False, False),
+                          flood.FloodCheck(3, True, True)]
+        assert await customer_wrote(session, ticket, Inbound("not counted", external_key="c")) is not None
+        assert await flood.count_message(session, ticket.contact_id, 2) == flood.FloodCheck(4, True, False)
