@@ -1,7 +1,7 @@
 """Event payloads defined once, rendered two ways: from a loaded row in Python (`as_dict`), or as SQL
 from a statement's own columns (`as_jsonb`), so that a statement that writes a row can hand its event
 over in the same round trip (`core.services.conversations.customer_wrote`). Both renderings read the
-same field list; `tests/unit/test_payloads.py` compares them on real rows."""
+same field list; `tests/integration/test_customer_message_statement.py` compares them on real rows."""
 
 from __future__ import annotations
 
