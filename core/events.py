@@ -1,6 +1,8 @@
 """Event bus: rows written in the caller's transaction, NOTIFY on commit, replay by id.
 
-Events are collected on the session and handed over in `before_commit` as one `event_batch` row; a
+Events are collected on the session and handed over in `before_commit` as one `event_batch` row (a
+statement that writes rows can hand over the events about them itself, in the same round trip:
+`hand_over`); a
 deferred trigger (migration 0029) writes them to `event` inside COMMIT; once the commit has returned,
 the process NOTIFYs `desk_events` from a connection of its own (core.event_announcer: a NOTIFY inside
 the transaction would make PostgreSQL serialise the publishing commits).
@@ -25,20 +27,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import BigInteger, func, literal_column, select, text
+from sqlalchemy import BigInteger, Text, bindparam, cast, func, insert, literal_column, null, select, text
 from sqlalchemy import event as sa_event
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
 from core import event_announcer
 from core.db import asyncpg_dsn
 from core.event_reader import EventRecord
-from core.models import Event
+from core.models import Event, EventBatch
+from core.payloads import constant
 
 CHANNEL = "desk_events"  # the trigger's NOTIFY channel
 _PENDING = "desk_pending_events"
 _ANNOUNCE = "desk_announce_events"  # this transaction published: NOTIFY once it has committed
 _MARKS = "desk_event_savepoints"
+_HANDED = "desk_events_handed_over"  # how many of the pending events a statement has already written
 
 
 @dataclass(frozen=True)
@@ -94,10 +99,14 @@ def _flush_pending(session: Session) -> None:
     its own (`_undo_savepoint`)."""
     if session.in_nested_transaction():
         return
-    pending: list[PendingEvent] = session.info.pop(_PENDING, [])
+    pending: list[PendingEvent] = session.info.pop(_PENDING, [])[session.info.pop(_HANDED, 0):]
     if not pending:
         return
-    rows = [
+    session.execute(_HAND_OVER, {"rows": dumps(_rows(pending))})
+
+
+def _rows(pending: Sequence[PendingEvent]) -> list[dict[str, Any]]:
+    return [
         {
             "type": item.type,
             "data": item.data,
@@ -107,13 +116,47 @@ def _flush_pending(session: Session) -> None:
         }
         for item in pending
     ]
-    session.execute(_HAND_OVER, {"rows": dumps(rows)})
+
+
+def hand_over(*rows: Any, source: Any) -> Any:
+    """`INSERT INTO event_batch` for a statement that writes the rows its events are about: first the
+    transaction's events published before it (parameter `earlier`, from `earlier_events`, so the
+    order of publishing holds), then `rows` (`event_row`), whose data the statement builds from its own
+    RETURNING. Use it as a CTE; `source` is what the rows select from (the statement's CTEs, joined):
+    when it has no row, no batch is written and the earlier events stay pending. Call `handed_over`
+    once the statement wrote its batch."""
+    earlier = cast(bindparam("earlier", type_=Text), JSONB)
+    batch = select(earlier.concat(func.jsonb_build_array(*rows))).select_from(source)
+    return insert(EventBatch).from_select(["rows"], batch)
+
+
+def event_row(type_: str, data: Any, *, ticket_id: Any = None, audience: str = "staff") -> Any:
+    """One event of `hand_over`, as jsonb; `data` and `ticket_id` are SQL of the statement."""
+    return func.jsonb_build_object(constant("type"), constant(type_), constant("data"), data,
+                                   constant("audience"), constant(audience),
+                                   constant("ticket_id"), ticket_id if ticket_id is not None else null(),
+                                   constant("store_id"), null())
+
+
+def earlier_events(session: AsyncSession) -> str:
+    """The `earlier` parameter of a `hand_over` statement: the events not handed over yet, as JSON."""
+    sync = session.sync_session
+    return dumps(_rows(sync.info.get(_PENDING, [])[sync.info.get(_HANDED, 0):]))
+
+
+def handed_over(session: AsyncSession) -> None:
+    """A `hand_over` statement wrote its batch: the events published so far are written (commit writes
+    only later ones), and this transaction is announced after its commit."""
+    sync = session.sync_session
+    sync.info[_HANDED] = len(sync.info.get(_PENDING, []))
+    sync.info[_ANNOUNCE] = True
 
 
 def _drop_pending(session: Session, transaction: SessionTransaction) -> None:
     """The outermost transaction ended without committing (rollback, close): its events never happened."""
     if transaction.parent is None:
         session.info.pop(_PENDING, None)
+        session.info.pop(_HANDED, None)
         session.info.pop(_ANNOUNCE, None)
         session.info.pop(_MARKS, None)  # savepoint marks live until the outermost transaction ends
 
@@ -133,15 +176,19 @@ _DSNS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 
 def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
     if transaction.nested:
-        session.info.setdefault(_MARKS, {})[transaction] = len(session.info.get(_PENDING, []))
+        session.info.setdefault(_MARKS, {})[transaction] = (len(session.info.get(_PENDING, [])),
+                                                            session.info.get(_HANDED, 0))
 
 
 def _undo_savepoint(session: Session, transaction: SessionTransaction) -> None:
-    """A rolled-back savepoint takes back the events published inside it."""
+    """A rolled-back savepoint takes back the events published inside it, and the batches written
+    inside it (`hand_over`): the events they held are pending again."""
     if transaction.nested:
         mark = session.info.get(_MARKS, {}).pop(transaction, None)
         if mark is not None and _PENDING in session.info:
-            del session.info[_PENDING][mark:]
+            published, handed = mark
+            del session.info[_PENDING][published:]
+            session.info[_HANDED] = handed
 
 
 def install() -> None:

@@ -30,13 +30,13 @@ from core.kb import misses
 from core.kb.articles import get_published, record_feedback, related
 from core.kb.search import MAX_QUERY, SearchResult, find_answer, question_key
 from core.models import Article, Contact, ContactIdentity, Ticket
+from core.services import flood
 from core.services.conversations import live_ticket, system_message
 from core.services.order_lookup import order_status_for_contact
 from core.services.relay import Route, hand_off, recent_tickets, relay_inbound
 from core.services.support import (
     close_by_customer,
     comment_rating,
-    count_message,
     rate_ticket,
     ticket_for_message,
 )
@@ -190,19 +190,21 @@ class Dialogue:
                             state: dialogue_state.DialogueState, incoming: Incoming) -> list[Answer]:
         tr = self.tr(contact)
         answers: list[Answer] = []
-        flood, live = await count_message(session, contact.id, self.flood_per_minute, channel)
-        if flood.notify:
-            answers.append(Answer(tr("You are writing faster than we can read. Every message is kept; please give "
-                                     "us a moment.")))
-        ticket, reopened = await ticket_for_message(session, contact, channel, self.reopen_window_hours, live=live)
+        ticket, reopened = await ticket_for_message(session, contact, channel, self.reopen_window_hours)
         if ticket is not None:
-            answers += await self._relay(session, contact, channel, ticket, incoming.raw)
+            count = flood.Count(contact.id, self.flood_per_minute)  # counted by the statement that stores it
+            answers += await self._relay(session, contact, channel, ticket, incoming.raw, count=count)
+            if count.check is not None and count.check.notify:
+                answers.insert(0, _flood_notice(tr))
             if reopened:
                 answers.append(Answer(tr("Your ticket #{ticket} is open again: an operator will see your message.",
                                          ticket=ticket.id), close_buttons(tr, ticket.id)))
             return answers
+        check = await flood.count_message(session, contact.id, self.flood_per_minute)
+        if check.notify:
+            answers.append(_flood_notice(tr))
         state.add_turn(_customer_turn(incoming))
-        if flood.over:
+        if check.over:
             return answers
         text = incoming.text
         if text is None:
@@ -304,11 +306,13 @@ class Dialogue:
         return answers
 
     async def _relay(self, session: AsyncSession, contact: Contact, channel: str, ticket: Ticket,
-                     raw: dict[str, Any]) -> list[Answer]:
-        """Store a customer message through the channel's parser; tell the customer what it could not take."""
+                     raw: dict[str, Any], count: flood.Count | None = None) -> list[Answer]:
+        """Store a customer message through the channel's parser; tell the customer what it could not take.
+        `count`: the message is new, to be counted against the flood limit (`customer_wrote`)."""
         parsed = await channels_of(session).adapter(channel).parse(raw, contact.language)
         inbound = parsed.inbound
-        await relay_inbound(session, ticket, inbound)  # offline operators are alerted by customer_wrote
+        # Offline operators are alerted by customer_wrote.
+        await relay_inbound(session, ticket, inbound, count=count)
         return [Answer(notice) for notice in parsed.notices]
 
     async def _tickets(self, session: AsyncSession, contact: Contact) -> Answer:
@@ -446,6 +450,10 @@ def _customer_turn(incoming: Incoming) -> dict[str, Any]:
 
 def _bot_turn(text: str, line: str, **params: str) -> dict[str, Any]:
     return {"who": "bot", "text": text, "line": line, "params": params}
+
+
+def _flood_notice(tr: Tr) -> Answer:
+    return Answer(tr("You are writing faster than we can read. Every message is kept; please give us a moment."))
 
 
 def _stale(tr: Tr) -> Answer:

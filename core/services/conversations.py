@@ -7,15 +7,29 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Boolean, Table, bindparam, column, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Integer,
+    Table,
+    bindparam,
+    column,
+    func,
+    literal_column,
+    select,
+    text,
+    true,
+    update,
+)
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import events, outbox
+from core import events, outbox, payloads
 from core.channels import channels_of
 from core.errors import InvalidInput, NotFound, TicketClosed
 from core.models import Attachment, Contact, ContactIdentity, Message, Note, Operator, Queue, Ticket
-from core.services import alerts, autoassign, email_copies
+from core.services import alerts, autoassign, email_copies, flood
 from core.services import tickets as ticket_service
 from core.services.channel_refs import add_message_refs
 from core.services.contacts import block_delivery_recipient
@@ -52,33 +66,28 @@ class Inbound:
     attachments: tuple[NewAttachment, ...] = ()
 
 
+MESSAGE_FIELDS = (
+    *map(payloads.column, ("id", "ticket_id", "author_kind", "operator_id", "body", "kind", "meta", "reply_to_id",
+                           "delivery_state", "delivery_error")),
+    *map(payloads.moment, ("edited_at", "created_at")),
+)
+ATTACHMENT_FIELDS = (
+    *map(payloads.column, ("id", "file_name", "content_type", "size")),
+    payloads.Field("available", lambda attachment: attachment.storage_key is not None,
+                   lambda columns: columns["storage_key"].is_not(None)),
+    payloads.column("problem"),
+)
+
+
 def message_payload(message: Message, attachments: list[Attachment] | None = None) -> dict[str, Any]:
-    return {
-        "id": message.id,
-        "ticket_id": message.ticket_id,
-        "author_kind": message.author_kind,
-        "operator_id": message.operator_id,
-        "body": message.body,
-        "kind": message.kind,
-        "meta": message.meta,
-        "reply_to_id": message.reply_to_id,
-        "delivery_state": message.delivery_state,
-        "delivery_error": message.delivery_error,
-        "edited_at": message.edited_at.isoformat() if message.edited_at else None,
-        "created_at": message.created_at.isoformat() if message.created_at else None,
-        "attachments": [attachment_payload(a) for a in attachments or []],
-    }
+    """`message.*` events' data (`MESSAGE_FIELDS`, `ATTACHMENT_FIELDS`; `customer_wrote`'s statement
+    renders the same in SQL)."""
+    return {**payloads.as_dict(MESSAGE_FIELDS, message),
+            "attachments": [attachment_payload(a) for a in attachments or []]}
 
 
 def attachment_payload(attachment: Attachment) -> dict[str, Any]:
-    return {
-        "id": attachment.id,
-        "file_name": attachment.file_name,
-        "content_type": attachment.content_type,
-        "size": attachment.size,
-        "available": attachment.storage_key is not None,
-        "problem": attachment.problem,
-    }
+    return payloads.as_dict(ATTACHMENT_FIELDS, attachment)
 
 
 async def queue_by_slug(session: AsyncSession, slug: str) -> Queue:
@@ -94,26 +103,75 @@ _LIVE_TICKET = select(Ticket).where(
     Ticket.contact_id == bindparam("contact_id"), Ticket.channel == bindparam("channel"), Ticket.status != "closed"
 )
 _MESSAGE_BY_KEY = select(Message.id).where(Message.external_key == bindparam("key"))
-# Core INSERT/UPDATE ... RETURNING loaded as entities: half the CPU of ORM-enabled DML with RETURNING.
 _MESSAGES, _TICKETS = cast(Table, Message.__table__), cast(Table, Ticket.__table__)
-_INSERT_CUSTOMER_MESSAGE = select(Message).from_statement(
-    insert(_MESSAGES)
-    .values(ticket_id=bindparam("ticket_id"), author_kind="customer", body=bindparam("body"), kind=bindparam("kind"),
-            meta=bindparam("meta"), external_key=bindparam("external_key"), channel_refs=bindparam("channel_refs"),
-            reply_to_id=bindparam("reply_to_id"))
-    .on_conflict_do_nothing(index_elements=["external_key"])
-    .returning(*_MESSAGES.c)
-)
-# The ticket's UPDATE also answers what the message's side effects ask next: the staff-group topic that
-# shows it and whether anybody is to be alerted because nobody has the panel open (no round trips).
-_CUSTOMER_MESSAGE_ARRIVED = select(Ticket, column("topic_chat", BigInteger), column("alert_recipients", Boolean)
-                                   ).from_statement(
-    update(_TICKETS)
-    .where(_TICKETS.c.id == bindparam("ticket_id"))
-    .values(unread_count=_TICKETS.c.unread_count + 1, last_customer_message_at=func.now(), updated_at=func.now())
-    .returning(*_TICKETS.c, staff_topics.topic_chat_of(_TICKETS.c.id).label("topic_chat"),
-               offline_alert_recipients_exist().label("alert_recipients"))
-)
+_ATTACHMENTS = cast(Table, Attachment.__table__)
+_FILE_COLUMNS = ("file_name", "content_type", "size", "sha256", "storage_key", "channel_refs", "problem")
+
+
+def _customer_message_statement() -> Any:
+    """A customer's message in one statement: the message and its files are inserted, the ticket updated
+    and the two events handed over (`events.hand_over`), their data built from what the INSERT and the
+    UPDATE return (`payloads`). The ticket's UPDATE also answers what the message's side effects ask next:
+    the staff-group topic that shows it and whether anybody is to be alerted because nobody has the panel
+    open. A message whose external key is stored already inserts nothing, and so does nothing else but
+    the flood count, which it makes when asked (`flood.count_upsert`; its contact, else NULL: none)."""
+    written = (
+        insert(_MESSAGES)
+        .values(ticket_id=bindparam("ticket_id"), author_kind="customer", body=bindparam("body"),
+                kind=bindparam("kind"), meta=bindparam("meta"), external_key=bindparam("external_key"),
+                channel_refs=bindparam("channel_refs"), reply_to_id=bindparam("reply_to_id"),
+                # Inside a CTE the model's Python-side defaults are not applied: the table's own.
+                delivery_state=literal_column("DEFAULT"), edit_history=literal_column("DEFAULT"))
+        .on_conflict_do_nothing(index_elements=["external_key"])
+        .returning(*_MESSAGES.c)
+        .cte("written")
+    )
+    files = func.jsonb_to_recordset(bindparam("files", type_=JSONB)).table_valued(
+        *(column(name, _ATTACHMENTS.c[name].type) for name in _FILE_COLUMNS),
+    ).render_derived(name="files", with_types=True)
+    attached = (
+        insert(_ATTACHMENTS)
+        .from_select(["message_id", *_FILE_COLUMNS],
+                     select(written.c.id, *(files.c[name] for name in _FILE_COLUMNS))
+                     .select_from(written.join(files, true())))
+        .returning(*_ATTACHMENTS.c)
+        .cte("attached")
+    )
+    arrived = (
+        update(_TICKETS)
+        .where(_TICKETS.c.id == written.c.ticket_id)
+        .values(unread_count=_TICKETS.c.unread_count + 1, last_customer_message_at=func.now(),
+                updated_at=func.now())
+        .returning(*_TICKETS.c, staff_topics.topic_chat_of(_TICKETS.c.id).label("topic_chat"),
+                   offline_alert_recipients_exist().label("alert_recipients"))
+        .cte("arrived")
+    )
+    files_payload = select(func.coalesce(
+        func.jsonb_agg(aggregate_order_by(payloads.as_jsonb(ATTACHMENT_FIELDS, attached.c), attached.c.id)),
+        sql_cast(payloads.constant("[]"), JSONB),
+    )).scalar_subquery()
+    message_data = payloads.as_jsonb(MESSAGE_FIELDS, written.c).op("||")(
+        func.jsonb_build_object(payloads.constant("attachments"), files_payload))
+    handed = events.hand_over(
+        events.event_row("message.created", message_data, ticket_id=arrived.c.id),
+        events.event_row("ticket.updated", payloads.as_jsonb(ticket_service.TICKET_FIELDS, arrived.c),
+                         ticket_id=arrived.c.id),
+        source=written.join(arrived, true()),
+    ).cte("handed")
+    rate = flood.count_upsert(bindparam("count_contact_id", type_=BigInteger)).cte("rate")
+    # One row even when nothing was stored: the count is read either way.
+    one = select(literal_column("1").label("one")).subquery("one")
+    both = (select(*written.c, *(arrived.c[c.name] for c in _TICKETS.c), arrived.c.topic_chat,
+                   arrived.c.alert_recipients, rate.c.seen, rate.c.warned)
+            .select_from(one.outerjoin(written, true()).outerjoin(arrived, true()).outerjoin(rate, true()))
+            .add_cte(handed))
+    return (select(Message, Ticket, column("topic_chat", BigInteger), column("alert_recipients", Boolean),
+                   column("seen", Integer), column("warned", Boolean))
+            .from_statement(both))
+
+
+# Core INSERT/UPDATE ... RETURNING loaded as entities: half the CPU of ORM-enabled DML with RETURNING.
+_CUSTOMER_MESSAGE = _customer_message_statement()
 _LOAD = {"populate_existing": True}
 
 
@@ -124,8 +182,26 @@ def _first_identity(contact_id: int, channel: str) -> Any:
             .order_by(ContactIdentity.id).limit(1).scalar_subquery())
 
 
+_LIVE_PRELOADED = "desk_live_ticket_preloaded"
+
+
+def live_ticket_sql(contact_id: Any, channel: Any) -> Any:
+    """`live_ticket` as a LATERAL subquery, for a statement that reads it along with the contact."""
+    return (select(Ticket).where(Ticket.contact_id == contact_id, Ticket.channel == channel, Ticket.status != "closed")
+            .limit(1).lateral("live"))
+
+
+def preload_live_ticket(session: AsyncSession, contact_id: int, channel: str, ticket: Ticket | None) -> None:
+    """The live ticket as a statement that did more just read it in this transaction
+    (`core.services.updates.take_in`): the next `live_ticket` for them uses it; later ones read again."""
+    session.sync_session.info.setdefault(_LIVE_PRELOADED, {})[(contact_id, channel)] = ticket
+
+
 async def live_ticket(session: AsyncSession, contact_id: int, channel: str) -> Ticket | None:
     """The contact's live (not closed) ticket on `channel`: on a channel of `live_conversations`, at most one."""
+    preloaded = session.sync_session.info.get(_LIVE_PRELOADED, {})
+    if (contact_id, channel) in preloaded:
+        return cast(Ticket | None, preloaded.pop((contact_id, channel)))
     return await session.scalar(_LIVE_TICKET, {"contact_id": contact_id, "channel": channel})
 
 
@@ -182,51 +258,51 @@ async def open_ticket(
 
 
 async def _attach(session: AsyncSession, message: Message, files: tuple[NewAttachment, ...]) -> list[Attachment]:
-    rows = [
-        Attachment(
-            message_id=message.id,
-            file_name=item.file_name[:255],
-            content_type=item.content_type[:127],
-            size=item.size,
-            sha256=item.sha256,
-            storage_key=item.storage_key,
-            channel_refs=dict(item.channel_refs),
-            problem=item.problem,
-        )
-        for item in files
-    ]
+    rows = [Attachment(message_id=message.id, **_file_row(item)) for item in files]
     session.add_all(rows)
     await session.flush()
     return rows
 
 
-async def customer_wrote(session: AsyncSession, ticket: Ticket, inbound: Inbound) -> Message | None:
+def _file_row(item: NewAttachment) -> dict[str, Any]:
+    """A file's columns as stored (cut to the attachment table's limits), for `_attach` and `_CUSTOMER_MESSAGE`."""
+    return {"file_name": item.file_name[:255], "content_type": item.content_type[:127], "size": item.size,
+            "sha256": item.sha256, "storage_key": item.storage_key, "channel_refs": dict(item.channel_refs),
+            "problem": item.problem}
+
+
+async def customer_wrote(session: AsyncSession, ticket: Ticket, inbound: Inbound, *,
+                         count: flood.Count | None = None) -> Message | None:
     """Store a customer message on a ticket. Returns None when its external key was already stored.
-    Three statements on the common path: the message and the ticket come back from their INSERT and
-    UPDATE (RETURNING), the events are written at commit. The UPDATE also answers whether anybody is to
+    One statement on the common path (`_CUSTOMER_MESSAGE`: the message, its files, the ticket's UPDATE
+    and the hand-over of `message.created` and `ticket.updated`). It also answers whether anybody is to
     be alerted because nobody has the panel open (on a channel of `offline_alerts`; only then are the
-    recipients read) and which staff-group topic shows the message (`core.staffgroup.topics`)."""
+    recipients read) and which staff-group topic shows the message (`core.staffgroup.topics`).
+    The status and SLA hooks run first, so that the ticket's event says what they changed; for a
+    message stored already they find nothing to do (its first copy did it). `count`: the statement
+    also counts the message against the flood limit (`count.check`, stored or not)."""
     if len(inbound.body) > MAX_BODY:
         raise InvalidInput("message too long", field="body", max_length=MAX_BODY)
     reply_to_id = None
     if inbound.reply_to_external_key:
         reply_to_id = await session.scalar(_MESSAGE_BY_KEY, {"key": inbound.reply_to_external_key})
-    message = await session.scalar(_INSERT_CUSTOMER_MESSAGE, {
-        "ticket_id": ticket.id, "body": inbound.body, "kind": inbound.kind, "meta": inbound.meta,
-        "external_key": inbound.external_key, "channel_refs": inbound.channel_refs, "reply_to_id": reply_to_id,
-    }, execution_options=_LOAD)
-    if message is None:
-        return None
-    attachments = await _attach(session, message, inbound.attachments) if inbound.attachments else []
     if ticket.status == "waiting_customer":
         await ticket_service.customer_returned(session, ticket)
     await sla.customer_wrote(session, ticket)
     await session.flush()  # what the status and SLA hooks changed (rarely anything: a paused clock resumes)
     # The session's own ticket object comes back, its columns refreshed from RETURNING.
-    updated, topic_chat, alert_recipients = (await session.execute(
-        _CUSTOMER_MESSAGE_ARRIVED, {"ticket_id": ticket.id, "within": ONLINE_WITHIN}, execution_options=_LOAD)).one()
-    events.publish(session, "message.created", message_payload(message, attachments), ticket_id=updated.id)
-    events.publish(session, "ticket.updated", ticket_service.ticket_payload(updated), ticket_id=updated.id)
+    row = (await session.execute(_CUSTOMER_MESSAGE, {
+        "ticket_id": ticket.id, "body": inbound.body, "kind": inbound.kind, "meta": inbound.meta,
+        "external_key": inbound.external_key, "channel_refs": inbound.channel_refs, "reply_to_id": reply_to_id,
+        "files": [_file_row(item) for item in inbound.attachments], "within": ONLINE_WITHIN,
+        "earlier": events.earlier_events(session), "count_contact_id": count.contact_id if count else None,
+    }, execution_options=_LOAD)).one()
+    message, updated, topic_chat, alert_recipients, seen, warned = row
+    if count is not None:
+        count.check = await flood.counted(session, count.contact_id, count.per_minute, seen, warned)
+    if message is None:
+        return None
+    events.handed_over(session)
     await alerts.alert_offline_operators(session, updated, message, recipients_exist=bool(alert_recipients))
     await staff_topics.message_added(session, message, chat_id=topic_chat)
     return message

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import events
 from core.errors import InvalidInput
 from core.models import Attachment, Contact, ContactIdentity, Message, Ticket
+from core.services import flood
 from core.services.channel_refs import add_message_refs
 from core.services.conversations import (
     Inbound,
@@ -21,11 +22,12 @@ from core.services.conversations import (
 )
 
 
-async def relay_inbound(session: AsyncSession, ticket: Ticket, inbound: Inbound) -> Message | None:
+async def relay_inbound(session: AsyncSession, ticket: Ticket, inbound: Inbound, *,
+                        count: flood.Count | None = None) -> Message | None:
     """Store a customer message. An album arrives as several messages sharing one key: the first
     creates the stored message, the others add their ids (`channel_refs`), their files (and a
-    caption if it had none)."""
-    message = await customer_wrote(session, ticket, inbound)
+    caption if it had none). `count`: see `customer_wrote`."""
+    message = await customer_wrote(session, ticket, inbound, count=count)
     if message is not None or not inbound.meta.get("media_group_id") or not inbound.external_key:
         return message
     return await _add_album_item(session, inbound)

@@ -1,13 +1,12 @@
 """Customer-side rules of live conversations on every channel: which ticket a message belongs to (live, reopened or
-none), closing by the customer, ratings, and flood counting."""
+none), closing by the customer, ratings (flood counting: `core.services.flood`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Boolean, Integer, Table, column, func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,17 +21,12 @@ from core.services.conversations import live_ticket, system_message
 MAX_COMMENT = 2000
 
 
-# `ticket_for_message(..., live=ASK)`: the caller did not read the live ticket; it is read here.
-ASK: Any = object()
-
-
 async def ticket_for_message(session: AsyncSession, contact: Contact, channel: str, reopen_window_hours: float,
-                             *, live: Ticket | None = ASK) -> tuple[Ticket | None, bool]:
+                             ) -> tuple[Ticket | None, bool]:
     """The live ticket a customer message on `channel` goes to; on a channel that `reopens`, a ticket
     closed within the window is reopened (returns reopened=True); else the message starts a new
-    conversation (None). `live`: the live ticket as `count_message` just read it in this transaction."""
-    if live is ASK:
-        live = await live_ticket(session, contact.id, channel)
+    conversation (None)."""
+    live = await live_ticket(session, contact.id, channel)
     if live is not None:
         return live, False
     if not channels_of(session).get(channel).reopens or reopen_window_hours <= 0:
@@ -105,50 +99,6 @@ async def comment_rating(session: AsyncSession, *, contact_id: int, ticket_id: i
     events.publish(session, "ticket.rated", {"ticket_id": ticket.id, "score": rating.score, "comment": comment},
                    ticket_id=ticket.id)
     return rating
-
-
-@dataclass(frozen=True)
-class FloodCheck:
-    count: int
-    over: bool
-    notify: bool  # the first message over the limit in this window: tell the customer once
-
-
-_TICKETS = cast(Table, Ticket.__table__)
-# The message is counted and, in the same statement, the contact's live ticket on the channel read (what
-# `ticket_for_message` asks next): one round trip for every customer message instead of two.
-_COUNT = select(Ticket, column("seen", Integer), column("warned", Boolean)).from_statement(text(
-    f"""
-    WITH rate AS (
-        INSERT INTO contact_rate AS r (contact_id, window_started_at, count, warned)
-        VALUES (:contact_id, now(), 1, false)
-        ON CONFLICT (contact_id) DO UPDATE SET
-            count = CASE WHEN r.window_started_at < now() - interval '1 minute' THEN 1 ELSE r.count + 1 END,
-            warned = CASE WHEN r.window_started_at < now() - interval '1 minute' THEN false ELSE r.warned END,
-            window_started_at = CASE WHEN r.window_started_at < now() - interval '1 minute'
-                                     THEN now() ELSE r.window_started_at END
-        RETURNING count AS seen, warned
-    )
-    SELECT {", ".join(f"live.{c.name}" for c in _TICKETS.c)}, rate.seen, rate.warned
-    FROM rate LEFT JOIN LATERAL (
-        SELECT * FROM ticket WHERE contact_id = :contact_id AND channel = :channel AND status <> 'closed' LIMIT 1
-    ) AS live ON true
-    """
-).columns(*_TICKETS.c, column("seen", Integer), column("warned", Boolean)))
-_WARNED = text("UPDATE contact_rate SET warned = true WHERE contact_id = :contact_id")
-
-
-async def count_message(session: AsyncSession, contact_id: int, per_minute: int, channel: str,
-                        ) -> tuple[FloodCheck, Ticket | None]:
-    """Count a customer message against the flood limit; returns the check and the contact's live
-    ticket on `channel` (`live_ticket`, read by the same statement: pass it to `ticket_for_message`)."""
-    live, seen, warned = (await session.execute(_COUNT, {"contact_id": contact_id, "channel": channel},
-                                                execution_options={"populate_existing": True})).one()
-    over = seen > per_minute
-    notify = over and not warned
-    if notify:
-        await session.execute(_WARNED, {"contact_id": contact_id})
-    return FloodCheck(seen, over, notify), live
 
 
 async def mark_recipient_gone(session: AsyncSession, delivery: outbox.Delivery, outcome: str,

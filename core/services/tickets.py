@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import events
+from core import events, payloads
 from core.domain import PRIORITIES, TICKET_STATUSES, ticket_transition_allowed
 from core.errors import InvalidInput, NotFound, TransitionNotAllowed
 from core.models import Message, Queue, Ticket
@@ -13,25 +13,17 @@ from core.services import audit, closing
 from core.sla import hooks as sla
 from core.staffgroup import topics as staff_topics
 
+TICKET_FIELDS = (
+    *map(payloads.column, ("id", "subject", "status", "priority", "channel", "queue_id", "contact_id", "assignee_id",
+                           "unread_count")),
+    *map(payloads.moment, ("frt_due_at", "ttr_due_at", "first_response_at", "sla_paused_at", "created_at",
+                           "updated_at")),
+)
+
 
 def ticket_payload(ticket: Ticket) -> dict[str, object]:
-    return {
-        "id": ticket.id,
-        "subject": ticket.subject,
-        "status": ticket.status,
-        "priority": ticket.priority,
-        "channel": ticket.channel,
-        "queue_id": ticket.queue_id,
-        "contact_id": ticket.contact_id,
-        "assignee_id": ticket.assignee_id,
-        "unread_count": ticket.unread_count,
-        "frt_due_at": ticket.frt_due_at.isoformat() if ticket.frt_due_at else None,
-        "ttr_due_at": ticket.ttr_due_at.isoformat() if ticket.ttr_due_at else None,
-        "first_response_at": ticket.first_response_at.isoformat() if ticket.first_response_at else None,
-        "sla_paused_at": ticket.sla_paused_at.isoformat() if ticket.sla_paused_at else None,
-        "created_at": ticket.created_at.isoformat() if ticket.created_at else None,
-        "updated_at": ticket.updated_at.isoformat() if ticket.updated_at else None,
-    }
+    """`ticket.*` events' data (`TICKET_FIELDS`; a statement renders the same with `payloads.as_jsonb`)."""
+    return payloads.as_dict(TICKET_FIELDS, ticket)
 
 
 async def get_ticket_for_update(session: AsyncSession, ticket_id: int) -> Ticket:
