@@ -201,7 +201,7 @@ def register(api: ApiRegistry) -> None:
             response=SiteOut)
     api.add("DELETE", "/api/sites/{id}", delete_site,
             "Delete a website no ticket was started from (409 otherwise: remove its origins instead)",
-            access="admin", errors=(409,))
+            access="admin", errors=(409,), status=204)
     api.add("GET", "/api/stores/{id}/widget", get_widget,
             "The store's website chat widget: key, allowed sites, the snippet to embed", access="admin",
             response=WidgetOut)
