@@ -14,6 +14,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import preloaded
 from core.models import FsmState
 
 KEEP_TURNS = 10  # the transcript a handoff carries into the ticket: the last ten turns
@@ -61,14 +62,14 @@ def state_key_sql(channel: Any, contact_id: Any) -> Any:
 def preload(session: AsyncSession, key: str, step: str | None, data: dict[str, Any] | None) -> None:
     """The state as a statement that did more just read it in this transaction (no row: step None and no
     data): the next `load` of the key uses it instead of a SELECT; later loads read again."""
-    session.sync_session.info.setdefault(_PRELOADED, {})[key] = (step, dict(data or {}))
+    preloaded.keep(session, _PRELOADED, key, (step, dict(data or {})))
 
 
 async def load(session: AsyncSession, channel: str, contact_id: int) -> DialogueState:
     key = state_key(channel, contact_id)
-    preloaded = session.sync_session.info.get(_PRELOADED, {}).pop(key, None)
-    if preloaded is not None:
-        step, data = preloaded
+    kept = preloaded.take(session, _PRELOADED, key)
+    if kept is not preloaded.NOT_READ:
+        step, data = kept
         return DialogueState(key, step, dict(data), (step, dict(data)))
     row = (await session.execute(_READ, {"key": key})).one_or_none()
     step, data = (row.state, dict(row.data)) if row else (None, {})

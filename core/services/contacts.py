@@ -15,7 +15,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import events
+from core import events, preloaded
 from core.channels import channels_of
 from core.domain import normalize_language
 from core.errors import Conflict, InvalidInput, NotFound
@@ -88,7 +88,7 @@ def remember_sender(session: AsyncSession, channel: str, external_id: str, conta
                     identity: ContactIdentity) -> None:
     """The sender's rows, already read in this transaction by a statement that did more (the update's
     intake, `core.services.updates.take_in`): the next `sender_of` for them uses these, no SELECT."""
-    session.sync_session.info.setdefault(_KNOWN_SENDERS, {})[(channel, external_id)] = (contact, identity)
+    preloaded.keep(session, _KNOWN_SENDERS, (channel, external_id), (contact, identity))
 
 
 async def sender_of(
@@ -105,8 +105,9 @@ async def sender_of(
     person at once make one contact and one identity. A known identity whose display data did not
     change is only read (one SELECT: this runs for every Telegram update)."""
     name = name[:256]
-    known = session.sync_session.info.get(_KNOWN_SENDERS, {}).pop((channel, external_id), None)
-    row = known or (await session.execute(_BY_IDENTITY, {"channel": channel, "external_id": external_id})).first()
+    known = preloaded.take(session, _KNOWN_SENDERS, (channel, external_id))
+    row = known if known is not preloaded.NOT_READ else (await session.execute(
+        _BY_IDENTITY, {"channel": channel, "external_id": external_id})).first()
     if row is not None:
         contact, identity = row
         if (identity.display_name, identity.username) != (name, username):

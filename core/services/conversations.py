@@ -25,7 +25,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import events, outbox, payloads
+from core import events, outbox, payloads, preloaded
 from core.channels import channels_of
 from core.errors import InvalidInput, NotFound, TicketClosed
 from core.models import Attachment, Contact, ContactIdentity, Message, Note, Operator, Queue, Ticket
@@ -99,9 +99,14 @@ async def queue_by_slug(session: AsyncSession, slug: str) -> Queue:
 
 # The statements of a customer's message are built once: they run for every inbound message, and
 # building and keying a statement costs about as much CPU as running it.
-_LIVE_TICKET = select(Ticket).where(
-    Ticket.contact_id == bindparam("contact_id"), Ticket.channel == bindparam("channel"), Ticket.status != "closed"
-)
+
+
+def _live(contact_id: Any, channel: Any) -> Any:
+    """The contact's live (not closed) tickets on the channel: `live_ticket`'s rule, for both its reads."""
+    return select(Ticket).where(Ticket.contact_id == contact_id, Ticket.channel == channel, Ticket.status != "closed")
+
+
+_LIVE_TICKET = _live(bindparam("contact_id"), bindparam("channel"))
 _MESSAGE_BY_KEY = select(Message.id).where(Message.external_key == bindparam("key"))
 _MESSAGES, _TICKETS = cast(Table, Message.__table__), cast(Table, Ticket.__table__)
 _ATTACHMENTS = cast(Table, Attachment.__table__)
@@ -187,21 +192,20 @@ _LIVE_PRELOADED = "desk_live_ticket_preloaded"
 
 def live_ticket_sql(contact_id: Any, channel: Any) -> Any:
     """`live_ticket` as a LATERAL subquery, for a statement that reads it along with the contact."""
-    return (select(Ticket).where(Ticket.contact_id == contact_id, Ticket.channel == channel, Ticket.status != "closed")
-            .limit(1).lateral("live"))
+    return _live(contact_id, channel).limit(1).lateral("live")
 
 
 def preload_live_ticket(session: AsyncSession, contact_id: int, channel: str, ticket: Ticket | None) -> None:
     """The live ticket as a statement that did more just read it in this transaction
     (`core.services.updates.take_in`): the next `live_ticket` for them uses it; later ones read again."""
-    session.sync_session.info.setdefault(_LIVE_PRELOADED, {})[(contact_id, channel)] = ticket
+    preloaded.keep(session, _LIVE_PRELOADED, (contact_id, channel), ticket)
 
 
 async def live_ticket(session: AsyncSession, contact_id: int, channel: str) -> Ticket | None:
     """The contact's live (not closed) ticket on `channel`: on a channel of `live_conversations`, at most one."""
-    preloaded = session.sync_session.info.get(_LIVE_PRELOADED, {})
-    if (contact_id, channel) in preloaded:
-        return cast(Ticket | None, preloaded.pop((contact_id, channel)))
+    kept = preloaded.take(session, _LIVE_PRELOADED, (contact_id, channel))
+    if kept is not preloaded.NOT_READ:
+        return cast(Ticket | None, kept)
     return await session.scalar(_LIVE_TICKET, {"contact_id": contact_id, "channel": channel})
 
 
