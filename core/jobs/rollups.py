@@ -110,7 +110,7 @@ class RefreshRollups:
             stored_days = set(await session.scalars(_STORED_DAYS, version))
             stored_spans = {(start, stop) for start, stop in (await session.execute(_STORED_SPANS, version)).all()}
         due = [span for day in sorted(stored_days) for span in spans_starting(day)
-               if span not in stored_spans and span[1] <= today and _all_stored(span, stored_days)]
+               if span not in stored_spans and span[1] <= today and all_stored(span, stored_days)]
         for start, stop in due:
             async with self.sessions() as session, session.begin():
                 await session.execute(_LOCK)
@@ -131,7 +131,7 @@ class RefreshRollups:
         return {day for day in changed | missing | {yesterday, today - timedelta(days=2)} if day < today}
 
 
-def _all_stored(span: tuple[date, date], days: set[date]) -> bool:
+def all_stored(span: tuple[date, date], days: set[date]) -> bool:
     start, stop = span
     return all(start + timedelta(days=n) in days for n in range((stop - start).days))
 

@@ -13,13 +13,14 @@ import contextlib
 import signal
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 
+from core.jobs.rollups import all_stored
 from core.services.dashboard import ROLLUP_VERSION, spans_starting
 from tests.botapi import TelegramServer
 from tests.drills.customers import dead_letters
@@ -87,10 +88,7 @@ async def not_rolled_up(dsn: str) -> tuple[int, int]:
     stored = {row[0] for row in await _sql(dsn, f"SELECT day FROM dashboard_day WHERE version >= {ROLLUP_VERSION}")}
     spans = {(row[0], row[1]) for row in await _sql(
         dsn, f"SELECT start, stop FROM dashboard_span WHERE version >= {ROLLUP_VERSION}")}
-
-    def whole(span: tuple[date, date]) -> bool:
-        return all(span[0] + timedelta(days=n) in days for n in range((span[1] - span[0]).days))
-    due = {span for day in days for span in spans_starting(day) if whole(span)}
+    due = {span for day in days for span in spans_starting(day) if all_stored(span, days)}
     return len(days - stored), len(due - spans)
 
 
